@@ -1,0 +1,104 @@
+"""gunicorn settings for the MNIST demo: `gunicorn -c gunicorn.conf.py` needs nothing else.
+
+Every value comes from the environment, with the defaults of the reference
+blog's `gunicorn app:app --bind=0.0.0.0:2431 -w 4`:
+
+    BIND=0.0.0.0:2431   where to listen
+    MODE=processes      processes (4x1) | threads (1x4) | single (1x1) | hybrid (2x2) | batched
+    WORKERS, THREADS    override the preset's processes and threads per process
+
+See README.md for the rest (RUNTIME, LAB, limits).
+"""
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _settings_module():
+    # Read webapp/config.py as a file, without importing the webapp package:
+    # whatever the master imports, every forked worker inherits, and a
+    # `kill -HUP` reload could then not pick up changed app code.
+    spec = importlib.util.spec_from_file_location("_mnist_config", ROOT / "webapp" / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_concurrency = _settings_module().concurrency(os.environ)
+
+# -- socket ----------------------------------------------------------------
+
+bind = [_concurrency["bind"]]
+
+# -- workers ---------------------------------------------------------------
+
+wsgi_app = "webapp:create_app()"
+chdir = str(ROOT)
+workers = _concurrency["workers"]
+threads = _concurrency["threads"]
+# sync: one request at a time per process; gthread: a thread pool per process.
+worker_class = _concurrency["worker_class"]
+# Off on purpose: each worker imports the app (and its model runtime) after
+# the fork. TensorFlow is not fork-safe once its runtime has started.
+preload_app = False
+
+# -- state shared by the workers of this server --------------------------------
+
+# One folder per master (it survives a `kill -HUP` reload, which keeps the
+# master's pid): Prometheus' per-process metric files and the request log.
+if not os.environ.get("STATE_DIR"):
+    os.environ["STATE_DIR"] = os.path.join(tempfile.gettempdir(), f"mnist-serving-{os.getpid()}")
+    os.environ["MNIST_STATE_IS_TEMPORARY"] = "1"  # ours to delete on exit
+STATE_DIR = os.environ["STATE_DIR"]
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(STATE_DIR, "metrics")
+# gunicorn's control socket defaults to one path per user; servers started
+# side by side (tests, benchmarks) would fight over it.
+control_socket = os.path.join(STATE_DIR, "gunicorn.ctl")
+
+# -- logging ---------------------------------------------------------------
+
+loglevel = os.environ.get("LOG_LEVEL", "info")
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+# Request id, worker pid and duration on every line; the same id is in the JSON answer.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
+
+# -- hooks -----------------------------------------------------------------
+
+
+def on_starting(server):
+    """Master, before any worker: a clean state folder for this server."""
+    metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(metrics, ignore_errors=True)
+    os.makedirs(metrics, exist_ok=True)
+    server.log.info("state in %s", STATE_DIR)
+
+
+def when_ready(server):
+    server.log.info(
+        "mode %s: %d worker process(es) x %d thread(s) on %s",
+        _concurrency["mode"],
+        server.cfg.workers,
+        server.cfg.threads,
+        ", ".join(server.cfg.bind),
+    )
+
+
+def post_worker_init(worker):
+    worker.log.info("worker %d ready (model loaded and warm)", worker.pid)
+
+
+def child_exit(server, worker):
+    """Master, after a worker died or stopped: drop it from the live worker list."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if os.environ.get("MNIST_STATE_IS_TEMPORARY"):
+        shutil.rmtree(STATE_DIR, ignore_errors=True)

@@ -1,0 +1,45 @@
+"""The model in models/ is the one its card describes, and it is accurate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from webapp.model import Model
+from webapp.preprocess import normalize
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+CARD = json.loads((MODELS / "model_card.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def predictions(mnist_test):
+    """Digits of both runtimes on all 10,000 test images."""
+    x = normalize(mnist_test[0])
+    return {rt: Model(rt, MODELS).load().predict(x).argmax(axis=1) for rt in ("litert", "tensorflow")}
+
+
+def test_the_shipped_model_reaches_99_4_percent(predictions, mnist_test):
+    accuracy = (predictions["litert"] == mnist_test[1]).mean()
+    assert accuracy >= 0.994
+    assert accuracy == pytest.approx(CARD["tflite_test_accuracy"], abs=1e-4)
+
+
+def test_both_runtimes_give_the_same_digits(predictions):
+    assert (predictions["litert"] == predictions["tensorflow"]).all()
+
+
+def test_the_card_describes_the_files_shipped():
+    assert CARD["test_accuracy"] >= 0.994
+    assert CARD["command"] == "python train.py"
+    for entry in CARD["files"].values():
+        digest = hashlib.sha256((MODELS / entry["path"]).read_bytes()).hexdigest()
+        assert digest == entry["sha256"], entry["path"]
+
+
+def test_the_model_is_small():
+    assert sum(p.stat().st_size for p in MODELS.glob("mnist_cnn.*")) < 5 * 1024 * 1024

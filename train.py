@@ -1,0 +1,381 @@
+"""Train the MNIST CNN that the server ships, and write it with its model card.
+
+    python train.py                      # the shipped model: full MNIST, defaults
+    python train.py --limit 2000 --epochs 1 --out /tmp/m   # a quick run
+
+Reads top to bottom: setup, prepare data, augmentation, build, train, evaluate,
+export (Keras + TensorFlow Lite), model card. The server's preprocessing maps a
+drawing into MNIST's format (webapp/preprocess.py); augmentation here covers
+what remains between a canvas drawing and an MNIST digit: slant, rotation,
+position, size and stroke width.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from webapp import dataset
+from webapp.preprocess import normalize
+
+NUM_CLASSES = 10
+INPUT_SHAPE = (28, 28, 1)
+BATCH_SIZE = 128
+LEARNING_RATE = 3e-3
+MODEL_NAME = "mnist_cnn"
+MAX_WRONG_SHOWN = 96  # misclassified.png shows at most this many digits
+ROOT = Path(__file__).resolve().parent
+
+
+# -- setup -------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; the defaults produce the shipped model."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=15, help="passes over the data (15)")
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    parser.add_argument("--out", type=Path, default=ROOT / "models", help="output dir (models/)")
+    parser.add_argument("--data", type=Path, default=None, help="MNIST idx dir (data/mnist/)")
+    parser.add_argument("--seed", type=int, default=2431, help="random seed (2431)")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    return parser.parse_args(argv)
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same model: seeds Python, numpy and TF, and makes TF ops deterministic."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+# -- prepare data ------------------------------------------------------------
+
+
+def load_data(data_dir: Path | None, limit: int):
+    """Verified MNIST, scaled to [0, 1] by the same function the server uses."""
+    x_train, y_train = dataset.load("train", data_dir)
+    x_test, y_test = dataset.load("test", data_dir)
+    if limit:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    print(f"data: {len(x_train):,} training and {len(x_test):,} test images")
+    return (normalize(x_train), y_train), (normalize(x_test), y_test), x_test
+
+
+# -- augmentation ------------------------------------------------------------
+
+
+def stroke_width(images, strength):
+    """Thicken (strength > 0) or thin (< 0) each image's strokes, by a grey-level
+    dilation or erosion blended in by |strength|: people draw with any pen."""
+    import tensorflow as tf
+
+    dilated = tf.nn.max_pool2d(images, 3, 1, "SAME")
+    eroded = -tf.nn.max_pool2d(-images, 3, 1, "SAME")
+    s = tf.reshape(strength, (-1, 1, 1, 1))
+    return tf.where(s > 0, images + s * (dilated - images), images + s * (images - eroded))
+
+
+def build_augmenter(seed: int):
+    """Random slant, rotation, size, aspect and position, as drawings vary."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomShear(x_factor=0.25, fill_mode="constant", seed=seed),
+            keras.layers.RandomRotation(12 / 360, fill_mode="constant", seed=seed + 1),
+            keras.layers.RandomZoom((-0.15, 0.2), (-0.2, 0.2), fill_mode="constant", seed=seed + 2),
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed + 3),
+        ],
+        name="augment",
+    )
+
+
+def training_batches(x, y, batch_size: int, seed: int):
+    """Shuffled, augmented batches as a tf.data pipeline (augmentation off the model)."""
+    import tensorflow as tf
+
+    augment = build_augmenter(seed)
+    rng = tf.random.Generator.from_seed(seed)
+
+    def _augment(images, labels):
+        # Thin strokes at most 60 %: MNIST's thinnest digits are already 1-2 px.
+        strength = rng.uniform((tf.shape(images)[0],), -0.6, 1.0)
+        images = stroke_width(images, strength)
+        images = augment(images, training=True)
+        return tf.clip_by_value(images, 0.0, 1.0), labels
+
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(_augment, num_parallel_calls=1, deterministic=True)
+        .prefetch(2)
+    )
+
+
+# -- build -------------------------------------------------------------------
+
+
+def build_model():
+    """A small CNN: two conv blocks with batch norm, a dense head, softmax out."""
+    import keras
+    from keras import layers
+
+    def conv(filters):
+        return [
+            layers.Conv2D(filters, 3, use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+        ]
+
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE, name="image"),
+            *conv(32),
+            *conv(32),
+            layers.MaxPooling2D(),
+            layers.Dropout(0.1),
+            *conv(64),
+            *conv(64),
+            layers.MaxPooling2D(),
+            layers.Dropout(0.2),
+            layers.Flatten(),
+            layers.Dense(128, use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Dropout(0.3),
+            layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"),
+        ],
+        name=MODEL_NAME,
+    )
+
+
+# -- train -------------------------------------------------------------------
+
+
+def train(model, batches, epochs: int, steps: int):
+    """Adam with a cosine learning-rate decay; Keras' progress bar shows each epoch."""
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        LEARNING_RATE * 0.1, epochs * steps, warmup_target=LEARNING_RATE, warmup_steps=steps
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(batches, epochs=epochs, verbose=1 if sys.stdout.isatty() else 2)
+
+
+# -- evaluate ----------------------------------------------------------------
+
+
+def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy, per-digit accuracy and the confusion matrix (rows: true digit)."""
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_digit = confusion.diagonal() / confusion.sum(axis=1)
+    return {
+        "test_accuracy": round(float((predicted == labels).mean()), 5),
+        "per_digit_accuracy": {str(d): round(float(a), 5) for d, a in enumerate(per_digit)},
+        "confusion_matrix": confusion.tolist(),
+        "predicted": predicted,
+    }
+
+
+def predict_tflite(path: Path, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """Run the converted model over x with LiteRT, as the server does."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    inp = interpreter.get_input_details()[0]["index"]
+    out = interpreter.get_output_details()[0]["index"]
+    results = []
+    for start in range(0, len(x), batch):
+        chunk = x[start : start + batch]
+        interpreter.resize_tensor_input(inp, chunk.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp, chunk)
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(out).copy())
+    return np.concatenate(results)
+
+
+# -- export ------------------------------------------------------------------
+
+
+def export(model, out: Path) -> dict[str, Path]:
+    """Write the Keras model and its TensorFlow Lite conversion (float32, any batch size)."""
+    import tensorflow as tf
+
+    out.mkdir(parents=True, exist_ok=True)
+    keras_path = out / f"{MODEL_NAME}.keras"
+    tflite_path = out / f"{MODEL_NAME}.tflite"
+    # The optimizer's state is only needed to resume training; leave it out.
+    model.optimizer = None
+    model.save(keras_path)
+
+    # The input keeps its open batch dimension, so the server can batch requests.
+    tflite_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    return {"keras": keras_path, "tflite": tflite_path}
+
+
+# -- model card --------------------------------------------------------------
+
+
+def write_pictures(metrics: dict, x_test: np.ndarray, y_test: np.ndarray, out: Path) -> None:
+    """confusion_matrix.png and misclassified.png, linked from models/README.md."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    confusion = np.array(metrics["confusion_matrix"])
+    fig, ax = plt.subplots(figsize=(6, 5.4), dpi=100)
+    shown = np.log1p(confusion)
+    ax.imshow(shown, cmap="Blues")
+    for (i, j), n in np.ndenumerate(confusion):
+        if n:
+            light = shown[i, j] > shown.max() * 0.6
+            ax.text(j, i, n, ha="center", va="center", fontsize=8, color="white" if light else "black")
+    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit")
+    ax.set_title(f"MNIST test set: {metrics['test_accuracy']:.2%} correct")
+    fig.tight_layout()
+    fig.savefig(out / "confusion_matrix.png")
+    plt.close(fig)
+
+    all_wrong = np.flatnonzero(metrics["predicted"] != y_test)
+    wrong = all_wrong[:MAX_WRONG_SHOWN]
+    cols = 12
+    rows = max(1, -(-len(wrong) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.05), dpi=100, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong):
+        ax.imshow(x_test[i], cmap="gray")
+        ax.set_title(f"{y_test[i]}→{metrics['predicted'][i]}", fontsize=8)
+    heading = f"The {len(wrong)}" if len(wrong) == len(all_wrong) else f"{len(wrong)} of {len(all_wrong)}"
+    fig.suptitle(f"{heading} test digits it gets wrong (true→predicted)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out / "misclassified.png")
+    plt.close(fig)
+
+
+def write_card(card: dict, out: Path) -> None:
+    """model_card.json and a short README.md that shows it to a person."""
+    (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    per_digit = " | ".join(f"{v:.2%}" for v in card["per_digit_accuracy"].values())
+    (out / "README.md").write_text(
+        f"""# The shipped MNIST model
+
+`{MODEL_NAME}.keras` (Keras) and `{MODEL_NAME}.tflite` (the same network converted to
+TensorFlow Lite, run by the server's default LiteRT runtime). Written by
+
+    {card["command"]}
+
+on {card["created"][:10]}, in {card["training_seconds"]:.0f} s ({card["epochs"]} epochs,
+seed {card["seed"]}, {card["training_images"]:,} training images, {card["parameters"]:,}
+parameters; TensorFlow {card["tensorflow_version"]}, Keras {card["keras_version"]}).
+Every figure here is in [`model_card.json`](model_card.json).
+
+**Test accuracy: {card["test_accuracy"]:.2%}** on the 10,000 MNIST test images
+(TensorFlow Lite: {card["tflite_test_accuracy"]:.2%}, same digit as Keras on
+{card["tflite_agreement"]:.2%} of them).
+
+| digit | {" | ".join(card["per_digit_accuracy"])} |
+|---|{"---|" * 10}
+| accuracy | {per_digit} |
+
+Input: float32 `[batch, 28, 28, 1]` in [0, 1], white digit on black, as
+`webapp.preprocess.normalize` makes it. Output: ten probabilities.
+
+![Confusion matrix](confusion_matrix.png)
+
+![Test digits it gets wrong](misclassified.png)
+"""
+    )
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- main --------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    seed_everything(args.seed)
+    try:
+        (x_train, y_train), (x_test, y_test), raw_test = load_data(args.data, args.limit)
+    except dataset.DatasetError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    model = build_model()
+    model.summary(print_fn=lambda line, **_: print(line))
+    steps = -(-len(x_train) // args.batch_size)
+    train_started = time.perf_counter()
+    train(model, training_batches(x_train, y_train, args.batch_size, args.seed), args.epochs, steps)
+    training_seconds = time.perf_counter() - train_started
+
+    metrics = evaluate(model.predict(x_test, batch_size=1000, verbose=0), y_test)
+    paths = export(model, args.out)
+    tflite_metrics = evaluate(predict_tflite(paths["tflite"], x_test), y_test)
+    agreement = float((tflite_metrics["predicted"] == metrics["predicted"]).mean())
+    write_pictures(metrics, raw_test, y_test, args.out)
+
+    card = {
+        "name": MODEL_NAME,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["python", "train.py", *(argv if argv is not None else sys.argv[1:])]),
+        "test_accuracy": metrics["test_accuracy"],
+        "tflite_test_accuracy": tflite_metrics["test_accuracy"],
+        "tflite_agreement": round(agreement, 5),
+        "per_digit_accuracy": metrics["per_digit_accuracy"],
+        "confusion_matrix": metrics["confusion_matrix"],
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "batch_size": args.batch_size,
+        "training_images": len(x_train),
+        "parameters": int(model.count_params()),
+        "training_seconds": round(training_seconds, 1),
+        "data_sha256": dataset.checksums(args.data),
+        "files": {kind: {"path": p.name, "sha256": file_sha256(p)} for kind, p in paths.items()},
+        "input": {"shape": [None, *INPUT_SHAPE], "dtype": "float32", "range": [0, 1]},
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "python_version": platform.python_version(),
+    }
+    write_card(card, args.out)
+    total = time.perf_counter() - started
+    print(
+        f"test accuracy {metrics['test_accuracy']:.2%} (TFLite {tflite_metrics['test_accuracy']:.2%},"
+        f" agreement {agreement:.2%}); trained in {training_seconds:.0f} s, {total:.0f} s in all;"
+        f" written to {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

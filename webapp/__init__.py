@@ -1,0 +1,87 @@
+"""The MNIST serving demo: create_app() builds the Flask app of one worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from . import config as config_module
+from .errors import ApiError, handle_api_error
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Settings from the environment (overlaid by test_config), model loaded and warm."""
+    app = Flask(__name__, static_folder="../static", template_folder="../templates")
+    app.config.from_mapping(config_module.load())
+    if test_config:
+        app.config.update(test_config)
+    _init_logging(app)
+
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = app.config["MAX_IMAGE_PIXELS"]
+
+    from . import api, health, pages, requestlog, workers
+    from .model import Model
+
+    registry = workers.init_app(app)
+    state_dir = Path(app.config["STATE_DIR"] or os.environ.get("STATE_DIR") or tempfile.mkdtemp(prefix="mnist-"))
+    app.extensions["request_log"] = requestlog.RequestLog(
+        state_dir / "requests.sqlite", app.config["REQUEST_LOG_SIZE"]
+    )
+    model = Model(
+        app.config["RUNTIME"],
+        app.config["MODEL_DIR"],
+        threads=app.config["MODEL_THREADS"],
+        intra_op=app.config["TF_INTRA_OP"],
+        inter_op=app.config["TF_INTER_OP"],
+    )
+    app.extensions["model"] = model
+    if not app.config.get("DEFER_MODEL"):
+        model.load().warm_up()
+        registry.g_ready.set(1)
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _init_logging(app: Flask) -> None:
+    # Under gunicorn, log through its error log's handlers, so app lines and
+    # gunicorn's share one format and destination.
+    gunicorn_log = logging.getLogger("gunicorn.error")
+    root = logging.getLogger("webapp")
+    if gunicorn_log.handlers and not root.handlers:
+        root.handlers = gunicorn_log.handlers
+        root.setLevel(gunicorn_log.level)
+        root.propagate = False
+
+
+def _http_error(err: HTTPException):
+    """Werkzeug's errors (404, 405, 413, ...) as the contract's JSON."""
+    message = err.description or err.name
+    if isinstance(err, RequestEntityTooLarge):
+        from flask import current_app
+
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        message = f"The request body is larger than the {limit / 1024 / 1024:g} MB this server accepts."
+    code = err.name.lower().replace(" ", "_")
+    response = err.get_response()
+    headers = {"Allow": response.headers["Allow"]} if "Allow" in response.headers else {}
+    return {"error": {"code": code, "message": message}}, err.code, headers
+
+
+def _unexpected_error(err: Exception):
+    log.exception("unexpected error: %s", err)
+    return {"error": {"code": "internal_error", "message": "Something went wrong on the server."}}, 500

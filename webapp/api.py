@@ -1,0 +1,192 @@
+"""The JSON API: /api/predict, /inference (the reference's contract), /api/workers, /api/requests."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import time
+
+import numpy as np
+from flask import Blueprint, current_app, g, request
+from PIL import Image
+
+from . import decode
+from .errors import ApiError
+from .preprocess import normalize, preprocess
+from .workers import registry_of
+
+bp = Blueprint("api", __name__)
+
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+# -- request parsing -----------------------------------------------------------
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a clear 4xx."""
+    if not request.is_json:
+        raise ApiError(
+            "unsupported_media_type",
+            f"Send JSON with 'Content-Type: application/json' (got '{request.mimetype or 'none'}').",
+            415,
+        )
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):
+        raise ApiError("bad_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError("bad_json", f"The JSON body must be an object, not {decode.json_type(body)}.")
+    return body
+
+
+def client_id(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _CLIENT_ID.fullmatch(value):
+        raise ApiError("bad_client_id", "'client_id' must be 1-64 letters, digits, '-' or '_'.")
+    return value
+
+
+def image_from_request() -> tuple[Image.Image, str | None]:
+    """The drawing of a JSON data URL or a multipart upload, and the client id."""
+    max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            raise ApiError("missing_image", "Send the picture as a file field named 'image'.")
+        return decode.open_image(upload.read(), max_pixels), client_id(request.form.get("client_id"))
+    body = json_body()
+    if "image" not in body:
+        raise ApiError("missing_image", "The JSON body needs an 'image' field: a data URL of the drawing.")
+    image = decode.image_from_data_url(body["image"], max_pixels)
+    return image, client_id(body.get("client_id"))
+
+
+# -- answering -----------------------------------------------------------------
+
+
+def png_data_url(pixels: np.ndarray) -> str:
+    """uint8 28x28 -> a small PNG data URL, so the page can show what the model saw."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "L").save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def run_model(x: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Probabilities for a batch, with the server-clock start and end of the call."""
+    model = current_app.extensions["model"]
+    if not model.ready:
+        raise ApiError("not_ready", "The model is still loading; try again in a moment.", 503)
+    started = time.time()
+    probabilities = model.predict(x)
+    return probabilities, started, time.time()
+
+
+def record(rid: str, cid: str | None, worker: dict, timing: dict, **fields) -> None:
+    """Add an answered request to the shared log that /api/requests reads."""
+    current_app.extensions["request_log"].record(
+        {
+            "request_id": rid,
+            "client_id": cid,
+            "route": request.url_rule.rule,
+            "status": 200,
+            "pid": worker["pid"],
+            "thread": worker["thread"],
+            "thread_id": worker["thread_id"],
+            **timing,
+            **fields,
+        }
+    )
+
+
+def worker_info() -> dict:
+    registry = registry_of(current_app)
+    return {**registry.describe_self(), "requests": registry.served_one(), "runtime": current_app.config["RUNTIME"]}
+
+
+# -- routes --------------------------------------------------------------------
+
+
+@bp.post("/api/predict")
+def predict():
+    """A drawing (data URL or upload) -> digit, probabilities, and who answered when."""
+    rid = g.request_id
+    image, cid = image_from_request()
+    pixels = preprocess(image)
+    probabilities, started, finished = run_model(normalize(pixels)[None])
+    p = probabilities[0]
+    digit = int(p.argmax())
+    worker = worker_info()
+    timing = {"received": g.received, "started": started, "finished": finished}
+    record(rid, cid, worker, timing, digit=digit, confidence=float(p[digit]), batch_size=1)
+    return {
+        "digit": digit,
+        "confidence": round(float(p[digit]), 4),
+        "probabilities": [round(float(v), 4) for v in p],
+        "request_id": rid,
+        "client_id": cid,
+        "worker": worker,
+        "timing": timing,
+        "batch_size": 1,
+        "model_input": png_data_url(pixels),
+    }
+
+
+@bp.post("/inference")
+def inference():
+    """The reference repo's contract: {"images": 28x28 list of 0-255} -> the digit as text."""
+    rid = g.request_id
+    body = json_body()
+    if "images" not in body:
+        raise ApiError("missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255).")
+    x = normalize(decode.array_from_list(body["images"]))[None]
+    probabilities, started, finished = run_model(x)
+    digit = int(probabilities[0].argmax())
+    worker = worker_info()
+    timing = {"received": g.received, "started": started, "finished": finished}
+    record(rid, None, worker, timing, digit=digit, confidence=float(probabilities[0][digit]), batch_size=1)
+    return str(digit), 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/api/workers")
+def workers():
+    """The server's concurrency settings and every live worker process."""
+    config = current_app.config
+    registry = registry_of(current_app)
+    live = registry.live_workers()
+    return {
+        "settings": {
+            "mode": config["MODE"],
+            "workers": config["WORKERS"],
+            "threads": config["THREADS"],
+            "worker_class": config["WORKER_CLASS"],
+            "runtime": config["RUNTIME"],
+            "bind": config["BIND"],
+            "host": registry.describe_self()["host"],
+            "lab": config["LAB"],
+        },
+        "model": current_app.extensions["model"].describe(),
+        "answered_by": registry.pid,
+        "count": len(live),
+        "workers": live,
+    }
+
+
+@bp.get("/api/requests")
+def requests_since():
+    """Recent answered requests of every client on every worker, oldest first."""
+    since = request.args.get("since") or None
+    cid = client_id(request.args.get("client_id"))
+    try:
+        limit = int(request.args.get("limit", 1000))
+    except ValueError:
+        raise ApiError("bad_limit", "'limit' must be a whole number from 1 to 1000.") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError("bad_limit", "'limit' must be a whole number from 1 to 1000.")
+    log = current_app.extensions["request_log"]
+    log.flush()  # this worker's own latest rows are visible at once
+    rows = log.since(since, cid, limit)
+    return {"requests": rows, "latest": rows[-1]["request_id"] if rows else since, "count": len(rows)}

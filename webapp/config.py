@@ -1,0 +1,97 @@
+"""Settings from the environment, read once: by gunicorn.conf.py and by create_app.
+
+Both read the same variables through ``concurrency()``, so what the server runs
+and what /api/workers reports cannot disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Named presets for teaching: (worker processes, threads per worker).
+MODES = {
+    "processes": (4, 1),  # gunicorn -w 4, like the reference blog
+    "threads": (1, 4),  # one process, four threads sharing one GIL
+    "single": (1, 1),  # everything queues
+    "hybrid": (2, 2),  # two processes of two threads
+    "batched": (1, 8),  # one process; its threads' requests share model calls
+}
+RUNTIMES = ("litert", "tensorflow")
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the server cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r}: choose one of {', '.join(choices)}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use 1 or 0")
+
+
+def concurrency(env: Mapping[str, str] = os.environ) -> dict:
+    """MODE preset, overridden by WORKERS / THREADS: how gunicorn runs the app."""
+    mode = _choice(env, "MODE", "processes", MODES)
+    workers, threads = MODES[mode]
+    workers = _int(env, "WORKERS", workers, 1, 64)
+    threads = _int(env, "THREADS", threads, 1, 64)
+    return {
+        "mode": mode,
+        "workers": workers,
+        "threads": threads,
+        # gthread is gunicorn's threaded worker; sync serves one request at a time.
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "bind": env.get("BIND", "").strip() or "0.0.0.0:2431",
+    }
+
+
+def load(env: Mapping[str, str] = os.environ) -> dict:
+    """Every app setting, with its default; names are the environment variables'."""
+    settings = {
+        **{key.upper(): value for key, value in concurrency(env).items()},
+        "RUNTIME": _choice(env, "RUNTIME", "litert", RUNTIMES),
+        "LAB": _flag(env, "LAB", True),
+        "MODEL_DIR": Path(env.get("MODEL_DIR", "").strip() or ROOT / "models"),
+        # Threads inside one model call: 1 by default, as each worker is one of several.
+        "MODEL_THREADS": _int(env, "MODEL_THREADS", 1, 1, 64),
+        # TensorFlow runtime only: its intra-op and inter-op thread pools (0 = TF's default).
+        "TF_INTRA_OP": _int(env, "TF_INTRA_OP", 1, 0, 64),
+        "TF_INTER_OP": _int(env, "TF_INTER_OP", 1, 0, 64),
+        # A canvas PNG is 10-40 KB; 2 MB leaves room for photos, and no more.
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 64 * 1024**2),
+        # Pillow refuses to decode more pixels than this (decompression bombs).
+        "MAX_IMAGE_PIXELS": _int(env, "MAX_IMAGE_PIXELS", 16_000_000, 1024, 178_956_970),
+        # /api/requests keeps this many of the latest requests, of all workers.
+        "REQUEST_LOG_SIZE": _int(env, "REQUEST_LOG_SIZE", 1000, 10, 100_000),
+        "STATE_DIR": env.get("STATE_DIR", "").strip() or None,
+    }
+    return settings

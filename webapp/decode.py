@@ -1,0 +1,102 @@
+"""Request payloads -> images, strictly: a data URL, an uploaded file, a 28x28 list.
+
+Every way a payload can be wrong ends in an ApiError with a message for a
+person; nothing here lets a bad input reach the model or crash a worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ApiError
+
+FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+_DATA_URL = re.compile(r"data:(?P<mime>[\w/+.-]+)?(?P<params>(;[\w-]+=[\w.-]+)*)(?P<b64>;base64)?,", re.I)
+
+
+def image_from_data_url(value: object, max_pixels: int) -> Image.Image:
+    """'data:image/png;base64,...' (PNG, JPEG or WebP) -> a decoded Pillow image."""
+    if not isinstance(value, str):
+        raise ApiError("bad_image", "'image' must be a string: a data URL such as canvas.toDataURL() gives.")
+    match = _DATA_URL.match(value)
+    if not match:
+        raise ApiError("bad_data_url", "'image' is not a data URL; expected 'data:image/png;base64,...'.")
+    mime = (match["mime"] or "").lower()
+    if mime not in FORMATS.values():
+        raise ApiError(
+            "unsupported_image_type",
+            f"The data URL is of type '{mime or 'text/plain'}'; send a PNG, JPEG or WebP image.",
+            415,
+        )
+    if not match["b64"]:
+        raise ApiError("bad_data_url", "The data URL must be base64-encoded (';base64,').")
+    try:
+        raw = base64.b64decode(value[match.end() :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError("bad_base64", "The data URL's base64 is invalid or cut short.") from None
+    return open_image(raw, max_pixels)
+
+
+def open_image(raw: bytes, max_pixels: int) -> Image.Image:
+    """PNG/JPEG/WebP bytes -> a fully decoded image; refuses bombs and truncated files."""
+    if not raw:
+        raise ApiError("bad_image", "The image is empty (0 bytes).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw), formats=list(FORMATS))
+            width, height = image.size
+            # Checked from the header, before a single pixel is decoded.
+            if width * height > max_pixels:
+                raise ApiError(
+                    "image_too_large",
+                    f"The image is {width}×{height} pixels; at most {max_pixels:,} pixels are accepted.",
+                    413,
+                )
+            image.load()
+    except ApiError:
+        raise
+    except UnidentifiedImageError:
+        raise ApiError("bad_image", "The data is not a PNG, JPEG or WebP image.", 415) from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ApiError("image_too_large", "The image has too many pixels to decode safely.", 413) from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError):
+        raise ApiError("bad_image", "The image is damaged or cut short and cannot be decoded.") from None
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)  # an animated image: its first frame
+    return image
+
+
+def array_from_list(value: object) -> np.ndarray:
+    """The reference repo's input: a 28x28 list of 0-255 numbers -> uint8-range float32 array."""
+    if not isinstance(value, list) or len(value) != 28:
+        raise ApiError("bad_images", "'images' must be a list of 28 rows of 28 numbers (0-255).")
+    for row in value:
+        if not isinstance(row, list) or len(row) != 28:
+            raise ApiError("bad_images", "'images' must be a list of 28 rows of 28 numbers (0-255).")
+        for v in row:
+            # bool is an int in Python, but true/false are not pixel values.
+            if type(v) is not int and type(v) is not float:
+                raise ApiError("bad_images", f"'images' holds {json_type(v)}; every pixel must be a number 0-255.")
+            # NaN and the infinities fail this comparison too.
+            if not 0 <= v <= 255:
+                raise ApiError("bad_images", f"'images' holds {v!r}; every pixel must be a number from 0 to 255.")
+    return np.array(value, dtype=np.float32)
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    return {
+        bool: "a boolean",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(value), "a number")

@@ -1,0 +1,146 @@
+"""Start a real gunicorn server of this app on a free loopback port, and stop it.
+
+Used by the tests, the benchmarks and the lab command, and importable by other
+teams' test suites:
+
+    from webapp.launch import running_server
+
+    with running_server(MODE="threads") as server:
+        requests.get(server.url + "/api/workers")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict]:
+    """GET a JSON answer: (status, body); status 0 if nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        try:
+            return err.code, json.loads(err.read())
+        except ValueError:
+            return err.code, {}
+    except (OSError, ValueError):
+        return 0, {}
+
+
+@dataclass
+class Server:
+    """A gunicorn master and its workers, started by ``start``."""
+
+    process: subprocess.Popen
+    url: str
+    port: int
+    env: dict
+    log_path: Path
+    state_dir: Path
+    _log_file: object = field(repr=False, default=None)
+
+    @property
+    def pid(self) -> int:
+        """The gunicorn master's pid (send it HUP, TTIN, TTOU)."""
+        return self.process.pid
+
+    def workers(self) -> list[dict]:
+        return get_json(self.url + "/api/workers")[1].get("workers", [])
+
+    def wait_ready(self, workers: int | None = None, timeout: float = 60.0) -> list[dict]:
+        """Wait until `workers` workers (default: as configured) are live and warm."""
+        deadline = time.monotonic() + timeout
+        want = workers
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            status, body = get_json(self.url + "/api/workers", timeout=2)
+            if status == 200:
+                want = want or body["settings"]["workers"]
+                live = [w for w in body["workers"] if w["ready"]]
+                if len(live) >= want:
+                    return live
+            time.sleep(0.1)
+        raise TimeoutError(f"{want or '?'} workers not ready after {timeout:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text()[-5000:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM the master (graceful), SIGKILL the group if it lingers; remove its state."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        if self._log_file:
+            self._log_file.close()
+        shutil.rmtree(self.state_dir / "metrics", ignore_errors=True)
+        for path in self.state_dir.glob("requests.sqlite*"):
+            path.unlink(missing_ok=True)
+
+
+def start(host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None = None, **env: str) -> Server:
+    """Start gunicorn with gunicorn.conf.py and the given environment overrides."""
+    port = port or free_port(host)
+    state_dir = Path(tempfile.mkdtemp(prefix="mnist-server-"))
+    log_path = Path(log_dir or state_dir) / f"gunicorn-{port}.log"
+    full_env = {
+        **os.environ,
+        "BIND": f"{host}:{port}",
+        "STATE_DIR": str(state_dir),
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **{k: str(v) for k, v in env.items()},
+    }
+    log_file = open(log_path, "w")  # noqa: SIM115 - closed in Server.stop
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: cleaned up as one
+    )
+    return Server(process, f"http://{host}:{port}", port, full_env, log_path, state_dir, log_file)
+
+
+@contextlib.contextmanager
+def running_server(timeout: float = 60.0, **env: str) -> Iterator[Server]:
+    """A started, ready server for the duration of a with-block; always stopped."""
+    server = start(**env)
+    try:
+        server.wait_ready(timeout=timeout)
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,131 @@
+"""The shared log of recent answered requests, of every client on every worker.
+
+SQLite in WAL mode (standard library): each worker appends through one writer
+thread, in small transactions, off the request's path; any worker reads
+everything. SQLite's locking means concurrent workers never interleave or
+garble rows. Only the latest ``size`` rows are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "request_id",
+    "client_id",
+    "route",
+    "status",
+    "pid",
+    "thread",
+    "thread_id",
+    "received",
+    "started",
+    "finished",
+    "digit",
+    "confidence",
+    "batch_size",
+    "kind",
+)
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS requests (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    {", ".join(COLUMNS)}
+);
+CREATE INDEX IF NOT EXISTS requests_by_id ON requests (request_id);
+"""
+_BATCH = 256  # rows written in one transaction at most
+_LINGER = 0.02  # seconds the writer waits to gather more rows
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL is safe against corruption; a crash may lose
+    # the last few rows, which a live log can spare.
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def create(path: Path) -> None:
+    """Create the database and its table (the gunicorn master does this once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = _connect(path)
+    db.executescript(SCHEMA)
+    db.close()
+
+
+class RequestLog:
+    """Append rows from any thread; read the rows after a given request id."""
+
+    def __init__(self, path: Path, size: int = 1000):
+        self.path, self.size = Path(path), size
+        create(self.path)
+        self._queue: queue.Queue[dict] = queue.Queue()
+        self._local = threading.local()
+        self._writer = threading.Thread(target=self._write_forever, name="request-log", daemon=True)
+        self._writer.start()
+
+    def record(self, row: dict) -> None:
+        """Queue one answered request; the writer thread stores it within milliseconds."""
+        self._queue.put(row)
+
+    def flush(self) -> None:
+        """Wait until everything this process queued is stored."""
+        self._queue.join()
+
+    def _write_forever(self) -> None:
+        db = _connect(self.path)
+        insert = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        while True:
+            rows = [self._queue.get()]
+            try:
+                while len(rows) < _BATCH:
+                    rows.append(self._queue.get(timeout=_LINGER))
+            except queue.Empty:
+                pass
+            try:
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    db.executemany(insert, [tuple(r.get(c) for c in COLUMNS) for r in rows])
+                    db.execute(
+                        "DELETE FROM requests WHERE seq <= (SELECT MAX(seq) FROM requests) - ?",
+                        (self.size,),
+                    )
+            except sqlite3.Error:
+                log.exception("pid %d could not store %d request rows", os.getpid(), len(rows))
+            finally:
+                for _ in rows:
+                    self._queue.task_done()
+
+    def _reader(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = _connect(self.path)
+        return db
+
+    def since(self, request_id: str | None = None, client_id: str | None = None, limit: int = 1000) -> list[dict]:
+        """Rows after ``request_id`` (all kept rows if it is unknown), oldest first."""
+        db = self._reader()
+        after = 0
+        if request_id:
+            found = db.execute(
+                "SELECT seq FROM requests WHERE request_id = ? ORDER BY seq DESC LIMIT 1", (request_id,)
+            ).fetchone()
+            after = found[0] if found else 0
+        sql = f"SELECT seq, {', '.join(COLUMNS)} FROM requests WHERE seq > ?"
+        params: list = [after]
+        if client_id:
+            sql += " AND client_id = ?"
+            params.append(client_id)
+        # The newest `limit` rows, returned oldest first.
+        sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+        params.append(limit)
+        names = ("seq", *COLUMNS)
+        return [dict(zip(names, r)) for r in db.execute(sql, params)]

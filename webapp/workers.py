@@ -1,0 +1,197 @@
+"""Every live worker of this server, whichever worker is asked, and /metrics.
+
+Each gunicorn worker keeps its figures in Prometheus' multiprocess files (one
+small mmap file per process in PROMETHEUS_MULTIPROC_DIR): requests served,
+requests in flight, start and last-request times. Any worker can read all of
+them, so /api/workers answers the same wherever it lands. The master removes a
+dead worker's live figures (``mark_process_dead`` in gunicorn.conf.py), so it
+drops off the list. CPU, memory and thread counts come from the OS (psutil).
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import logging
+import os
+import re
+import socket
+import tempfile
+import threading
+import time
+import uuid
+
+import psutil
+from flask import Flask, g, request
+
+log = logging.getLogger(__name__)
+
+HOST = socket.gethostname()
+# Routes that run the model (or lab work): they make a worker "busy".
+WORK_ROUTES = {"/api/predict", "/inference", "/api/lab/work"}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
+
+
+class Registry:
+    """This process's counters, and a reader of every live worker's."""
+
+    def __init__(self, metrics_dir: str):
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.metrics_dir = metrics_dir
+        self.pid = os.getpid()
+        self.started = time.time()
+        self._served = itertools.count(1)
+        self._stats_cache: dict[int, tuple[float, dict]] = {}
+        live = {"registry": None, "multiprocess_mode": "liveall"}
+        self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live)
+        self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live)
+        self.g_in_flight = Gauge("mnist_worker_in_flight", "Model requests in progress", **live)
+        self.g_last = Gauge("mnist_worker_last_request_seconds", "Last model request time", **live)
+        self.g_ready = Gauge("mnist_worker_ready", "1 once the model is warm", **live)
+        self.requests = Counter(
+            "mnist_http_requests", "HTTP requests answered", ["route", "method", "status"], registry=None
+        )
+        self.latency = Histogram(
+            "mnist_http_request_duration_seconds",
+            "Time from request received to answer",
+            ["route"],
+            registry=None,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.g_started.set(self.started)
+        self.g_served.set(0)
+        self.g_in_flight.set(0)
+
+    # -- this worker ---------------------------------------------------------
+
+    def served_one(self) -> int:
+        """Count one model request served by this worker; return the new total."""
+        n = next(self._served)
+        self.g_served.set(n)
+        self.g_last.set(time.time())
+        return n
+
+    def describe_self(self) -> dict:
+        thread = threading.current_thread()
+        return {
+            "pid": self.pid,
+            "thread": thread.name,
+            "thread_id": threading.get_native_id(),
+            "host": HOST,
+            "started": round(self.started, 3),
+        }
+
+    # -- every worker --------------------------------------------------------
+
+    def live_workers(self) -> list[dict]:
+        """Every live worker: pid, start, requests, busy, last request, CPU, memory, threads."""
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        files = glob.glob(os.path.join(self.metrics_dir, "gauge_liveall_*.db"))
+        by_pid: dict[int, dict] = {}
+        for metric in MultiProcessCollector.merge(files, accumulate=False):
+            for sample in metric.samples:
+                pid = int(sample.labels.get("pid", 0))
+                by_pid.setdefault(pid, {})[sample.name] = sample.value
+        workers = []
+        for pid, values in sorted(by_pid.items()):
+            stats = self._process_stats(pid)
+            if stats is None:  # gone, and the master has not reaped it yet
+                continue
+            in_flight = int(values.get("mnist_worker_in_flight", 0))
+            last = values.get("mnist_worker_last_request_seconds")
+            workers.append(
+                {
+                    "pid": pid,
+                    "started": round(values.get("mnist_worker_started_seconds", 0.0), 3),
+                    "requests": int(values.get("mnist_worker_requests", 0)),
+                    "in_flight": in_flight,
+                    "busy": in_flight > 0,
+                    "ready": bool(values.get("mnist_worker_ready", 0)),
+                    "last_request": round(last, 3) if last else None,
+                    **stats,
+                }
+            )
+        return workers
+
+    def _process_stats(self, pid: int) -> dict | None:
+        now = time.monotonic()
+        cached = self._stats_cache.get(pid)
+        if cached and now - cached[0] < _STATS_TTL:
+            return cached[1]
+        try:
+            proc = psutil.Process(pid)
+            with proc.oneshot():
+                cpu = proc.cpu_times()
+                try:
+                    memory = proc.memory_full_info()  # PSS needs smaps: Linux only
+                except (psutil.AccessDenied, NotImplementedError):
+                    memory = proc.memory_info()
+                stats = {
+                    "cpu_seconds": round(cpu.user + cpu.system, 3),
+                    "rss_bytes": memory.rss,
+                    "pss_bytes": getattr(memory, "pss", None),
+                    "threads": proc.num_threads(),
+                }
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            self._stats_cache.pop(pid, None)
+            return None
+        self._stats_cache[pid] = (now, stats)
+        return stats
+
+    def metrics_text(self) -> tuple[bytes, str]:
+        """Prometheus text format, summed over every worker (dead ones' counters included)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.metrics_dir)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def _ensure_metrics_dir() -> str:
+    """gunicorn.conf.py makes one per server; outside gunicorn, make our own."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = tempfile.mkdtemp(prefix="mnist-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def init_app(app: Flask) -> Registry:
+    """Create this worker's registry and count every request in it."""
+    registry = Registry(_ensure_metrics_dir())
+    app.extensions["workers"] = registry
+
+    @app.before_request
+    def _received():
+        g.received = time.time()
+        # The caller's X-Request-ID if it is sane, else a new one; echoed back,
+        # written in the access log and in the JSON answer.
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.work = request.url_rule is not None and request.url_rule.rule in WORK_ROUTES
+        if g.work:
+            registry.g_in_flight.inc()
+
+    @app.after_request
+    def _count(response):
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        registry.requests.labels(route, request.method, str(response.status_code)).inc()
+        registry.latency.labels(route).observe(time.time() - g.get("received", time.time()))
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _done(_exc):
+        if g.get("work"):
+            registry.g_in_flight.dec()
+
+    return registry
+
+
+def registry_of(app: Flask) -> Registry:
+    return app.extensions["workers"]
