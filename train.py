@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; the defaults produce the shipped model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15, help="passes over the data (15)")
+    parser.add_argument("--epochs", type=int, default=20, help="passes over the data (20)")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N images only")
     parser.add_argument("--out", type=Path, default=ROOT / "models", help="output dir (models/)")
     parser.add_argument("--data", type=Path, default=None, help="MNIST idx dir (data/mnist/)")

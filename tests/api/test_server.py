@@ -1,0 +1,89 @@
+"""Against a real gunicorn with 4 worker processes: every worker visible, faults survived."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.drawing import data_url, draw_like_a_pen
+
+
+def post_json(url: str, body: dict, timeout: float = 10.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+@pytest.fixture(scope="module")
+def drawing(mnist_test):
+    return data_url(draw_like_a_pen(mnist_test[0][0]))
+
+
+def fire(url: str, body: dict, count: int, concurrency: int) -> list[tuple[int, bytes]]:
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(lambda _: post_json(url, body), range(count)))
+
+
+def test_the_workers_endpoint_lists_four_live_workers(server):
+    workers = server.workers()
+    assert len(workers) == 4
+    assert len({w["pid"] for w in workers}) == 4
+    for worker in workers:
+        assert worker["ready"] and worker["rss_bytes"] > 0 and worker["threads"] >= 1
+
+
+def test_concurrent_requests_are_answered_by_several_processes(server, drawing):
+    answers = fire(server.url + "/api/predict", {"image": drawing}, count=64, concurrency=8)
+    assert all(status == 200 for status, _ in answers)
+    bodies = [json.loads(body) for _, body in answers]
+    assert {b["digit"] for b in bodies} == {7}
+    assert len({b["worker"]["pid"] for b in bodies}) >= 2
+
+
+def test_the_shared_request_log_sees_every_workers_requests(server, drawing):
+    client = f"log-{time.time_ns()}"
+    answers = fire(server.url + "/api/predict", {"image": drawing, "client_id": client}, count=32, concurrency=8)
+    sent = {json.loads(body)["request_id"] for _, body in answers}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{server.url}/api/requests?client_id={client}") as response:
+            rows = json.loads(response.read())["requests"]
+        if {r["request_id"] for r in rows} == sent:
+            break
+        time.sleep(0.1)
+    assert {r["request_id"] for r in rows} == sent
+    assert len({r["pid"] for r in rows}) >= 2
+
+
+def test_inference_answers_the_reference_repos_request(server, mnist_test):
+    images, labels = mnist_test
+    for i in range(3):
+        status, body = post_json(server.url + "/inference", {"images": images[i].tolist()})
+        assert status == 200 and body.decode() == str(labels[i])
+
+
+def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(server, drawing):
+    before = {w["pid"] for w in server.workers()}
+    victim = sorted(before)[0]
+    os.kill(victim, signal.SIGKILL)
+    answers = fire(server.url + "/api/predict", {"image": drawing}, count=40, concurrency=4)
+    assert all(status == 200 for status, _ in answers)
+    live = server.wait_ready(workers=4, timeout=30)
+    deadline = time.monotonic() + 10
+    while victim in {w["pid"] for w in live} and time.monotonic() < deadline:
+        time.sleep(0.2)
+        live = server.workers()
+    pids = {w["pid"] for w in live}
+    assert victim not in pids and len(pids) == 4
+    assert len(pids - before) == 1
