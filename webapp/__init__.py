@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 import tempfile
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     Image.MAX_IMAGE_PIXELS = app.config["MAX_IMAGE_PIXELS"]
 
-    from . import api, health, pages, requestlog, workers
+    from . import api, health, lab, pages, requestlog, workers
+    from .batching import Batcher, direct
     from .model import Model
 
     registry = workers.init_app(app)
@@ -44,6 +46,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         inter_op=app.config["TF_INTER_OP"],
     )
     app.extensions["model"] = model
+    if app.config["MODE"] == "batched":
+        batcher = Batcher(model, app.config["BATCH_MAX_SIZE"], app.config["BATCH_MAX_DELAY_MS"] / 1000)
+        app.extensions["predict"] = batcher.submit
+    else:
+        app.extensions["predict"] = partial(direct, model)
     if not app.config.get("DEFER_MODEL"):
         model.load().warm_up()
         registry.g_ready.set(1)
@@ -51,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(lab.bp)
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -6,13 +6,13 @@ import base64
 import io
 import json
 import re
-import time
 
 import numpy as np
 from flask import Blueprint, current_app, g, request
 from PIL import Image
 
 from . import decode
+from .batching import Call
 from .errors import ApiError
 from .preprocess import normalize, preprocess
 from .workers import registry_of
@@ -75,14 +75,12 @@ def png_data_url(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def run_model(x: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Probabilities for a batch, with the server-clock start and end of the call."""
-    model = current_app.extensions["model"]
-    if not model.ready:
+def run_model(x: np.ndarray) -> Call:
+    """Probabilities for x, with the server-clock start and end of the model call
+    (shared with other requests in MODE=batched)."""
+    if not current_app.extensions["model"].ready:
         raise ApiError("not_ready", "The model is still loading; try again in a moment.", 503)
-    started = time.time()
-    probabilities = model.predict(x)
-    return probabilities, started, time.time()
+    return current_app.extensions["predict"](x)
 
 
 def record(rid: str, cid: str | None, worker: dict, timing: dict, **fields) -> None:
@@ -116,12 +114,13 @@ def predict():
     rid = g.request_id
     image, cid = image_from_request()
     pixels = preprocess(image)
-    probabilities, started, finished = run_model(normalize(pixels)[None])
-    p = probabilities[0]
+    call = run_model(normalize(pixels)[None])
+    p = call.probabilities[0]
     digit = int(p.argmax())
     worker = worker_info()
-    timing = {"received": g.received, "started": started, "finished": finished}
-    record(rid, cid, worker, timing, digit=digit, confidence=float(p[digit]), batch_size=1)
+    timing = {"received": g.received, "started": call.started, "finished": call.finished}
+    record(rid, cid, worker, timing, digit=digit, confidence=float(p[digit]), batch_size=call.batch_size,
+           batch_id=call.batch_id)
     return {
         "digit": digit,
         "confidence": round(float(p[digit]), 4),
@@ -130,7 +129,8 @@ def predict():
         "client_id": cid,
         "worker": worker,
         "timing": timing,
-        "batch_size": 1,
+        "batch_size": call.batch_size,
+        "batch_id": call.batch_id,
         "model_input": png_data_url(pixels),
     }
 
@@ -143,11 +143,13 @@ def inference():
     if "images" not in body:
         raise ApiError("missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255).")
     x = normalize(decode.array_from_list(body["images"]))[None]
-    probabilities, started, finished = run_model(x)
-    digit = int(probabilities[0].argmax())
+    call = run_model(x)
+    p = call.probabilities[0]
+    digit = int(p.argmax())
     worker = worker_info()
-    timing = {"received": g.received, "started": started, "finished": finished}
-    record(rid, None, worker, timing, digit=digit, confidence=float(probabilities[0][digit]), batch_size=1)
+    timing = {"received": g.received, "started": call.started, "finished": call.finished}
+    record(rid, None, worker, timing, digit=digit, confidence=float(p[digit]), batch_size=call.batch_size,
+           batch_id=call.batch_id)
     return str(digit), 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 

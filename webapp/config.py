@@ -93,5 +93,11 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         # /api/requests keeps this many of the latest requests, of all workers.
         "REQUEST_LOG_SIZE": _int(env, "REQUEST_LOG_SIZE", 1000, 10, 100_000),
         "STATE_DIR": env.get("STATE_DIR", "").strip() or None,
+        # MODE=batched: the most images in one model call, and how long the
+        # first waits for others (defaults chosen by bench/serving.py).
+        "BATCH_MAX_SIZE": _int(env, "BATCH_MAX_SIZE", 16, 1, 1024),
+        "BATCH_MAX_DELAY_MS": _int(env, "BATCH_MAX_DELAY_MS", 2, 0, 1000),
+        # The lab's longest workload; raised only by tests of the worker timeout.
+        "LAB_MAX_MS": _int(env, "LAB_MAX_MS", 200, 1, 600_000),
     }
     return settings

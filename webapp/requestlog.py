@@ -31,6 +31,7 @@ COLUMNS = (
     "digit",
     "confidence",
     "batch_size",
+    "batch_id",
     "kind",
 )
 SCHEMA = f"""

@@ -1,0 +1,150 @@
+"""Serving benchmark: requests/s and p50/p99 latency per MODE x RUNTIME x route x concurrency.
+
+    python -m bench.serving                        # the whole matrix (about 6 minutes)
+    python -m bench.serving --modes processes --runtimes litert --duration 3
+
+For each mode and runtime it starts a real gunicorn on a free loopback port,
+times start -> all workers ready, warms up, then drives /api/predict (a canvas
+PNG) and /inference (a 28x28 list) with wrk at each concurrency, and reads each
+worker's PSS. Prints a Markdown table and writes JSON to bench/results/.
+Needs `wrk` (apt-get install wrk, brew install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from webapp import launch
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+POST_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open(os.getenv("WRK_BODY"), "rb"))
+wrk.body = f:read("*a")
+f:close()
+"""
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def request_bodies() -> dict[str, bytes]:
+    """The same payloads as the tests: a canvas-drawn 7 and the reference's 28x28 list."""
+    from tests.drawing import data_url, draw_like_a_pen
+    from webapp import dataset
+
+    images, _ = dataset.load("test")
+    return {
+        "/api/predict": json.dumps({"image": data_url(draw_like_a_pen(images[0]))}).encode(),
+        "/inference": json.dumps({"images": images[0].tolist()}).encode(),
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * _UNITS[unit]
+
+
+def run_wrk(url: str, body_path: Path, lua_path: Path, concurrency: int, seconds: int) -> dict:
+    """One wrk run: requests/s, p50 and p99 latency (ms), errors."""
+    out = subprocess.run(
+        ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{seconds}s",
+         "--latency", "-s", str(lua_path), url],
+        capture_output=True,
+        text=True,
+        env={"WRK_BODY": str(body_path), "PATH": "/usr/bin:/bin"},
+        timeout=seconds + 30,
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(latency["50"]),
+        "p99_ms": _ms(latency["99"]),
+        "errors": errors + socket_errors,
+    }
+
+
+def bench_server(mode: str, runtime: str, bodies: dict, args, work: Path) -> list[dict]:
+    """Start one server, measure every route x concurrency, stop it."""
+    started = time.perf_counter()
+    server = launch.start(MODE=mode, RUNTIME=runtime, ACCESS_LOG="", log_dir=work)
+    rows = []
+    try:
+        server.wait_ready(timeout=120)
+        ready_s = time.perf_counter() - started
+        lua = work / "post.lua"
+        lua.write_text(POST_LUA)
+        for route, body in bodies.items():
+            body_path = work / f"body{route.replace('/', '_')}.json"
+            body_path.write_bytes(body)
+            run_wrk(server.url + route, body_path, lua, 4, 1)  # warm up
+            for concurrency in args.concurrency:
+                result = run_wrk(server.url + route, body_path, lua, concurrency, args.duration)
+                rows.append({"mode": mode, "runtime": runtime, "route": route,
+                             "concurrency": concurrency, **result})
+                print(f"  {mode:9} {runtime:10} {route:12} c={concurrency:<3} "
+                      f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
+                      f"p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}", flush=True)
+        workers = server.workers()
+        pss = statistics.median(w["pss_bytes"] or w["rss_bytes"] for w in workers) / 2**20
+        for row in rows:
+            row.update(workers=len(workers), pss_mb=round(pss, 1), ready_s=round(ready_s, 2))
+    finally:
+        server.stop()
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| mode | runtime | route | conc. | req/s | p50 ms | p99 ms | errors | PSS/worker MB | ready s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['mode']} | {r['runtime']} | `{r['route']}` | {r['concurrency']} | {r['rps']:.0f} | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['pss_mb']:.0f} | {r['ready_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", default="processes,threads,single,hybrid")
+    parser.add_argument("--runtimes", default="litert,tensorflow")
+    parser.add_argument("--concurrency", default="1,4,16", type=lambda s: [int(c) for c in s.split(",")])
+    parser.add_argument("--duration", type=int, default=4, help="whole seconds per measurement (4)")
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        print("bench: needs wrk (apt-get install wrk, or brew install wrk)", file=sys.stderr)
+        return 2
+    bodies = request_bodies()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in args.modes.split(","):
+            for runtime in args.runtimes.split(","):
+                print(f"{mode} / {runtime}: starting", flush=True)
+                rows += bench_server(mode, runtime, bodies, args, Path(tmp))
+    table = markdown(rows)
+    print("\n" + table)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"serving-{stamp}.json"
+    path.write_text(json.dumps({"rows": rows, "args": vars(args)}, indent=2))
+    print(f"\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
