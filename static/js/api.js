@@ -1,0 +1,69 @@
+// Every call to the server, through jQuery's AJAX, asynchronous. No DOM here.
+// Each function returns a native Promise: it resolves with the JSON body (and the
+// round trip in ms) and rejects with a Failure that says what happened in plain words.
+
+const PREDICT_URL = '/api/predict';
+const WORKERS_URL = '/api/workers';
+const REQUESTS_URL = '/api/requests';
+const PREDICT_TIMEOUT_MS = 10000;
+const POLL_TIMEOUT_MS = 3000;
+// Statuses that mean "the server is not there right now": retry when it is back.
+const UNAVAILABLE_STATUSES = [0, 502, 503, 504];
+
+export class Failure extends Error {
+  constructor(kind, status, code, message) {
+    super(message);
+    this.kind = kind; // 'unavailable' | 'refused' | 'server'
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function predict(image, clientId) {
+  return send({
+    url: PREDICT_URL,
+    method: 'POST',
+    contentType: 'application/json',
+    data: JSON.stringify({ image, client_id: clientId }),
+    timeout: PREDICT_TIMEOUT_MS,
+  });
+}
+
+export function workers() {
+  return send({ url: WORKERS_URL, method: 'GET', timeout: POLL_TIMEOUT_MS, cache: false });
+}
+
+export function requestsSince(since, limit) {
+  const data = { limit };
+  if (since) data.since = since;
+  return send({ url: REQUESTS_URL, method: 'GET', data, timeout: POLL_TIMEOUT_MS, cache: false });
+}
+
+function send(options) {
+  const begun = performance.now();
+  return new Promise((resolve, reject) => {
+    $.ajax({ ...options, dataType: 'json' })
+      .done((body) => resolve({ body, ms: performance.now() - begun, sentAt: begun }))
+      .fail((xhr, textStatus) => reject(describeFailure(xhr, textStatus)));
+  });
+}
+
+export function describeFailure(xhr, textStatus) {
+  const status = xhr.status || 0;
+  const error = (xhr.responseJSON && xhr.responseJSON.error) || {};
+  if (textStatus === 'timeout') {
+    return new Failure('unavailable', 0, 'timeout',
+      'The server took too long to answer. Trying again when it responds…');
+  }
+  if (UNAVAILABLE_STATUSES.includes(status)) {
+    const detail = error.message ? ` (${error.message})` : '';
+    return new Failure('unavailable', status, error.code || 'unreachable',
+      `Cannot reach the server${detail}. Is it running? The page will reconnect on its own.`);
+  }
+  if (status >= 400 && status < 500) {
+    return new Failure('refused', status, error.code || 'http_' + status,
+      `The server refused the request: ${error.message || xhr.statusText || 'error ' + status}`);
+  }
+  return new Failure('server', status, error.code || 'http_' + status,
+    `The server had a problem: ${error.message || 'error ' + status}`);
+}

@@ -1,0 +1,137 @@
+// The drawing pad: pointer events (mouse, touch, pen) in, smooth round strokes out.
+// The canvas keeps a fixed internal size (what is sent) and is scaled by CSS (what is seen).
+
+const LINE_WIDTH = 20; // about 1/14 of the 280 px side: an MNIST pen stroke
+const INK = '#111111';
+const MIN_STEP = 1.5; // canvas px; closer points add nothing but noise
+
+export function createPad({ onStrokeStart, onStrokeEnd }) {
+  const canvas = $('[data-testid=canvas]')[0];
+  const ctx = canvas.getContext('2d');
+  const strokes = [];
+  let current = null;
+  let activePointer = null;
+
+  function toCanvasPoint(event) {
+    const rect = canvas.getBoundingClientRect();
+    return [
+      ((event.clientX - rect.left) * canvas.width) / rect.width,
+      ((event.clientY - rect.top) * canvas.height) / rect.height,
+    ];
+  }
+
+  function startStroke(event) {
+    if (activePointer !== null || (event.pointerType === 'mouse' && event.button !== 0)) return;
+    event.preventDefault(); // no text selection, no compatibility mouse events
+    activePointer = event.pointerId;
+    canvas.setPointerCapture(event.pointerId);
+    current = [toCanvasPoint(event)];
+    strokes.push(current);
+    onStrokeStart();
+    drawDot(ctx, current[0]);
+  }
+
+  function extendStroke(event) {
+    if (event.pointerId !== activePointer) return;
+    event.preventDefault();
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+    for (const each of events.length ? events : [event]) addPoint(toCanvasPoint(each));
+  }
+
+  function addPoint(point) {
+    const last = current[current.length - 1];
+    if (Math.hypot(point[0] - last[0], point[1] - last[1]) < MIN_STEP) return;
+    current.push(point);
+    drawSegment(ctx, current, current.length - 1);
+  }
+
+  function endStroke(event) {
+    if (event.pointerId !== activePointer) return;
+    if (event.type === 'pointerup') addPoint(toCanvasPoint(event));
+    drawTail(ctx, current);
+    activePointer = null;
+    current = null;
+    onStrokeEnd();
+  }
+
+  function redraw() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    for (const stroke of strokes) drawStroke(ctx, stroke);
+  }
+
+  canvas.addEventListener('pointerdown', startStroke);
+  canvas.addEventListener('pointermove', extendStroke);
+  canvas.addEventListener('pointerup', endStroke);
+  canvas.addEventListener('pointercancel', endStroke);
+  // A finger on the canvas draws; it must never scroll or zoom the page.
+  canvas.addEventListener('touchstart', (event) => event.preventDefault(), { passive: false });
+  canvas.addEventListener('contextmenu', (event) => event.preventDefault());
+
+  return {
+    isEmpty: () => strokes.length === 0,
+    strokeCount: () => strokes.length,
+    isDrawing: () => current !== null,
+    toDataURL: () => canvas.toDataURL('image/png'),
+    clear() {
+      strokes.length = 0;
+      redraw();
+    },
+    undo() {
+      if (current) return; // never pull the stroke from under the pen
+      strokes.pop();
+      redraw();
+    },
+  };
+}
+
+function penStyle(ctx) {
+  ctx.strokeStyle = INK;
+  ctx.fillStyle = INK;
+  ctx.lineWidth = LINE_WIDTH;
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+}
+
+function midpoint(a, b) {
+  return [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+}
+
+function drawDot(ctx, point) {
+  penStyle(ctx);
+  ctx.beginPath();
+  ctx.arc(point[0], point[1], LINE_WIDTH / 2, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
+// Quadratic curves through the midpoints of successive points: smooth, and each
+// piece can be drawn as soon as its point arrives.
+function drawSegment(ctx, points, i) {
+  penStyle(ctx);
+  ctx.beginPath();
+  if (i === 1) {
+    ctx.moveTo(points[0][0], points[0][1]);
+  } else {
+    const from = midpoint(points[i - 2], points[i - 1]);
+    ctx.moveTo(from[0], from[1]);
+  }
+  const to = midpoint(points[i - 1], points[i]);
+  ctx.quadraticCurveTo(points[i - 1][0], points[i - 1][1], to[0], to[1]);
+  ctx.stroke();
+}
+
+function drawTail(ctx, points) {
+  if (points.length < 2) return;
+  const n = points.length - 1;
+  const from = midpoint(points[n - 1], points[n]);
+  penStyle(ctx);
+  ctx.beginPath();
+  ctx.moveTo(from[0], from[1]);
+  ctx.lineTo(points[n][0], points[n][1]);
+  ctx.stroke();
+}
+
+function drawStroke(ctx, points) {
+  drawDot(ctx, points[0]);
+  for (let i = 1; i < points.length; i += 1) drawSegment(ctx, points, i);
+  drawTail(ctx, points);
+}

@@ -1,0 +1,100 @@
+// The answered requests this page knows of: its own answers and, in the "everyone"
+// view, every client's rows from /api/requests, merged by request id. No DOM here.
+
+const MAX_KEPT = 1000;
+
+export function createRequestStore(clientId) {
+  const byId = new Map();
+
+  function keep(row) {
+    const known = byId.get(row.request_id);
+    // A polled row never loses what only this tab knows (round trip, burst number).
+    byId.set(row.request_id, known ? { ...row, ...pickOwn(known) } : row);
+    if (byId.size > MAX_KEPT) byId.delete(byId.keys().next().value);
+  }
+
+  return {
+    addAnswer(body, roundTripMs, burst = null) {
+      const row = fromAnswer(body, roundTripMs, burst);
+      keep(row);
+      return row;
+    },
+    addPolled(rows) {
+      for (const polled of rows) keep(fromPolled(polled, clientId));
+    },
+    // Newest first, by the server's arrival time.
+    visible(view) {
+      const rows = [...byId.values()].filter((row) => view === 'everyone' || row.mine);
+      return rows.sort((a, b) => b.received - a.received);
+    },
+    ofBurst(burst) {
+      return [...byId.values()].filter((row) => row.burst === burst);
+    },
+  };
+}
+
+function pickOwn(row) {
+  const own = {};
+  if (row.roundTripMs !== null) own.roundTripMs = row.roundTripMs;
+  if (row.burst !== null) own.burst = row.burst;
+  return own;
+}
+
+function fromAnswer(body, roundTripMs, burst) {
+  return {
+    request_id: body.request_id,
+    client_id: body.client_id,
+    mine: true,
+    pid: body.worker.pid,
+    thread: body.worker.thread,
+    thread_id: body.worker.thread_id,
+    received: body.timing.received,
+    started: body.timing.started,
+    finished: body.timing.finished,
+    digit: body.digit,
+    confidence: body.confidence,
+    roundTripMs,
+    burst,
+  };
+}
+
+function fromPolled(row, clientId) {
+  return {
+    request_id: row.request_id,
+    client_id: row.client_id,
+    mine: Boolean(clientId) && row.client_id === clientId,
+    pid: row.pid,
+    thread: row.thread,
+    thread_id: row.thread_id,
+    received: row.received,
+    started: row.started,
+    finished: row.finished,
+    digit: row.digit,
+    confidence: row.confidence,
+    roundTripMs: null,
+    burst: null,
+    route: row.route,
+  };
+}
+
+// The most requests the server was working on at one moment, from their
+// [received, finished] intervals. An answer at the very instant another request
+// arrives does not count as overlap.
+export function maxInFlight(rows) {
+  const events = [];
+  for (const row of rows) {
+    events.push([row.received, 1], [row.finished, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, change] of events) {
+    now += change;
+    most = Math.max(most, now);
+  }
+  return most;
+}
+
+export function distinctPids(rows) {
+  return [...new Set(rows.map((row) => row.pid))].sort((a, b) => a - b);
+}

@@ -1,0 +1,248 @@
+// The timeline: one lane per worker PID (a sub-lane per thread in threaded modes),
+// each request a bar from timing.received to timing.finished on the server's clock,
+// the model call (timing.started..finished) solid inside it. Drawn on a canvas.
+
+import { pidColour } from './colors.js';
+
+const AXIS_HEIGHT = 30;
+const LANE_GAP = 4;
+const SUB_LANE_HEIGHT = 26;
+const LABEL_WIDTH = 150;
+const RIGHT_PAD = 16;
+const MIN_BAR_PX = 3;
+const FRAME_MS = 50; // at most 20 frames a second: the server shares these CPUs
+const HOLD_PAD = 0.15; // room either side of a held burst, as a fraction of its span
+const TICK_STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60];
+const FONT = '14px system-ui, sans-serif';
+const BOLD_FONT = 'bold 14px system-ui, sans-serif';
+const GRID = '#d0d4dc';
+const TEXT = '#1a1d24';
+const MUTED = '#5b6170';
+
+export function createTimeline() {
+  const canvas = $('[data-testid=timeline]')[0];
+  const ctx = canvas.getContext('2d');
+  const state = {
+    rows: [],
+    live: [],
+    gone: new Set(),
+    threaded: false,
+    windowSec: 10,
+    held: null,
+    offset: 0, // server clock minus this browser's clock, seconds
+    dirty: true,
+  };
+  let lastFrame = 0;
+
+  function frame(time) {
+    const sliding = !state.held && state.rows.length > 0;
+    if (state.dirty || (sliding && time - lastFrame >= FRAME_MS)) {
+      lastFrame = time;
+      state.dirty = false;
+      draw(canvas, ctx, state);
+    }
+    requestAnimationFrame(frame);
+  }
+  requestAnimationFrame(frame);
+  new ResizeObserver(() => {
+    state.dirty = true;
+  }).observe(canvas.parentElement);
+
+  return {
+    setRows(rows) {
+      state.rows = rows;
+      state.dirty = true;
+    },
+    setWorkers(livePids, gonePids, threaded) {
+      state.live = livePids;
+      state.gone = new Set(gonePids);
+      state.threaded = threaded;
+      state.dirty = true;
+    },
+    setClockOffset(seconds) {
+      state.offset = seconds;
+    },
+    follow(windowSec) {
+      state.windowSec = windowSec;
+      state.held = null;
+      state.dirty = true;
+    },
+    hold(from, to, label) {
+      state.held = { from, to, label };
+      state.dirty = true;
+    },
+  };
+}
+
+// -- geometry ----------------------------------------------------------------------
+
+function visibleRange(state) {
+  if (state.held) {
+    const span = Math.max(state.held.to - state.held.from, 0.01);
+    return { from: state.held.from - span * HOLD_PAD, to: state.held.to + span * HOLD_PAD };
+  }
+  const now = Date.now() / 1000 + state.offset;
+  return { from: now - state.windowSec, to: now };
+}
+
+function laneKey(row, threaded) {
+  return threaded ? `${row.pid}/${row.thread_id}` : `${row.pid}`;
+}
+
+// Lanes: every live worker, plus any worker (live or not) with a bar in view.
+function buildLanes(state, shown) {
+  const pids = new Set(state.live);
+  for (const row of shown) pids.add(row.pid);
+  const lanes = [];
+  for (const pid of [...pids].sort((a, b) => a - b)) {
+    const threads = new Map();
+    if (state.threaded) {
+      for (const row of state.rows) {
+        if (row.pid === pid && !threads.has(row.thread_id)) threads.set(row.thread_id, row.thread);
+      }
+    }
+    const subLanes = state.threaded && threads.size
+      ? [...threads.entries()].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ key: `${pid}/${id}`, name }))
+      : [{ key: `${pid}`, name: null }];
+    lanes.push({ pid, gone: state.gone.has(pid) || !state.live.includes(pid), subLanes });
+  }
+  return lanes;
+}
+
+function tickStep(span) {
+  return TICK_STEPS.find((step) => span / step <= 8) || 60;
+}
+
+function formatTick(seconds, step) {
+  const ms = seconds * 1000;
+  if (step < 1) return `${Math.round(ms)} ms`;
+  return `${Math.round(seconds)} s`;
+}
+
+// -- drawing -------------------------------------------------------------------
+
+function draw(canvas, ctx, state) {
+  const range = visibleRange(state);
+  const shown = state.rows.filter((row) => row.finished >= range.from && row.received <= range.to);
+  const lanes = buildLanes(state, shown);
+  const subCount = lanes.reduce((n, lane) => n + lane.subLanes.length, 0);
+  const cssHeight = AXIS_HEIGHT + Math.max(subCount, 1) * SUB_LANE_HEIGHT + lanes.length * LANE_GAP + 8;
+  const cssWidth = canvas.parentElement.clientWidth - 2;
+  resize(canvas, ctx, cssWidth, cssHeight);
+
+  ctx.clearRect(0, 0, cssWidth, cssHeight);
+  const plot = { left: LABEL_WIDTH, right: cssWidth - RIGHT_PAD, top: AXIS_HEIGHT, bottom: cssHeight - 4 };
+  const x = (t) => plot.left + ((t - range.from) / (range.to - range.from)) * (plot.right - plot.left);
+
+  drawAxis(ctx, state, range, plot, x);
+  const laneTops = drawLanes(ctx, lanes, plot);
+  let bars = 0;
+  for (const row of shown) {
+    const top = laneTops.get(laneKey(row, state.threaded)) ?? laneTops.get(`${row.pid}`);
+    if (top === undefined) continue;
+    drawBar(ctx, row, top, x, plot);
+    bars += 1;
+  }
+  if (!lanes.length) {
+    ctx.fillStyle = MUTED;
+    ctx.font = FONT;
+    ctx.fillText('Waiting for the server’s workers…', plot.left, plot.top + 18);
+  }
+  $(canvas).attr({
+    'data-mode': state.held ? 'held' : 'live',
+    'data-lanes': lanes.length,
+    'data-bars': bars,
+  });
+}
+
+function resize(canvas, ctx, cssWidth, cssHeight) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.round(cssWidth * ratio);
+  const height = Math.round(cssHeight * ratio);
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+    canvas.style.height = `${cssHeight}px`; // CSSOM, allowed under a strict CSP
+  }
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+}
+
+function drawAxis(ctx, state, range, plot, x) {
+  const span = range.to - range.from;
+  const step = tickStep(span);
+  // Live: ticks count back from now. Held: ticks count on from the burst's first arrival.
+  const origin = state.held ? state.held.from : range.to;
+  ctx.font = FONT;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'alphabetic';
+  const first = Math.ceil((range.from - origin) / step);
+  const last = Math.floor((range.to - origin) / step);
+  for (let i = first; i <= last; i += 1) {
+    const t = origin + i * step;
+    const px = x(t);
+    ctx.strokeStyle = GRID;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(px + 0.5, plot.top - 6);
+    ctx.lineTo(px + 0.5, plot.bottom);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    const label = i === 0 && !state.held ? 'now' : `${i > 0 ? '+' : ''}${formatTick(i * step, step)}`;
+    ctx.fillText(label.replace('-', '−'), px, plot.top - 11);
+  }
+  ctx.textAlign = 'left';
+  ctx.fillStyle = TEXT;
+  ctx.font = BOLD_FONT;
+  const title = state.held ? state.held.label : `last ${state.windowSec} s, live`;
+  ctx.fillText(title, 8, plot.top - 11);
+}
+
+function drawLanes(ctx, lanes, plot) {
+  const tops = new Map();
+  let y = plot.top + LANE_GAP;
+  ctx.textBaseline = 'middle';
+  lanes.forEach((lane, index) => {
+    const height = lane.subLanes.length * SUB_LANE_HEIGHT;
+    ctx.fillStyle = index % 2 ? '#f3f5f9' : '#e9edf4';
+    ctx.fillRect(plot.left, y, plot.right - plot.left, height);
+    ctx.fillStyle = lane.gone ? MUTED : pidColour(lane.pid);
+    ctx.fillRect(4, y, 6, height);
+    ctx.font = BOLD_FONT;
+    ctx.fillStyle = lane.gone ? MUTED : TEXT;
+    ctx.fillText(`PID ${lane.pid}${lane.gone ? ' (gone)' : ''}`, 16, y + SUB_LANE_HEIGHT / 2);
+    lane.subLanes.forEach((sub, i) => {
+      tops.set(sub.key, y + i * SUB_LANE_HEIGHT);
+      if (sub.name && (i > 0 || lane.subLanes.length > 1)) {
+        ctx.font = FONT;
+        ctx.fillStyle = MUTED;
+        ctx.fillText(shortThread(sub.name), i === 0 ? 100 : 24, y + i * SUB_LANE_HEIGHT + SUB_LANE_HEIGHT / 2);
+      }
+    });
+    if (!tops.has(`${lane.pid}`)) tops.set(`${lane.pid}`, y);
+    y += height + LANE_GAP;
+  });
+  return tops;
+}
+
+function shortThread(name) {
+  return name.replace('ThreadPoolExecutor-', 'pool ').slice(0, 18);
+}
+
+function drawBar(ctx, row, top, x, plot) {
+  const colour = pidColour(row.pid);
+  const left = Math.max(x(row.received), plot.left);
+  const right = Math.min(Math.max(x(row.finished), left + MIN_BAR_PX), plot.right);
+  if (right <= plot.left || left >= plot.right) return;
+  const height = SUB_LANE_HEIGHT - 6;
+  ctx.globalAlpha = 0.35;
+  ctx.fillStyle = colour;
+  ctx.fillRect(left, top + 3, right - left, height);
+  ctx.globalAlpha = 1;
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(left + 0.5, top + 3.5, Math.max(right - left - 1, 1), height - 1);
+  const modelLeft = Math.max(x(row.started), left);
+  const modelRight = Math.max(Math.min(x(row.finished), right), modelLeft + 2);
+  ctx.fillStyle = colour;
+  ctx.fillRect(modelLeft, top + 7, modelRight - modelLeft, height - 8);
+}
