@@ -56,6 +56,8 @@ if not os.environ.get("STATE_DIR"):
     os.environ["MNIST_STATE_IS_TEMPORARY"] = "1"  # ours to delete on exit
 STATE_DIR = os.environ["STATE_DIR"]
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(STATE_DIR, "metrics")
+# The lab's add/remove-a-worker buttons signal the master (TTIN/TTOU).
+os.environ["GUNICORN_MASTER_PID"] = str(os.getpid())
 # gunicorn's control socket defaults to one path per user; servers started
 # side by side (tests, benchmarks) would fight over it.
 control_socket = os.path.join(STATE_DIR, "gunicorn.ctl")

@@ -77,3 +77,30 @@ def test_lab_off_is_404():
     response = app.test_client().post("/api/lab/work", json={"kind": "io", "ms": 1})
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "lab_off"
+
+
+def test_workers_can_be_added_and_removed_live():
+    with running_server(MODE="processes", WORKERS="2") as server:
+        before = {w["pid"] for w in server.workers()}
+        status, body = post_json(server.url + "/api/lab/workers", {"action": "add"})
+        assert status == 202 and json.loads(body)["target"] == 3
+        live = server.wait_ready(workers=3, timeout=30)
+        new = {w["pid"] for w in live} - before
+        assert len(new) == 1
+        status, _ = post_json(server.url + "/api/lab/workers", {"action": "remove"})
+        assert status == 202
+        deadline = time.monotonic() + 30
+        while len(server.workers()) != 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(server.workers()) == 2
+
+
+def test_the_worker_count_stays_within_bounds():
+    with running_server(MODE="processes", WORKERS="1") as server:
+        status, body = post_json(server.url + "/api/lab/workers", {"action": "remove"})
+        assert status == 409 and json.loads(body)["error"]["code"] == "worker_limit"
+
+
+def test_threads_mode_cannot_scale_processes(threaded):
+    status, body = post_json(threaded.url + "/api/lab/workers", {"action": "add"})
+    assert status == 409 and json.loads(body)["error"]["code"] == "not_scalable"

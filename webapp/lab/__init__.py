@@ -12,6 +12,8 @@ Off with LAB=0 (404), capped at LAB_MAX_MS.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -21,6 +23,7 @@ from flask import Blueprint, current_app, g
 from ..api import client_id, json_body, record, worker_info
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
+from ..workers import registry_of
 
 bp = Blueprint("lab", __name__)
 
@@ -106,3 +109,32 @@ def work():
         "thread_cpu_seconds": round(time.thread_time() - thread_cpu, 6),
         "batch_size": batch,
     }
+
+
+MIN_WORKERS, MAX_WORKERS = 1, 8
+
+
+@bp.post("/api/lab/workers")
+def scale_workers():
+    """Add or remove one worker process live: gunicorn's TTIN / TTOU to the master."""
+    if not current_app.config["LAB"]:
+        raise ApiError("lab_off", "The lab is switched off on this server (LAB=0).", 404)
+    action = json_body().get("action")
+    if action not in ("add", "remove"):
+        raise ApiError("bad_action", "'action' must be 'add' or 'remove'.")
+    master = int(os.environ.get("GUNICORN_MASTER_PID", "0"))
+    if not master or current_app.config["THREADS"] > 1 and current_app.config["MODE"] != "hybrid":
+        raise ApiError(
+            "not_scalable",
+            "Workers can be added or removed only in process modes under gunicorn "
+            "(MODE=processes or hybrid).",
+            409,
+        )
+    count = len(registry_of(current_app).live_workers())
+    target = count + 1 if action == "add" else count - 1
+    if not MIN_WORKERS <= target <= MAX_WORKERS:
+        raise ApiError(
+            "worker_limit", f"The lab keeps between {MIN_WORKERS} and {MAX_WORKERS} workers; there are {count}.", 409
+        )
+    os.kill(master, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
+    return {"action": action, "workers": count, "target": target, "master_pid": master}, 202
