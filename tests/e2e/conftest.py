@@ -1,0 +1,70 @@
+"""Fixtures for the page's browser tests: a loaded page, and MNIST digits worth tracing."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.strokes import mnist_strokes, render_strokes
+
+
+@pytest.fixture()
+def lab_page(page: Page) -> Page:
+    """The page at "/", with the server's workers on its panel (it is live)."""
+    page.goto("/")
+    expect(page.get_by_test_id("worker").first).to_be_visible()
+    return page
+
+
+def _post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return {"status": err.code, "body": err.read().decode()}
+
+
+def _png_data_url(image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.fixture(scope="session")
+def traceable_digits(mnist_test, server) -> list[tuple[int, int]]:
+    """(index, label): for each digit, the first MNIST test image that the shipped model
+    reads right both as it is and traced as strokes (rendered off-screen)."""
+    images, labels = mnist_test
+    chosen: dict[int, int] = {}
+    for index in range(2000):
+        label = int(labels[index])
+        if label in chosen:
+            continue
+        raw = _post_json(server.url + "/api/predict", {"image": _png_data_url(_as_canvas(images[index]))})
+        traced = _post_json(
+            server.url + "/api/predict",
+            {"image": _png_data_url(render_strokes(mnist_strokes(images[index])))},
+        )
+        if raw.get("digit") == label and traced.get("digit") == label:
+            chosen[label] = index
+        if len(chosen) == 10:
+            break
+    return sorted((index, label) for label, index in chosen.items())
+
+
+def _as_canvas(image):
+    """An MNIST image as a canvas would hold it: dark ink, alpha = ink."""
+    from PIL import Image
+
+    rgba = Image.new("RGBA", (28, 28), (0, 0, 0, 0))
+    rgba.putalpha(Image.fromarray(image, "L"))
+    return rgba.resize((280, 280), Image.Resampling.BILINEAR)
