@@ -21,12 +21,7 @@ PEN_WIDTH = 20  # its pen, internal pixels (static/js/canvas.js LINE_WIDTH)
 # Hand-drawn shapes, as someone would draw them with a mouse.
 DIGIT_STROKES: dict[str, list[Stroke]] = {
     "1": [[(0.52, 0.18), (0.5, 0.5), (0.48, 0.84)]],
-    "0": [
-        [
-            (0.5 + 0.22 * np.sin(t), 0.5 - 0.32 * np.cos(t))
-            for t in np.linspace(0, 2 * np.pi * 1.04, 40)
-        ]
-    ],
+    "0": [[(0.5 + 0.22 * np.sin(t), 0.5 - 0.32 * np.cos(t)) for t in np.linspace(0, 2 * np.pi * 1.04, 40)]],
     "7": [[(0.25, 0.22), (0.75, 0.22), (0.45, 0.82)]],
 }
 
@@ -70,7 +65,7 @@ def touch_strokes(page: Page, strokes: list[Stroke], steps: int = 4) -> None:
 
     for stroke in strokes:
         touch("touchStart", stroke[0])
-        for a, b in zip(stroke, stroke[1:]):
+        for a, b in zip(stroke, stroke[1:], strict=False):
             for i in range(1, steps + 1):
                 f = i / steps
                 touch("touchMove", (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f))
@@ -106,7 +101,7 @@ def skeleton(image: np.ndarray, threshold: int = INK_THRESHOLD) -> np.ndarray:
             p2, p3, p4, p5, p6, p7, p8, p9 = p
             count = sum(n.astype(int) for n in p)
             ring = p + [p2]
-            transitions = sum(((~a) & b).astype(int) for a, b in zip(ring, ring[1:]))
+            transitions = sum(((~a) & b).astype(int) for a, b in zip(ring, ring[1:], strict=False))
             if phase == 0:
                 cond = ~(p2 & p4 & p6) & ~(p4 & p6 & p8)
             else:
@@ -120,7 +115,7 @@ def skeleton(image: np.ndarray, threshold: int = INK_THRESHOLD) -> np.ndarray:
 
 def _graph(skel: np.ndarray) -> dict[tuple[int, int], set[tuple[int, int]]]:
     """8-connected pixel graph, without diagonals that an orthogonal pair already joins."""
-    pixels = set(zip(*np.nonzero(skel)))
+    pixels = set(zip(*np.nonzero(skel), strict=True))
     graph: dict[tuple[int, int], set[tuple[int, int]]] = {p: set() for p in pixels}
     for y, x in pixels:
         for dy, dx in _NEIGHBOURS:

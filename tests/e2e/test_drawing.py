@@ -7,8 +7,19 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.strokes import DIGIT_STROKES, draw_digit, draw_strokes, ink_pixels, mnist_strokes, touch_strokes
+from tests.e2e.strokes import (
+    DIGIT_STROKES,
+    draw_digit,
+    draw_strokes,
+    ink_pixels,
+    mnist_strokes,
+    touch_strokes,
+)
 
+RECORD_POINTER_KINDS = """canvas => {
+    window.pointerKinds = [];
+    canvas.addEventListener('pointerdown', event => window.pointerKinds.push(event.pointerType));
+}"""
 PNG_DATA_URL = re.compile(r"^data:image/png;base64,")
 RECORD_STATES = """el => {
     window.predictionStates = [];
@@ -35,7 +46,9 @@ def test_a_digit_drawn_with_the_mouse_is_answered(lab_page: Page, server, digit:
     assert row.get_attribute("data-pid") in live_pids
 
 
-def test_mnist_test_digits_traced_as_strokes_are_read_right(lab_page: Page, mnist_test, traceable_digits) -> None:
+def test_mnist_test_digits_traced_as_strokes_are_read_right(
+    lab_page: Page, mnist_test, traceable_digits
+) -> None:
     images, _ = mnist_test
     prediction = lab_page.get_by_test_id("prediction")
     misread = []
@@ -105,9 +118,7 @@ def test_a_finger_draws_on_a_phone_without_scrolling_the_page(lab_page: Page) ->
     assert box and box["width"] <= 360 and box["x"] >= 0
     assert lab_page.evaluate("document.documentElement.scrollWidth") <= 360
     scroll_before = lab_page.evaluate("window.scrollY")
-    canvas.evaluate(
-        "c => c.addEventListener('pointerdown', e => { window.pointerKinds = [...(window.pointerKinds || []), e.pointerType]; })"
-    )
+    canvas.evaluate(RECORD_POINTER_KINDS)
 
     touch_strokes(lab_page, DIGIT_STROKES["7"])
 

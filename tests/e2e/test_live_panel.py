@@ -11,6 +11,10 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.strokes import DIGIT_STROKES, draw_digit, render_strokes
 
+ROW_FIELDS = """rows => rows.map(r => [
+    r.dataset.pid, Number(r.dataset.received), Number(r.dataset.finished), r.dataset.digit
+])"""
+
 
 def max_in_flight(intervals: list[tuple[float, float]]) -> int:
     """Most intervals open at one instant (an end at the very start of another is no overlap)."""
@@ -42,9 +46,7 @@ def test_a_burst_of_16_is_answered_by_several_workers_and_summed_up(lab_page: Pa
     expect(summary).to_have_attribute("data-requests", "16")
     rows = lab_page.locator("[data-testid=request-row][data-burst='1']")
     expect(rows).to_have_count(16)
-    found = rows.evaluate_all(
-        "rows => rows.map(r => [r.dataset.pid, Number(r.dataset.received), Number(r.dataset.finished), r.dataset.digit])"
-    )
+    found = rows.evaluate_all(ROW_FIELDS)
     pids = {pid for pid, *_ in found}
     assert len(pids) >= 2, f"a burst of 16 was answered by one worker only: {pids}"
     assert summary.get_attribute("data-pids") == str(len(pids))
