@@ -29,11 +29,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     Image.MAX_IMAGE_PIXELS = app.config["MAX_IMAGE_PIXELS"]
 
-    from . import api, health, lab, pages, requestlog, workers
+    from . import api, health, lab, openapi, pages, requestlog, security, workers
     from .batching import Batcher, direct
     from .model import Model
 
     registry = workers.init_app(app)
+    security.init_app(app)
     state_dir = Path(app.config["STATE_DIR"] or os.environ.get("STATE_DIR") or tempfile.mkdtemp(prefix="mnist-"))
     app.extensions["request_log"] = requestlog.RequestLog(
         state_dir / "requests.sqlite", app.config["REQUEST_LOG_SIZE"]
@@ -59,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(lab.bp)
+    app.register_blueprint(openapi.bp)
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -1,0 +1,8 @@
+// Starts Swagger UI on /docs with this server's OpenAPI description.
+/* global SwaggerUIBundle */
+window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  tryItOutEnabled: true,
+});
