@@ -1,0 +1,160 @@
+"""Compare the serving modes from the command line: every MODE x every workload.
+
+    python -m webapp.lab                                   # the whole matrix (a few minutes)
+    python -m webapp.lab --modes single,processes --requests 40
+    python -m webapp.lab --workloads python,io --no-pools --out /tmp/lab
+
+For each mode it starts gunicorn on a free loopback port, waits until ready, warms
+every worker up, fires the same fixed load, and measures throughput, p50/p95
+latency, distinct PIDs and threads, and CPU utilisation (over 100 % = parallel).
+Then the claim-3 experiment: TensorFlow in threads under three thread-pool sizes.
+Prints a Markdown table and writes results.json, results.md, throughput.png and
+pools.png to --out. Every server it started is stopped, also on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..config import MODES, ROOT
+from . import matrix
+
+DEFAULT_OUT = ROOT / "docs" / "lab"
+
+
+def _names(allowed) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (got {text!r})")
+        return names
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m webapp.lab",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--requests", type=int, default=200, help="requests per mode and workload")
+    p.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
+    p.add_argument(
+        "--modes", type=_names(MODES), default=list(matrix.MODE_ORDER), help="comma-separated MODEs"
+    )
+    p.add_argument(
+        "--workloads",
+        type=_names(matrix.WORKLOADS),
+        default=list(matrix.WORKLOADS),
+        help="comma-separated workloads",
+    )
+    p.add_argument("--ms", type=float, default=50, help="milliseconds of work per lab request (1-200)")
+    p.add_argument(
+        "--no-pools",
+        dest="pools",
+        action="store_false",
+        help="skip the claim-3 experiment (TensorFlow thread pools in MODE=threads)",
+    )
+    p.add_argument(
+        "--pool-ms", type=float, default=100, help="ms of TensorFlow work in the claim-3 experiment"
+    )
+    p.add_argument("--repeats", type=int, default=5, help="pairs per pool size in the claim-3 experiment")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON, Markdown and PNGs go")
+    return p
+
+
+def _interrupted(signum, _frame):
+    # SIGTERM takes the same way out as Ctrl-C: through every finally that stops a server.
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run(args: argparse.Namespace) -> dict:
+    """The whole matrix (and the pools experiment): the results as one dict."""
+    started = time.perf_counter()
+    chosen = matrix.workloads(args.workloads, args.ms)
+    results = {
+        "command": shlex.join(["python", "-m", "webapp.lab", *sys.argv[1:]]),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": matrix.machine(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "rows": [],
+        "pools": [],
+    }
+    say(
+        f"lab: {len(args.modes)} mode(s) x {len(chosen)} workload(s), {args.requests} requests each "
+        f"at concurrency {args.concurrency}; {results['machine']['cores']} cores "
+        f"({results['machine']['cpu']}), load average {results['machine']['load_average'][0]}"
+    )
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-") as logs:
+        for number, mode in enumerate(args.modes, 1):
+            say(f"[{number}/{len(args.modes)}] {mode}")
+            results["rows"] += matrix.run_mode(mode, chosen, args.requests, args.concurrency, Path(logs), say)
+        if args.pools:
+            say("[pools] claim 3: two TensorFlow requests at once vs one alone, MODE=threads")
+            results["pools"] = matrix.pools(args.pool_ms, args.repeats, Path(logs), say)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["machine"]["load_average_after"] = matrix.machine()["load_average"]
+    return results
+
+
+def write(results: dict, out: Path) -> list[Path]:
+    """results.json, results.md, throughput.png (and pools.png) in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    m = results["machine"]
+    where = f"{m['cores']} cores, {m['cpu']}; {results['date'][:10]}"
+    written = [out / "results.json", out / "results.md"]
+    written[0].write_text(json.dumps(results, indent=2) + "\n")
+    markdown = [
+        f"Measured with `{results['command']}` on {where} (load average {m['load_average'][0]} "
+        f"before, {m['load_average_after'][0]} after; {results['seconds']:.0f} s).",
+        "",
+    ]
+    if results["rows"]:
+        written.append(matrix.chart(results["rows"], out / "throughput.png", where))
+        markdown += [matrix.table(results["rows"]), ""]
+    if results["pools"]:
+        written.append(matrix.pools_chart(results["pools"], out / "pools.png", where))
+        markdown += [matrix.pools_table(results["pools"]), ""]
+    written[1].write_text("\n".join(markdown))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not 1 <= args.ms <= 200 or not 1 <= args.pool_ms <= 200:
+        parser().error("--ms and --pool-ms must be 1-200 (the server's LAB_MAX_MS)")
+    if args.requests < 1 or args.concurrency < 1 or args.repeats < 1:
+        parser().error("--requests, --concurrency and --repeats must be at least 1")
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        results = run(args)
+    except KeyboardInterrupt:
+        matrix.stop_all()
+        print("\nlab: interrupted; every server it started is stopped", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        matrix.stop_all()
+    written = write(results, args.out)
+    print()
+    print((args.out / "results.md").read_text())
+    print("written: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

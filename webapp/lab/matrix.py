@@ -1,0 +1,543 @@
+"""The lab's comparison matrix: every MODE x every workload, under the same fixed load.
+
+For each mode it starts a real gunicorn on a free loopback port (``launch.start``),
+waits until every worker is ready, warms every worker up, then fires the same
+number of requests at the same concurrency from a pool of client threads, one
+new connection per request (so each request goes through gunicorn's accept()).
+It records throughput, p50/p95 latency, which PIDs and threads answered, and the
+server's CPU utilisation (100 % = one core busy all along).
+
+A second, small experiment measures claim 3 of the guide: in MODE=threads, how
+much longer two TensorFlow requests at once take than one alone, for three sizes
+of TensorFlow's own thread pools.
+
+Functions: ``run_mode`` (one mode, its servers, its workloads), ``measure`` (one
+load against one server), ``pools`` (the claim-3 experiment), ``table`` and
+``pools_table`` (Markdown), ``chart`` and ``pools_chart`` (PNG). ``__main__.py``
+is the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+
+from .. import launch
+from ..config import MODES
+
+# What the lab fires, in the order of the guide's claims.
+WORKLOADS = ("python", "io", "tensorflow", "predict-litert", "predict-tensorflow")
+# Claim 3: TensorFlow's (intra-op, inter-op) pool sizes; 0 = TensorFlow's default.
+POOL_SIZES = ((1, 1), (1, 2), (0, 0))
+# The modes in teaching order: the baseline, then threads, processes, both, batching.
+MODE_ORDER = ("single", "threads", "processes", "hybrid", "batched")
+REQUEST_TIMEOUT = 120.0  # seconds; a lab request takes tens of milliseconds
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One kind of request: where it goes, what it sends, which RUNTIME the server needs."""
+
+    name: str
+    route: str
+    runtime: str  # the server's RUNTIME
+    body: bytes
+    loads_tensorflow: bool  # its first request in a worker imports TensorFlow (~3 s)
+
+
+def workloads(names: list[str], ms: float) -> list[Workload]:
+    """The named workloads, with their request bodies built once."""
+    made = []
+    for name in names:
+        if name in ("python", "io", "tensorflow"):
+            body = json.dumps({"kind": name, "ms": ms}).encode()
+            made.append(Workload(name, "/api/lab/work", "litert", body, name == "tensorflow"))
+        elif name in ("predict-litert", "predict-tensorflow"):
+            runtime = name.split("-", 1)[1]
+            made.append(Workload(name, "/api/predict", runtime, canvas_body(), runtime == "tensorflow"))
+        else:
+            raise ValueError(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
+    return made
+
+
+@functools.cache
+def canvas_body() -> bytes:
+    """A /api/predict body as the page sends it: an MNIST test 7 drawn with a round pen, as a PNG."""
+    # tests/drawing.py is the project's one canvas-like drawer; the tests and bench use it too.
+    from tests.drawing import data_url, draw_like_a_pen
+
+    from .. import dataset
+
+    images, _ = dataset.load("test")
+    return json.dumps({"image": data_url(draw_like_a_pen(images[0]))}).encode()
+
+
+# -- one request, many requests ------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """One request as the client saw it."""
+
+    status: int  # 0: no HTTP answer (connection refused, reset, timeout)
+    seconds: float  # client wall time, connect to last byte
+    pid: int | None = None
+    thread_id: int | None = None
+    body: dict | None = None
+
+
+def post(url: str, route: str, body: bytes, timeout: float = REQUEST_TIMEOUT) -> Answer:
+    """POST JSON on a new connection (``Connection: close``) and time it."""
+    parts = urlsplit(url)
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request("POST", route, body, {"Content-Type": "application/json", "Connection": "close"})
+        response = connection.getresponse()
+        raw = response.read()
+        status = response.status
+    except (OSError, http.client.HTTPException):
+        return Answer(0, time.perf_counter() - started)
+    finally:
+        connection.close()
+    seconds = time.perf_counter() - started
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return Answer(status, seconds)
+    worker = answer.get("worker") or {}
+    return Answer(status, seconds, worker.get("pid"), worker.get("thread_id"), answer)
+
+
+def fire(url: str, route: str, body: bytes, requests: int, concurrency: int) -> list[Answer]:
+    """`requests` POSTs with at most `concurrency` in flight; answers in completion order."""
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="lab-client")
+    try:
+        futures = [pool.submit(post, url, route, body) for _ in range(requests)]
+        return [future.result() for future in as_completed(futures)]
+    finally:
+        # On Ctrl-C, drop what has not started; the server is stopped next anyway.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def fire_together(url: str, route: str, body: bytes, n: int) -> tuple[float, list[Answer]]:
+    """n POSTs released at the same moment: (wall seconds until the last answer, answers)."""
+    barrier = threading.Barrier(n + 1)
+
+    def one() -> Answer:
+        barrier.wait()
+        return post(url, route, body)
+
+    with ThreadPoolExecutor(n, thread_name_prefix="lab-pair") as pool:
+        futures = [pool.submit(one) for _ in range(n)]
+        barrier.wait()
+        started = time.perf_counter()
+        wait(futures)
+        seconds = time.perf_counter() - started
+    return seconds, [f.result() for f in futures]
+
+
+# -- the server's processes ----------------------------------------------------
+
+
+def server_processes(server: launch.Server) -> list[psutil.Process]:
+    """The gunicorn master and its workers."""
+    try:
+        master = psutil.Process(server.pid)
+        return [master, *master.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def cpu_seconds(server: launch.Server) -> float:
+    """CPU time (user + system) used so far by the master and every worker.
+
+    The same counter /api/workers reports per worker as ``cpu_seconds``, read here
+    directly: /api/workers caches it for a second, too long for a short run.
+    """
+    total = 0.0
+    for process in server_processes(server):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def worker_pids(server: launch.Server) -> set[int]:
+    return {w["pid"] for w in server.workers()}
+
+
+# -- starting and stopping servers ---------------------------------------------
+
+# Servers started and not yet stopped: stop_all() is the last line of defence.
+_running: list[launch.Server] = []
+
+
+@contextlib.contextmanager
+def serving(log_dir: Path, ready_timeout: float = 180.0, **env: str) -> Iterator[tuple[launch.Server, float]]:
+    """A started, ready server and its seconds to ready; stopped on leaving, however we leave."""
+    started = time.perf_counter()
+    server = launch.start(log_dir=log_dir, ACCESS_LOG="", **env)
+    _running.append(server)
+    try:
+        server.wait_ready(timeout=ready_timeout)
+        yield server, time.perf_counter() - started
+    finally:
+        stop(server)
+
+
+def stop(server: launch.Server) -> None:
+    """Stop one server; a second Ctrl-C during the stop waits until it is done."""
+    blockable = threading.current_thread() is threading.main_thread()
+    if blockable:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        server.stop(timeout=10)
+        shutil.rmtree(server.state_dir, ignore_errors=True)
+        if server in _running:
+            _running.remove(server)
+    finally:
+        if blockable:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def stop_all() -> None:
+    """Stop every server this process started and has not stopped yet."""
+    for server in list(_running):
+        stop(server)
+
+
+# -- measuring -----------------------------------------------------------------
+
+
+def warm_up(server: launch.Server, workload: Workload, slots: int, timeout: float = 180.0) -> dict:
+    """Send rounds of `slots` requests at once until every live worker has answered one.
+
+    A worker's first TensorFlow request imports TensorFlow and builds the model
+    (seconds); that must not land in the timed run. Which worker takes a request
+    is up to the workers' race for accept(), so we go on until each PID was seen.
+    """
+    started = time.perf_counter()
+    want = worker_pids(server)
+    seen: set[int] = set()
+    rounds = 0
+    while time.perf_counter() - started < timeout:
+        answers = fire(server.url, workload.route, workload.body, slots, slots)
+        rounds += 1
+        bad = [a for a in answers if a.status != 200]
+        if bad:
+            raise RuntimeError(f"warm-up of {workload.name}: HTTP {bad[0].status} {bad[0].body}")
+        seen |= {a.pid for a in answers}
+        if seen >= want:
+            break
+    else:
+        raise TimeoutError(f"warm-up of {workload.name}: workers {sorted(want - seen)} never answered")
+    # One more round with everybody warm: first calls of a new batch size, lazy imports.
+    fire(server.url, workload.route, workload.body, slots, slots)
+    return {"warmup_s": round(time.perf_counter() - started, 2), "warmup_rounds": rounds + 1}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation, as numpy's default."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def measure(server: launch.Server, workload: Workload, requests: int, concurrency: int) -> dict:
+    """Fire the fixed load at a warm server: throughput, latency, who answered, CPU."""
+    cpu_before, client_before = cpu_seconds(server), time.process_time()
+    started = time.perf_counter()
+    answers = fire(server.url, workload.route, workload.body, requests, concurrency)
+    seconds = time.perf_counter() - started
+    cpu_used, client_used = cpu_seconds(server) - cpu_before, time.process_time() - client_before
+    ok = [a for a in answers if a.status == 200]
+    latencies = [a.seconds * 1000 for a in ok]
+    per_pid = Counter(a.pid for a in ok)
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "ok": len(ok),
+        "errors": len(answers) - len(ok),
+        "seconds": round(seconds, 3),
+        "rps": round(len(ok) / seconds, 2),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+        "pids": len(per_pid),
+        "threads_seen": len({(a.pid, a.thread_id) for a in ok}),
+        "per_pid": {str(pid): n for pid, n in sorted(per_pid.items(), key=lambda kv: -kv[1])},
+        "cpu_seconds": round(cpu_used, 3),
+        # 100 % = one core busy for the whole run; above 100 % something ran in parallel.
+        "cpu_pct": round(100 * cpu_used / seconds, 1),
+        # The load generator shares the machine's cores with the server.
+        "client_cpu_pct": round(100 * client_used / seconds, 1),
+    }
+
+
+def run_mode(
+    mode: str,
+    chosen: list[Workload],
+    requests: int,
+    concurrency: int,
+    log_dir: Path,
+    say: Say = _quiet,
+) -> list[dict]:
+    """One mode: a server per RUNTIME its workloads need, each workload warmed up and measured."""
+    workers, threads = MODES[mode]
+    rows = []
+    for runtime in ("litert", "tensorflow"):
+        # Workloads that import TensorFlow in the workers go last, so the others run without it.
+        mine = sorted((w for w in chosen if w.runtime == runtime), key=lambda w: w.loads_tensorflow)
+        if not mine:
+            continue
+        say(f"{mode} ({workers} process(es) x {threads} thread(s)), RUNTIME={runtime}: starting gunicorn")
+        with serving(log_dir, MODE=mode, RUNTIME=runtime) as (server, ready_s):
+            say(f"  ready in {ready_s:.1f} s, master pid {server.pid}, workers {sorted(worker_pids(server))}")
+            for workload in mine:
+                say(f"  {workload.name}: warming up every worker")
+                warm = warm_up(server, workload, max(workers * threads, 2 * workers))
+                result = measure(server, workload, requests, concurrency)
+                rows.append(
+                    {
+                        "workload": workload.name,
+                        "mode": mode,
+                        "workers": workers,
+                        "threads": threads,
+                        "runtime": runtime,
+                        "route": workload.route,
+                        **result,
+                        "ready_s": round(ready_s, 2),
+                        **warm,
+                        "master_pid": server.pid,
+                        "worker_pids": sorted(worker_pids(server)),
+                    }
+                )
+                say(
+                    f"  {workload.name}: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.0f} ms, "
+                    f"p95 {result['p95_ms']:.0f} ms, {result['pids']} PID(s), "
+                    f"{result['threads_seen']} thread(s), CPU {result['cpu_pct']:.0f} %, "
+                    f"errors {result['errors']}"
+                )
+    return rows
+
+
+def pools(ms: float, repeats: int, log_dir: Path, say: Say = _quiet) -> list[dict]:
+    """Claim 3: MODE=threads, two TensorFlow requests at once vs one alone, per pool size."""
+    (workload,) = workloads(["tensorflow"], ms)
+    rows = []
+    for intra, inter in POOL_SIZES:
+        say(f"pools: TF_INTRA_OP={intra} TF_INTER_OP={inter}, MODE=threads: starting gunicorn")
+        with serving(log_dir, MODE="threads", TF_INTRA_OP=str(intra), TF_INTER_OP=str(inter)) as (server, _):
+            warm_up(server, workload, 2)
+            ones, twos, cpus = [], [], []
+            pair: list[Answer] = []
+            for _ in range(repeats):
+                one, _single = fire_together(server.url, workload.route, workload.body, 1)
+                before = cpu_seconds(server)
+                two, pair = fire_together(server.url, workload.route, workload.body, 2)
+                cpus.append(100 * (cpu_seconds(server) - before) / two)
+                if any(a.status != 200 for a in [*_single, *pair]):
+                    raise RuntimeError(f"pools: a request failed: {[a.status for a in pair]}")
+                ones.append(one)
+                twos.append(two)
+            one, two = statistics.median(ones), statistics.median(twos)
+            row = {
+                "intra_op": intra,
+                "inter_op": inter,
+                "ms": ms,
+                "batch_size": pair[0].body["batch_size"],
+                "repeats": repeats,
+                "one_ms": round(one * 1000, 1),
+                "two_ms": round(two * 1000, 1),
+                "ratio": round(two / one, 2),
+                "cpu_pct_two": round(statistics.median(cpus), 1),
+                "threads_seen": len({(a.pid, a.thread_id) for a in pair}),
+                "pids": len({a.pid for a in pair}),
+            }
+            rows.append(row)
+            say(
+                f"  one alone {row['one_ms']:.0f} ms, two at once {row['two_ms']:.0f} ms: "
+                f"x{row['ratio']:.2f}, CPU {row['cpu_pct_two']:.0f} %"
+            )
+    return rows
+
+
+# -- the machine ---------------------------------------------------------------
+
+
+def machine() -> dict:
+    """Where the numbers come from: CPU model and count, load, versions."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "gunicorn": version("gunicorn"),
+        "tensorflow": version("tensorflow-cpu") or version("tensorflow"),
+        "litert": version("ai-edge-litert"),
+    }
+
+
+# -- reporting -----------------------------------------------------------------
+
+
+def table(rows: list[dict]) -> str:
+    """The matrix as Markdown: one line per workload x mode, grouped by workload."""
+    lines = [
+        "| workload | mode | procs x threads | req/s | x single | p50 ms | p95 ms | PIDs | threads "
+        "| CPU % | client CPU % | requests per PID | errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for name in _ordered({r["workload"] for r in rows}, WORKLOADS):
+        group = [r for r in rows if r["workload"] == name]
+        single = next((r["rps"] for r in group if r["mode"] == "single"), None)
+        for r in sorted(group, key=lambda r: MODE_ORDER.index(r["mode"])):
+            speedup = f"{r['rps'] / single:.2f}" if single else "–"
+            spread = "/".join(str(n) for n in r["per_pid"].values())
+            lines.append(
+                f"| {r['workload']} | {r['mode']} | {r['workers']} x {r['threads']} | {r['rps']:.1f} | "
+                f"{speedup} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['pids']} | {r['threads_seen']} | "
+                f"{r['cpu_pct']:.0f} | {r['client_cpu_pct']:.0f} | {spread} | {r['errors']} |"
+            )
+    return "\n".join(lines)
+
+
+def pools_table(rows: list[dict]) -> str:
+    """Claim 3 as Markdown: one line per TensorFlow pool size."""
+    lines = [
+        "| TF_INTRA_OP | TF_INTER_OP | batch | one alone ms | two at once ms | two / one | CPU % (two) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {_pool(r['intra_op'])} | {_pool(r['inter_op'])} | {r['batch_size']} | {r['one_ms']:.0f} | "
+            f"{r['two_ms']:.0f} | {r['ratio']:.2f} | {r['cpu_pct_two']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
+    """PNG: throughput per mode, one panel per workload (each with its own scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = _ordered({r["workload"] for r in rows}, WORKLOADS)
+    modes = _ordered({r["mode"] for r in rows}, MODE_ORDER)
+    colours = dict(zip(MODE_ORDER, ("#8c8c8c", "#dd8452", "#4c72b0", "#55a868", "#8172b3"), strict=True))
+    columns = min(len(names), 3)
+    lines = -(-len(names) // columns)
+    figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.6 * lines), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        group = {r["mode"]: r for r in rows if r["workload"] == name}
+        shown = [m for m in modes if m in group]
+        values = [group[m]["rps"] for m in shown]
+        bars = ax.bar(shown, values, color=[colours[m] for m in shown])
+        for bar, mode in zip(bars, shown, strict=True):
+            r = group[mode]
+            ax.annotate(
+                f"{r['rps']:.0f}\nCPU {r['cpu_pct']:.0f}%",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel("requests/s")
+        ax.set_ylim(0, max(values) * 1.3 if values else 1)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    figure.suptitle("Throughput per mode, by workload" + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def pools_chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
+    """PNG for claim 3: two TensorFlow requests at once / one alone, per pool size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"intra {r['intra_op'] or 'default'}\ninter {r['inter_op'] or 'default'}" for r in rows]
+    figure, ax = plt.subplots(figsize=(5.5, 3.6))
+    bars = ax.bar(labels, [r["ratio"] for r in rows], color="#4c72b0")
+    for bar, r in zip(bars, rows, strict=True):
+        ax.annotate(
+            f"x{r['ratio']:.2f}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.axhline(1, color="#55a868", linestyle="--", linewidth=1)
+    ax.axhline(2, color="#c44e52", linestyle="--", linewidth=1)
+    ax.text(len(rows) - 0.5, 1.02, "full overlap", color="#55a868", fontsize=7, ha="right", va="bottom")
+    ax.text(len(rows) - 0.5, 2.02, "taking turns", color="#c44e52", fontsize=7, ha="right", va="bottom")
+    ax.set_ylim(0, 2.5)
+    ax.set_ylabel("two at once / one alone")
+    ax.set_title(
+        "MODE=threads: two TensorFlow requests at once" + (f"\n{subtitle}" if subtitle else ""), fontsize=9
+    )
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _pool(size: int) -> str:
+    return "0 (TF default)" if size == 0 else str(size)
+
+
+def _ordered(present: set[str], order) -> list[str]:
+    return [name for name in order if name in present]
