@@ -47,6 +47,28 @@ worker_class = _concurrency["worker_class"]
 # the fork. TensorFlow is not fork-safe once its runtime has started.
 preload_app = False
 
+# -- limits and timeouts (see README, "Limits") --------------------------------
+
+
+def _env_int(name, default):
+    return int(os.environ.get(name, "").strip() or default)
+
+
+# A worker silent for this long is killed and replaced. The slowest legitimate
+# request is a lab workload (<= 200 ms) or a first TensorFlow load (~3 s).
+timeout = _env_int("TIMEOUT", 30)
+# On SIGTERM/SIGHUP, in-flight requests get this long to finish.
+graceful_timeout = _env_int("GRACEFUL_TIMEOUT", 10)
+# Recycle a worker after this many requests (+ up to jitter, so they do not all
+# restart at once): a slow leak cannot grow forever. 0 turns it off.
+max_requests = _env_int("MAX_REQUESTS", 20000)
+max_requests_jitter = _env_int("MAX_REQUESTS_JITTER", 2000)
+# Our URLs are short and our clients send few headers; refuse anything larger
+# before the app sees it (gunicorn answers 400).
+limit_request_line = _env_int("LIMIT_REQUEST_LINE", 2048)
+limit_request_fields = _env_int("LIMIT_REQUEST_FIELDS", 50)
+limit_request_field_size = _env_int("LIMIT_REQUEST_FIELD_SIZE", 8190)
+
 # -- state shared by the workers of this server --------------------------------
 
 # One folder per master (it survives a `kill -HUP` reload, which keeps the

@@ -13,6 +13,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,12 @@ class RequestLog:
         insert = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         while True:
             rows = [self._queue.get()]
+            # Gather what else arrives within _LINGER of the first row, no longer:
+            # a row is stored at most ~20 ms after its request was answered.
+            deadline = time.monotonic() + _LINGER
             try:
                 while len(rows) < _BATCH:
-                    rows.append(self._queue.get(timeout=_LINGER))
+                    rows.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 pass
             try:

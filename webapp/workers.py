@@ -119,10 +119,12 @@ class Registry:
     def _process_stats(self, pid: int) -> dict | None:
         now = time.monotonic()
         cached = self._stats_cache.get(pid)
-        if cached and now - cached[0] < _STATS_TTL:
-            return cached[1]
         try:
             proc = psutil.Process(pid)
+            if proc.status() == psutil.STATUS_ZOMBIE:  # dead, not yet reaped by the master
+                raise psutil.ZombieProcess(pid)
+            if cached and now - cached[0] < _STATS_TTL:
+                return cached[1]
             with proc.oneshot():
                 cpu = proc.cpu_times()
                 try:

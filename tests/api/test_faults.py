@@ -1,0 +1,156 @@
+"""Faults against a real gunicorn with 4 workers: killed workers, hung requests, reloads, slow clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.api.test_server import post_json
+from tests.drawing import data_url, draw_like_a_pen
+from webapp.launch import running_server
+
+
+class SteadyLoad:
+    """`concurrency` clients sending /inference back to back until stopped."""
+
+    def __init__(self, url: str, body: dict, concurrency: int = 4):
+        self.url, self.body = url, body
+        self.ok, self.failed, self.pids = 0, [], set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run) for _ in range(concurrency)]
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                status, body = post_json(self.url, self.body, timeout=10)
+            except OSError as err:  # connection reset by a dying worker
+                status, body = 0, str(err).encode()
+            with self._lock:
+                if status == 200:
+                    self.ok += 1
+                else:
+                    self.failed.append((status, body[:200]))
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(15)
+
+
+@pytest.fixture(scope="module")
+def digit(mnist_test):
+    return {"images": mnist_test[0][0].tolist()}
+
+
+def test_kill_9_under_load_loses_at_most_the_request_in_flight(digit):
+    with running_server(MODE="processes") as server:
+        victim = server.workers()[0]["pid"]
+        with SteadyLoad(server.url + "/inference", digit) as load:
+            time.sleep(1)
+            os.kill(victim, signal.SIGKILL)
+            killed_at = time.monotonic()
+            live = server.wait_ready(workers=4, timeout=20)
+            while victim in {w["pid"] for w in live}:
+                live = server.workers()
+            replaced_after = time.monotonic() - killed_at
+            time.sleep(1)
+        assert load.ok > 100
+        assert len(load.failed) <= 1, load.failed  # only a request the victim was serving
+        assert replaced_after < 10
+        assert victim not in {w["pid"] for w in server.workers()}
+        # The shared request log is intact: SQLite agrees, and every row is whole.
+        db = sqlite3.connect(server.state_dir / "requests.sqlite")
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows = json.loads(urllib.request.urlopen(server.url + "/api/requests?limit=1000").read())["requests"]
+        assert len(rows) >= min(1000, load.ok) - 50  # the victim's unwritten rows may be lost
+        for row in rows:
+            assert row["pid"] > 0 and len(row["request_id"]) == 32 and row["digit"] == 7
+            assert row["received"] <= row["started"] <= row["finished"]
+
+
+def test_a_request_past_the_worker_timeout_is_cut_and_the_worker_replaced(digit):
+    with running_server(MODE="processes", TIMEOUT="3", LAB_MAX_MS="60000") as server:
+        before = {w["pid"] for w in server.workers()}
+        hung: list = []
+        stuck = threading.Thread(
+            target=lambda: hung.append(_try_post(server.url + "/api/lab/work", {"kind": "python", "ms": 30000}))
+        )
+        started = time.monotonic()
+        stuck.start()
+        time.sleep(0.5)
+        others = [post_json(server.url + "/inference", digit) for _ in range(20)]
+        stuck.join(20)
+        assert time.monotonic() - started < 15  # cut at ~3 s, not after 30
+        assert hung and hung[0] != 200
+        assert all(status == 200 for status, _ in others)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            live = {w["pid"] for w in server.wait_ready(workers=4, timeout=20)}
+            if live - before:
+                break
+            time.sleep(0.2)
+        assert len(live - before) == 1 and len(live) == 4  # one replacement
+
+
+def _try_post(url: str, body: dict) -> int:
+    try:
+        return post_json(url, body, timeout=20)[0]
+    except OSError:
+        return 0
+
+
+def test_hup_under_load_fails_no_request(digit):
+    with running_server(MODE="processes") as server:
+        before = {w["pid"] for w in server.workers()}
+        with SteadyLoad(server.url + "/inference", digit) as load:
+            time.sleep(1)
+            os.kill(server.pid, signal.SIGHUP)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                pids = {w["pid"] for w in server.workers()}
+                if len(pids) == 4 and not pids & before:
+                    break
+                time.sleep(0.2)
+            time.sleep(1)
+        assert load.failed == [] and load.ok > 100
+        assert not {w["pid"] for w in server.workers()} & before  # every worker replaced
+
+
+def test_a_slow_client_does_not_stop_the_others(mnist_test, server):
+    body = {"image": data_url(draw_like_a_pen(mnist_test[0][0]))}
+    stop = threading.Event()
+
+    def dribble():
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            for byte in b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n":
+                if stop.is_set():
+                    return
+                sock.send(bytes([byte]))
+                time.sleep(0.5)
+
+    slow = threading.Thread(target=dribble)
+    slow.start()
+    try:
+        time.sleep(1)
+        started = time.monotonic()
+        answers = [post_json(server.url + "/api/predict", body) for _ in range(20)]
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        slow.join()
+    assert all(status == 200 for status, _ in answers)
+    assert took < 5
