@@ -1,0 +1,123 @@
+"""From the end of a stroke to the answer on screen, measured in a real Chromium.
+
+    .venv/bin/python bench/page_latency.py            # its own gunicorn, 4 workers
+    .venv/bin/python bench/page_latency.py --runs 60
+    .venv/bin/python bench/page_latency.py --url http://localhost:2431/
+
+Draws single-stroke digits with the mouse, `--runs` times. In the page, a listener
+notes the time of the stroke's pointerup; a MutationObserver notes when the
+prediction turns data-state="done", and the next animation frame after it (the
+answer painted). The request row gives the AJAX round trip and the server's own
+time. Prints a Markdown table of medians and spreads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from tests.browser import LAUNCH_ARGS, find_chromium  # noqa: E402
+from tests.e2e.strokes import DIGIT_STROKES, draw_strokes  # noqa: E402
+from webapp.launch import running_server  # noqa: E402
+
+DIGITS = ["1", "7", "0"]  # one stroke each: the stroke's end is the drawing's end
+INSTRUMENT = """() => {
+    const prediction = document.querySelector('[data-testid=prediction]');
+    window.latency = { up: null, done: null, painted: null };
+    window.addEventListener('pointerup', () => {
+        window.latency = { up: performance.now(), done: null, painted: null };
+    }, true);
+    new MutationObserver(() => {
+        if (prediction.getAttribute('data-state') !== 'done' || window.latency.done !== null) return;
+        window.latency.done = performance.now();
+        requestAnimationFrame(() => { window.latency.painted = performance.now(); });
+    }).observe(prediction, { attributes: true, attributeFilter: ['data-state'] });
+}"""
+READ_ROW = """() => {
+    const row = document.querySelector('[data-testid=request-row]');
+    return { roundTrip: Number(row.dataset.roundTripMs), server: Number(row.dataset.serverMs) };
+}"""
+
+
+def measure_once(page: Page, digit: str) -> dict[str, float]:
+    page.get_by_test_id("clear").click()
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-state", "empty")
+    draw_strokes(page, DIGIT_STROKES[digit], steps=2)
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-digit", digit)
+    page.wait_for_function("() => window.latency.painted !== null")
+    times = page.evaluate("window.latency")
+    row = page.evaluate(READ_ROW)
+    return {
+        "stroke end → answer in the page": times["done"] - times["up"],
+        "stroke end → answer painted": times["painted"] - times["up"],
+        "AJAX round trip": row["roundTrip"],
+        "server (received → finished)": row["server"],
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def table(samples: list[dict[str, float]]) -> str:
+    lines = [
+        "| ms | median | p90 | min | max |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in samples[0]:
+        values = [sample[name] for sample in samples]
+        lines.append(
+            f"| {name} | {statistics.median(values):.1f} | {percentile(values, 0.9):.1f} "
+            f"| {min(values):.1f} | {max(values):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def run(url: str, runs: int, warm_up: int) -> list[dict[str, float]]:
+    path = find_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**({"executable_path": path} if path else {}), args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        expect(page.get_by_test_id("worker").first).to_be_visible()
+        page.evaluate(INSTRUMENT)
+        samples = []
+        for i in range(warm_up + runs):
+            sample = measure_once(page, DIGITS[i % len(DIGITS)])
+            if i >= warm_up:
+                samples.append(sample)
+        browser.close()
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="a running server (default: start one with 4 workers)")
+    parser.add_argument("--runs", type=int, default=30, help="measured drawings (default 30)")
+    parser.add_argument("--warm-up", type=int, default=3, help="drawings not counted (default 3)")
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        url = args.url
+        if not url:
+            server = stack.enter_context(running_server(MODE="processes", WORKERS="4"))
+            url = server.url + "/"
+        samples = run(url, args.runs, args.warm_up)
+    print(f"{len(samples)} drawings, stroke end → answer, Chromium on this machine ({url})\n")
+    print(table(samples))
+    debounce = re.search(r"DEBOUNCE_MS = (\d+)", (ROOT / "static/js/app.js").read_text())
+    if debounce:
+        print(f"\nThe page waits {debounce[1]} ms after a stroke ends (another may follow) before it sends.")
+
+
+if __name__ == "__main__":
+    main()
