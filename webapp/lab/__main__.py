@@ -29,6 +29,13 @@ from ..config import MODES, ROOT
 from . import matrix
 
 DEFAULT_OUT = ROOT / "docs" / "lab"
+NOTES = (
+    "req/s: answered requests per second at the fixed load; x single: throughput over MODE=single's "
+    "(for `tensorflow`, model images/s: each worker sizes its batch to take `--ms` alone, the batch "
+    "column); CPU %: the server's processes' CPU time over the wall time, 100 % = one core busy; "
+    "client CPU %: the load generator's, on the same cores; requests per PID: how the workers' race "
+    "for accept() shared the load."
+)
 
 
 def _names(allowed) -> Callable[[str], list[str]]:
@@ -126,7 +133,7 @@ def write(results: dict, out: Path) -> list[Path]:
     ]
     if results["rows"]:
         written.append(matrix.chart(results["rows"], out / "throughput.png", where))
-        markdown += [matrix.table(results["rows"]), ""]
+        markdown += [matrix.table(results["rows"]), "", NOTES, ""]
     if results["pools"]:
         written.append(matrix.pools_chart(results["pools"], out / "pools.png", where))
         markdown += [matrix.pools_table(results["pools"]), ""]
