@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import itertools
 import re
 import warnings
 
@@ -75,28 +76,32 @@ def open_image(raw: bytes, max_pixels: int) -> Image.Image:
 
 
 def array_from_list(value: object) -> np.ndarray:
-    """The reference repo's input: a 28x28 list of 0-255 numbers -> uint8-range float32 array."""
-    if not isinstance(value, list) or len(value) != 28:
-        raise ApiError("bad_images", "'images' must be a list of 28 rows of 28 numbers (0-255).")
+    """The reference repo's input: a 28x28 list of 0-255 numbers -> float32 array [28, 28]."""
+    shape_error = ApiError("bad_images", "'images' must be a list of 28 rows of 28 numbers (0-255).")
+    if type(value) is not list or len(value) != 28:
+        raise shape_error
     for row in value:
-        if not isinstance(row, list) or len(row) != 28:
-            raise ApiError("bad_images", "'images' must be a list of 28 rows of 28 numbers (0-255).")
-        for v in row:
-            # bool is an int in Python, but true/false are not pixel values.
-            if type(v) is not int and type(v) is not float:
-                raise ApiError("bad_images", f"'images' holds {json_type(v)}; every pixel must be a number 0-255.")
-            # NaN and the infinities fail this comparison too.
-            if not 0 <= v <= 255:
-                raise ApiError("bad_images", f"'images' holds {v!r}; every pixel must be a number from 0 to 255.")
-    return np.array(value, dtype=np.float32)
+        if type(row) is not list or len(row) != 28:
+            raise shape_error
+    # bool is an int in Python, but true/false are not pixel values.
+    kinds = set(map(type, itertools.chain.from_iterable(value)))
+    if not kinds <= {int, float}:
+        odd = next(iter(kinds - {int, float}))
+        raise ApiError("bad_images", f"'images' holds {_JSON_TYPES.get(odd, 'a number')}; "
+                       "every pixel must be a number 0-255.")
+    try:
+        pixels = np.array(value, dtype=np.float64)
+    except OverflowError:
+        pixels = np.array([[np.inf]])
+    # NaN fails both comparisons, and so do the infinities and huge integers.
+    if not (pixels.min() >= 0 and pixels.max() <= 255):
+        raise ApiError("bad_images", "'images' holds a value outside 0-255 (or NaN); every pixel must be 0-255.")
+    return pixels.astype(np.float32)
+
+
+_JSON_TYPES = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", type(None): "null"}
 
 
 def json_type(value: object) -> str:
     """The JSON name of a parsed value's type, for error messages."""
-    return {
-        bool: "a boolean",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-        type(None): "null",
-    }.get(type(value), "a number")
+    return _JSON_TYPES.get(type(value), "a number")

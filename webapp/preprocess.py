@@ -36,70 +36,70 @@ def normalize(images: np.ndarray) -> np.ndarray:
     return (x / 255.0).reshape(x.shape[:-2] + (SIZE, SIZE, 1))
 
 
-def to_ink(image: Image.Image) -> np.ndarray:
-    """A picture -> float32 ink map in [0, 1], 1 where the pen was, whatever the colours.
+def to_ink(image: Image.Image) -> Image.Image:
+    """A picture -> 8-bit ink image: 255 where the pen pressed hardest, 0 on the ground.
 
-    A canvas gives strokes on a transparent ground: the alpha channel is the ink.
-    Anything else is composited to grey, and the border decides the polarity:
-    MNIST is light on dark, a drawing is usually dark on light.
+    A canvas gives strokes on a transparent ground: the alpha channel is the ink,
+    whatever the colour. Anything else is read as grey (on white, where it has
+    alpha), and the border decides the polarity: MNIST is light on dark, a
+    drawing is usually dark on light. Every step runs in Pillow's C code.
     """
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-        alpha = rgba[..., 3]
-        if _border(alpha).mean() < 0.5:
-            # Transparent ground: ink is where paint is, of any colour.
-            return _remove_background(alpha)
-        # Opaque ground: composite on white and read the grey values below.
-        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        grey = grey * alpha + (1.0 - alpha)
+        rgba = image.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        if _border_level(alpha) < 128:
+            return _stretch(alpha, background=0)
+        # Opaque ground: composite on white and read the grey values.
+        grey = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L")
     else:
-        grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    background = float(np.median(_border(grey)))
-    ink = background - grey if background > 0.5 else grey - background
-    return _remove_background(np.clip(ink, 0.0, None))
+        grey = image.convert("L")
+    return _stretch(grey, background=_border_level(grey))
 
 
-def _border(a: np.ndarray) -> np.ndarray:
-    """The outermost ring of pixels, where a drawing's ground shows."""
-    return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+def _border_level(channel: Image.Image) -> int:
+    """The median of the outermost ring of pixels, where a drawing's ground shows."""
+    a = np.asarray(channel)
+    ring = np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+    return int(np.median(ring))
 
 
-def _remove_background(ink: np.ndarray) -> np.ndarray:
-    """Stretch ink to [0, 1] and zero what is too faint to be a stroke."""
-    peak = float(ink.max()) if ink.size else 0.0
-    if peak < MIN_CONTRAST:
-        return np.zeros_like(ink)
-    ink = ink / peak
-    ink[ink < NOISE_FLOOR] = 0.0
-    return ink
+def _stretch(channel: Image.Image, background: int) -> Image.Image:
+    """Distance from the background, stretched so the strongest ink is 255; faint ink -> 0."""
+    low, high = channel.getextrema()
+    light_ground = background >= 128
+    peak = background - low if light_ground else high - background
+    if peak < MIN_CONTRAST * 255:
+        return Image.new("L", channel.size, 0)
+    levels = np.arange(256)
+    ink = np.clip(background - levels if light_ground else levels - background, 0, None)
+    lut = np.where(ink < NOISE_FLOOR * peak, 0, np.minimum(255, np.round(ink * 255 / peak)))
+    return channel.point(lut.astype(np.uint8).tolist())
 
 
-def to_mnist(ink: np.ndarray) -> np.ndarray:
-    """Ink map (any size, 1 = ink) -> uint8 28x28: cropped, 20 px box, centred by mass.
+def to_mnist(ink: Image.Image) -> np.ndarray:
+    """8-bit ink image (any size) -> uint8 28x28: cropped, 20 px box, centred by mass.
 
     Raises ApiError ``empty_drawing`` (422) when there is (next to) no ink.
     """
-    if np.count_nonzero(ink) < max(1, MIN_INK_FRACTION * ink.size):
+    inked = ink.width * ink.height - ink.histogram()[0]
+    box = ink.getbbox()
+    if box is None or inked < max(1, MIN_INK_FRACTION * ink.width * ink.height):
         raise ApiError(
             "empty_drawing",
             "The drawing is empty: draw a digit (or upload a picture of one) and try again.",
             422,
         )
-    rows = np.flatnonzero(ink.any(axis=1))
-    cols = np.flatnonzero(ink.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    height, width = crop.shape
-    scale = BOX / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    crop = ink.crop(box)
+    scale = BOX / max(crop.size)
+    size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
     # Pillow's Lanczos filter widens with the scale factor, so a large drawing
     # is anti-aliased like MNIST's originals rather than sampled.
-    small = np.asarray(Image.fromarray(crop.astype(np.float32), "F").resize(size, Image.LANCZOS))
-    small = np.clip(small, 0.0, 1.0)
+    small = np.asarray(crop.resize(size, Image.LANCZOS), dtype=np.float32) / 255.0
     return _centre_by_mass(small)
 
 
 def _centre_by_mass(small: np.ndarray) -> np.ndarray:
-    """Place a <=20x20 ink patch in 28x28 so its centre of mass lands on (14, 14)."""
+    """Place a <=20x20 ink patch (0..1) in 28x28 so its centre of mass lands on (14, 14)."""
     h, w = small.shape
     mass = small.sum()
     cy = (small.sum(axis=1) @ np.arange(h)) / mass

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.drawing import draw_like_a_pen
 from webapp.errors import ApiError
@@ -63,8 +64,8 @@ def test_normalize_scales_to_zero_one_with_a_channel_axis():
     assert x.shape == (3, 28, 28, 1) and x.dtype == np.float32 and x.max() == 1.0
 
 
-@pytest.mark.parametrize("ink", [np.zeros((280, 280)), np.pad(np.ones((1, 1)), 200)])
+@pytest.mark.parametrize("ink", [np.zeros((280, 280)), np.pad(np.full((1, 1), 255), 200)])
 def test_an_empty_or_near_empty_drawing_is_refused(ink):
     with pytest.raises(ApiError) as err:
-        to_mnist(ink.astype(np.float32))
+        to_mnist(Image.fromarray(ink.astype(np.uint8), "L"))
     assert err.value.code == "empty_drawing" and err.value.status == 422
