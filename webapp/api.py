@@ -19,6 +19,8 @@ from .workers import registry_of
 
 bp = Blueprint("api", __name__)
 
+# /api/workers is polled by every open page about once a second.
+LIVE_WORKERS_MAX_AGE = 0.2
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -158,7 +160,7 @@ def workers():
     """The server's concurrency settings and every live worker process."""
     config = current_app.config
     registry = registry_of(current_app)
-    live = registry.live_workers()
+    live = registry.live_workers(max_age=LIVE_WORKERS_MAX_AGE)
     return {
         "settings": {
             "mode": config["MODE"],

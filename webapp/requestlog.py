@@ -13,7 +13,6 @@ import os
 import queue
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,6 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_by_id ON requests (request_id);
 """
 _BATCH = 256  # rows written in one transaction at most
-_LINGER = 0.02  # seconds the writer waits to gather more rows
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -87,12 +85,11 @@ class RequestLog:
         insert = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         while True:
             rows = [self._queue.get()]
-            # Gather what else arrives within _LINGER of the first row, no longer:
-            # a row is stored at most ~20 ms after its request was answered.
-            deadline = time.monotonic() + _LINGER
+            # Group commit: take what queued up while the last write ran, but
+            # never wait for more, so a row is stored as soon as it can be.
             try:
                 while len(rows) < _BATCH:
-                    rows.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    rows.append(self._queue.get_nowait())
             except queue.Empty:
                 pass
             try:

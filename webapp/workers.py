@@ -44,6 +44,7 @@ class Registry:
         self.started = time.time()
         self._served = itertools.count(1)
         self._stats_cache: dict[int, tuple[float, dict]] = {}
+        self._live_cache: tuple[float, list[dict]] | None = None
         live = {"registry": None, "multiprocess_mode": "liveall"}
         self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live)
         self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live)
@@ -85,8 +86,21 @@ class Registry:
 
     # -- every worker --------------------------------------------------------
 
-    def live_workers(self) -> list[dict]:
-        """Every live worker: pid, start, requests, busy, last request, CPU, memory, threads."""
+    def live_workers(self, max_age: float = 0.0) -> list[dict]:
+        """Every live worker: pid, start, requests, busy, last request, CPU, memory, threads.
+
+        With max_age, a list this worker read less than max_age seconds ago is
+        reused: a classroom of pages polling every second then costs a few reads
+        a second per worker, not one per poll.
+        """
+        cached = self._live_cache
+        if max_age and cached and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        workers = self._read_live_workers()
+        self._live_cache = (time.monotonic(), workers)
+        return workers
+
+    def _read_live_workers(self) -> list[dict]:
         from prometheus_client.multiprocess import MultiProcessCollector
 
         files = glob.glob(os.path.join(self.metrics_dir, "gauge_liveall_*.db"))
