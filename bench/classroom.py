@@ -1,0 +1,93 @@
+"""A class of 100 on one server: Locust, headless, for a bounded time; prints a table.
+
+    python -m bench.classroom                       # 100 students, 60 s, MODE=processes
+    python -m bench.classroom --users 30 --duration 30 --mode threads
+
+Starts a real gunicorn on a free loopback port (or uses --host), runs
+bench/locustfile.py, and prints requests/s, failures and p50/p95/p99 per route.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from webapp import launch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def run_locust(host: str, users: int, duration: int, spawn_rate: int, out: Path) -> list[dict]:
+    """Run Locust headless against host; return its per-route stats rows."""
+    prefix = out / "locust"
+    subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
+         "-u", str(users), "-r", str(spawn_rate), "-t", f"{duration}s", "--host", host,
+         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+        timeout=duration + 120,
+    )
+    with open(f"{prefix}_stats.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| route | requests | failures | req/s | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        name = "**all**" if r["Name"] == "Aggregated" else f"`{r['Type']} {r['Name']}`"
+        lines.append(
+            f"| {name} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} | "
+            f"{r['50%']} | {r['95%']} | {r['99%']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load (60)")
+    parser.add_argument("--spawn-rate", type=int, default=20, help="students joining per second (20)")
+    parser.add_argument("--mode", default="processes", help="MODE of the server started (processes)")
+    parser.add_argument("--host", help="use this running server instead of starting one")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = None
+        try:
+            if args.host:
+                host = args.host
+            else:
+                print(f"starting gunicorn, MODE={args.mode} ...", flush=True)
+                server = launch.start(MODE=args.mode, log_dir=Path(tmp))
+                server.wait_ready()
+                host = server.url
+            print(f"{args.users} students for {args.duration} s against {host} ...", flush=True)
+            rows = run_locust(host, args.users, args.duration, args.spawn_rate, Path(tmp))
+        finally:
+            if server:
+                server.stop()
+    print("\n" + table(rows))
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = results / f"classroom-{stamp}.json"
+    path.write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
+    print(f"\nwritten to {path}")
+    failures = sum(int(r["Failure Count"]) for r in rows if r["Name"] == "Aggregated")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
