@@ -135,20 +135,16 @@ def test_the_table_puts_modes_in_teaching_order_with_the_speed_up_over_single():
 def test_the_charts_are_pngs(tmp_path: Path):
     rows = [_row(w, m, 10.0 + i) for i, (w, m) in enumerate([("python", "single"), ("io", "threads")])]
     pools = [
-        {
-            "intra_op": a,
-            "inter_op": b,
-            "ratio": r,
-            "batch_size": 64,
-            "one_ms": 50,
-            "two_ms": 50 * r,
-            "cpu_pct_two": 90,
-        }
-        for a, b, r in [(1, 1, 2.2), (1, 2, 1.05), (0, 0, 1.7)]
-    ]
+        {"mode": mode, "workers": workers, "threads": threads, "intra_op": a, "inter_op": b, "ratio": r,
+         "batch_size": 64, "one_ms": 50, "two_ms": 50 * r, "cpu_pct_two": 90, "pids": workers}
+        for mode, workers, threads, a, b, r in [
+            ("threads", 1, 4, 1, 1, 2.2), ("threads", 1, 4, 1, 2, 1.05), ("threads", 1, 4, 0, 0, 1.7),
+            ("processes", 2, 1, 1, 1, 1.0),
+        ]
+    ]  # fmt: skip
     assert matrix.chart(rows, tmp_path / "t.png").read_bytes().startswith(PNG_MAGIC)
     assert matrix.pools_chart(pools, tmp_path / "p.png").read_bytes().startswith(PNG_MAGIC)
-    assert "| 0 (TF default) | 0 (TF default) | 64 |" in matrix.pools_table(pools)
+    assert "| threads | 1 x 4 | 0 (TF default) | 0 (TF default) | 64 |" in matrix.pools_table(pools)
 
 
 def test_percentiles_interpolate_like_numpy():

@@ -3,11 +3,13 @@
     python -m webapp.lab                                   # the whole matrix (a few minutes)
     python -m webapp.lab --modes single,processes --requests 40
     python -m webapp.lab --workloads python,io --no-pools --out /tmp/lab
+    python -m webapp.lab --pools-only --out /tmp/lab          # claim 3 only (about a minute)
 
 For each mode it starts gunicorn on a free loopback port, waits until ready, warms
 every worker up, fires the same fixed load, and measures throughput, p50/p95
 latency, distinct PIDs and threads, and CPU utilisation (over 100 % = parallel).
-Then the claim-3 experiment: TensorFlow in threads under three thread-pool sizes.
+Then the pools experiment (claims 3 and 4): two TensorFlow requests at once against
+one alone, in threads under three sizes of TensorFlow's pools, and in two processes.
 Prints a Markdown table and writes results.json, results.md, throughput.png and
 pools.png to --out. Every server it started is stopped, also on Ctrl-C or SIGTERM.
 """
@@ -71,12 +73,15 @@ def parser() -> argparse.ArgumentParser:
         "--no-pools",
         dest="pools",
         action="store_false",
-        help="skip the claim-3 experiment (TensorFlow thread pools in MODE=threads)",
+        help="skip the pools experiment (two TensorFlow requests at once vs one alone)",
+    )
+    p.add_argument("--pools-only", action="store_true", help="run only the pools experiment")
+    p.add_argument(
+        "--pool-ms", type=float, default=100, help="ms of TensorFlow work per request in the pools experiment"
     )
     p.add_argument(
-        "--pool-ms", type=float, default=100, help="ms of TensorFlow work in the claim-3 experiment"
+        "--repeats", type=int, default=5, help="alone/together pairs per setup in the pools experiment"
     )
-    p.add_argument("--repeats", type=int, default=5, help="pairs per pool size in the claim-3 experiment")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON, Markdown and PNGs go")
     return p
 
@@ -112,7 +117,7 @@ def run(args: argparse.Namespace) -> dict:
             say(f"[{number}/{len(args.modes)}] {mode}")
             results["rows"] += matrix.run_mode(mode, chosen, args.requests, args.concurrency, Path(logs), say)
         if args.pools:
-            say("[pools] claim 3: two TensorFlow requests at once vs one alone, MODE=threads")
+            say("[pools] claims 3 and 4: two TensorFlow requests at once vs one alone")
             results["pools"] = matrix.pools(args.pool_ms, args.repeats, Path(logs), say)
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["machine"]["load_average_after"] = matrix.machine()["load_average"]
@@ -147,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--ms and --pool-ms must be 1-200 (the server's LAB_MAX_MS)")
     if args.requests < 1 or args.concurrency < 1 or args.repeats < 1:
         parser().error("--requests, --concurrency and --repeats must be at least 1")
+    if args.pools_only:
+        if not args.pools:
+            parser().error("--pools-only and --no-pools leave nothing to run")
+        args.modes = []
     signal.signal(signal.SIGTERM, _interrupted)
     try:
         results = run(args)

@@ -45,8 +45,15 @@ from ..config import MODES
 
 # What the lab fires, in the order of the guide's claims.
 WORKLOADS = ("python", "io", "tensorflow", "predict-litert", "predict-tensorflow")
-# Claim 3: TensorFlow's (intra-op, inter-op) pool sizes; 0 = TensorFlow's default.
-POOL_SIZES = ((1, 1), (1, 2), (0, 0))
+# Claims 3 and 4: where two TensorFlow requests at once run. Three sizes of TensorFlow's
+# (intra-op, inter-op) pools in one process of threads (0 = TensorFlow's default), then
+# two single-threaded processes for comparison.
+POOL_SETUPS = (
+    {"MODE": "threads", "TF_INTRA_OP": 1, "TF_INTER_OP": 1},
+    {"MODE": "threads", "TF_INTRA_OP": 1, "TF_INTER_OP": 2},
+    {"MODE": "threads", "TF_INTRA_OP": 0, "TF_INTER_OP": 0},
+    {"MODE": "processes", "WORKERS": 2, "TF_INTRA_OP": 1, "TF_INTER_OP": 1},
+)
 # The modes in teaching order: the baseline, then threads, processes, both, batching.
 MODE_ORDER = ("single", "threads", "processes", "hybrid", "batched")
 REQUEST_TIMEOUT = 120.0  # seconds; a lab request takes tens of milliseconds
@@ -365,28 +372,37 @@ def run_mode(
 
 
 def pools(ms: float, repeats: int, log_dir: Path, say: Say = _quiet) -> list[dict]:
-    """Claim 3: MODE=threads, two TensorFlow requests at once vs one alone, per pool size."""
+    """Claims 3 and 4: two TensorFlow requests at once vs one alone, per POOL_SETUPS entry.
+
+    Alone and together alternate, `repeats` times; the medians are compared. 1.0 means
+    the two ran side by side; 2.0 means they took turns.
+    """
     (workload,) = workloads(["tensorflow"], ms)
     rows = []
-    for intra, inter in POOL_SIZES:
-        say(f"pools: TF_INTRA_OP={intra} TF_INTER_OP={inter}, MODE=threads: starting gunicorn")
-        with serving(log_dir, MODE="threads", TF_INTRA_OP=str(intra), TF_INTER_OP=str(inter)) as (server, _):
+    for setup in POOL_SETUPS:
+        env = {key: str(value) for key, value in setup.items()}
+        workers, threads = int(env.get("WORKERS", MODES[env["MODE"]][0])), MODES[env["MODE"]][1]
+        say("pools: " + " ".join(f"{k}={v}" for k, v in env.items()) + ": starting gunicorn")
+        with serving(log_dir, **env) as (server, _):
             warm_up(server, workload, 2)
             ones, twos, cpus = [], [], []
             pair: list[Answer] = []
             for _ in range(repeats):
-                one, _single = fire_together(server.url, workload.route, workload.body, 1)
+                one, alone = fire_together(server.url, workload.route, workload.body, 1)
                 before = cpu_seconds(server)
                 two, pair = fire_together(server.url, workload.route, workload.body, 2)
                 cpus.append(100 * (cpu_seconds(server) - before) / two)
-                if any(a.status != 200 for a in [*_single, *pair]):
-                    raise RuntimeError(f"pools: a request failed: {[a.status for a in pair]}")
+                if any(a.status != 200 for a in [*alone, *pair]):
+                    raise RuntimeError(f"pools: a request failed: {[a.status for a in [*alone, *pair]]}")
                 ones.append(one)
                 twos.append(two)
             one, two = statistics.median(ones), statistics.median(twos)
             row = {
-                "intra_op": intra,
-                "inter_op": inter,
+                "mode": env["MODE"],
+                "workers": workers,
+                "threads": threads,
+                "intra_op": setup["TF_INTRA_OP"],
+                "inter_op": setup["TF_INTER_OP"],
                 "ms": ms,
                 "batch_size": pair[0].body["batch_size"],
                 "repeats": repeats,
@@ -394,13 +410,13 @@ def pools(ms: float, repeats: int, log_dir: Path, say: Say = _quiet) -> list[dic
                 "two_ms": round(two * 1000, 1),
                 "ratio": round(two / one, 2),
                 "cpu_pct_two": round(statistics.median(cpus), 1),
-                "threads_seen": len({(a.pid, a.thread_id) for a in pair}),
                 "pids": len({a.pid for a in pair}),
+                "threads_seen": len({(a.pid, a.thread_id) for a in pair}),
             }
             rows.append(row)
             say(
                 f"  one alone {row['one_ms']:.0f} ms, two at once {row['two_ms']:.0f} ms: "
-                f"x{row['ratio']:.2f}, CPU {row['cpu_pct_two']:.0f} %"
+                f"x{row['ratio']:.2f}, CPU {row['cpu_pct_two']:.0f} %, on {row['pids']} PID(s)"
             )
     return rows
 
@@ -470,15 +486,17 @@ def table(rows: list[dict]) -> str:
 
 
 def pools_table(rows: list[dict]) -> str:
-    """Claim 3 as Markdown: one line per TensorFlow pool size."""
+    """Claims 3 and 4 as Markdown: one line per setup."""
     lines = [
-        "| TF_INTRA_OP | TF_INTER_OP | batch | one alone ms | two at once ms | two / one | CPU % (two) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| mode | procs x threads | TF_INTRA_OP | TF_INTER_OP | batch | one alone ms | two at once ms "
+        "| two / one | CPU % (two) | PIDs (two) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {_pool(r['intra_op'])} | {_pool(r['inter_op'])} | {r['batch_size']} | {r['one_ms']:.0f} | "
-            f"{r['two_ms']:.0f} | {r['ratio']:.2f} | {r['cpu_pct_two']:.0f} |"
+            f"| {r['mode']} | {r['workers']} x {r['threads']} | {_pool(r['intra_op'])} "
+            f"| {_pool(r['inter_op'])} | {r['batch_size']} | {r['one_ms']:.0f} | {r['two_ms']:.0f} "
+            f"| {r['ratio']:.2f} | {r['cpu_pct_two']:.0f} | {r['pids']} |"
         )
     return "\n".join(lines)
 
@@ -525,15 +543,20 @@ def chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
 
 
 def pools_chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
-    """PNG for claim 3: two TensorFlow requests at once / one alone, per pool size."""
+    """PNG for claims 3 and 4: two TensorFlow requests at once / one alone, per setup."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"intra {r['intra_op'] or 'default'}\ninter {r['inter_op'] or 'default'}" for r in rows]
-    figure, ax = plt.subplots(figsize=(5.5, 3.6))
-    bars = ax.bar(labels, [r["ratio"] for r in rows], color="#4c72b0")
+    labels = [
+        f"{r['mode']} {r['workers']}x{r['threads']}\n"
+        f"intra {r['intra_op'] or 'TF'} / inter {r['inter_op'] or 'TF'}"
+        for r in rows
+    ]
+    figure, ax = plt.subplots(figsize=(7, 3.8))
+    colours = ["#dd8452" if r["mode"] == "threads" else "#4c72b0" for r in rows]
+    bars = ax.bar(labels, [r["ratio"] for r in rows], color=colours)
     for bar, r in zip(bars, rows, strict=True):
         ax.annotate(
             f"x{r['ratio']:.2f}",
@@ -549,7 +572,7 @@ def pools_chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
     ax.set_ylim(0, 2.5)
     ax.set_ylabel("two at once / one alone")
     ax.set_title(
-        "MODE=threads: two TensorFlow requests at once" + (f"\n{subtitle}" if subtitle else ""), fontsize=9
+        "Two TensorFlow requests at once / one alone" + (f"\n{subtitle}" if subtitle else ""), fontsize=9
     )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
