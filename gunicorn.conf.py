@@ -11,10 +11,13 @@ See README.md for the rest (RUNTIME, LAB, limits).
 """
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from gunicorn import util as gunicorn_util
 
 ROOT = Path(__file__).resolve().parent
 
@@ -90,6 +93,23 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 # Request id, worker pid and duration on every line; the same id is in the JSON answer.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
+
+# -- gunicorn's own errors as the API's JSON --------------------------------------
+# A request line or header over the limits above never reaches Flask: gunicorn
+# answers it. Make that answer the same JSON error as every other one.
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    code = reason.lower().replace(" ", "_")
+    body = json.dumps({"error": {"code": code, "message": f"{reason}: {mesg}"}}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin1") + body)
+
+
+gunicorn_util.write_error = _write_json_error
 
 # -- hooks -----------------------------------------------------------------
 

@@ -87,3 +87,19 @@ def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(server, drawin
     pids = {w["pid"] for w in live}
     assert victim not in pids and len(pids) == 4
     assert len(pids - before) == 1
+
+
+def test_gunicorn_refuses_an_oversized_request_line_with_json(server):
+    status, body = post_json(server.url + "/api/requests?since=" + "x" * 5000, {})
+    assert status == 414
+    error = json.loads(body)["error"]
+    assert error["code"] == "uri_too_long" and "too large" in error["message"].lower()
+
+
+def test_every_answer_carries_the_security_headers(server):
+    with urllib.request.urlopen(server.url + "/api/workers") as response:
+        headers = response.headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
