@@ -48,7 +48,7 @@ export function showBurstSize(n) {
 }
 
 export function setBurstRunning(running) {
-  byTestId('burst').prop('disabled', running).text(running ? 'sending…' : 'times at once');
+  byTestId('burst').prop('disabled', running).text(running ? 'Sending…' : 'Send all at once');
 }
 
 export function showView(view) {

@@ -7,7 +7,11 @@ import { pidColour } from './colors.js';
 const AXIS_HEIGHT = 30;
 const LANE_GAP = 4;
 const SUB_LANE_HEIGHT = 26;
-const LABEL_WIDTH = 150;
+const LABEL_WIDTH = 120;
+const THREADED_LABEL_WIDTH = 176; // room for a thread's name after the PID
+const NARROW_LABEL_WIDTH = 64; // on a phone the lane label is the PID alone
+const NARROW = 520; // css px
+const MIN_TICK_PX = 80; // room for one tick label
 const RIGHT_PAD = 16;
 const MIN_BAR_PX = 3;
 const FRAME_MS = 50; // at most 20 frames a second: the server shares these CPUs
@@ -15,12 +19,14 @@ const HOLD_PAD = 0.15; // room either side of a held burst, as a fraction of its
 const TICK_STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60];
 const FONT = '14px system-ui, sans-serif';
 const BOLD_FONT = 'bold 14px system-ui, sans-serif';
+const SMALL_FONT = '12px system-ui, sans-serif';
 const GRID = '#d0d4dc';
 const TEXT = '#1a1d24';
 const MUTED = '#5b6170';
 
 export function createTimeline() {
   const canvas = $('[data-testid=timeline]')[0];
+  const $caption = $('[data-testid=timeline-caption]');
   const ctx = canvas.getContext('2d');
   const state = {
     rows: [],
@@ -40,6 +46,7 @@ export function createTimeline() {
       lastFrame = time;
       state.dirty = false;
       draw(canvas, ctx, state);
+      showCaption($caption, state);
     }
     requestAnimationFrame(frame);
   }
@@ -109,8 +116,9 @@ function buildLanes(state, shown) {
   return lanes;
 }
 
-function tickStep(span) {
-  return TICK_STEPS.find((step) => span / step <= 8) || 60;
+function tickStep(span, width) {
+  const most = Math.max(2, Math.floor(width / MIN_TICK_PX));
+  return TICK_STEPS.find((step) => span / step <= most) || 60;
 }
 
 function formatTick(seconds, step) {
@@ -131,7 +139,9 @@ function draw(canvas, ctx, state) {
   resize(canvas, ctx, cssWidth, cssHeight);
 
   ctx.clearRect(0, 0, cssWidth, cssHeight);
-  const plot = { left: LABEL_WIDTH, right: cssWidth - RIGHT_PAD, top: AXIS_HEIGHT, bottom: cssHeight - 4 };
+  const narrow = cssWidth < NARROW;
+  const labels = narrow ? NARROW_LABEL_WIDTH : state.threaded ? THREADED_LABEL_WIDTH : LABEL_WIDTH;
+  const plot = { left: labels, narrow, right: cssWidth - RIGHT_PAD, top: AXIS_HEIGHT, bottom: cssHeight - 4 };
   const x = (t) => plot.left + ((t - range.from) / (range.to - range.from)) * (plot.right - plot.left);
 
   drawAxis(ctx, state, range, plot, x);
@@ -169,7 +179,7 @@ function resize(canvas, ctx, cssWidth, cssHeight) {
 
 function drawAxis(ctx, state, range, plot, x) {
   const span = range.to - range.from;
-  const step = tickStep(span);
+  const step = tickStep(span, plot.right - plot.left);
   // Live: ticks count back from now. Held: ticks count on from the burst's first arrival.
   const origin = state.held ? state.held.from : range.to;
   ctx.font = FONT;
@@ -191,10 +201,13 @@ function drawAxis(ctx, state, range, plot, x) {
     ctx.fillText(label.replace('-', '−'), px, plot.top - 11);
   }
   ctx.textAlign = 'left';
-  ctx.fillStyle = TEXT;
-  ctx.font = BOLD_FONT;
-  const title = state.held ? state.held.label : `last ${state.windowSec} s, live`;
-  ctx.fillText(title, 8, plot.top - 11);
+}
+
+function showCaption($caption, state) {
+  const text = state.held
+    ? `${state.held.label}, held still: choose a window to follow live again`
+    : `last ${state.windowSec} s, live`;
+  if ($caption.text() !== text) $caption.text(text);
 }
 
 function drawLanes(ctx, lanes, plot) {
@@ -209,13 +222,16 @@ function drawLanes(ctx, lanes, plot) {
     ctx.fillRect(4, y, 6, height);
     ctx.font = BOLD_FONT;
     ctx.fillStyle = lane.gone ? MUTED : TEXT;
-    ctx.fillText(`PID ${lane.pid}${lane.gone ? ' (gone)' : ''}`, 16, y + SUB_LANE_HEIGHT / 2);
+    const name = plot.narrow ? `${lane.pid}` : `PID ${lane.pid}`;
+    ctx.fillText(`${name}${lane.gone && !plot.narrow ? ' (gone)' : ''}`, 16, y + SUB_LANE_HEIGHT / 2);
     lane.subLanes.forEach((sub, i) => {
       tops.set(sub.key, y + i * SUB_LANE_HEIGHT);
-      if (sub.name && (i > 0 || lane.subLanes.length > 1)) {
-        ctx.font = FONT;
+      if (sub.name && !plot.narrow) {
+        ctx.font = SMALL_FONT;
         ctx.fillStyle = MUTED;
-        ctx.fillText(shortThread(sub.name), i === 0 ? 100 : 24, y + i * SUB_LANE_HEIGHT + SUB_LANE_HEIGHT / 2);
+        ctx.textAlign = 'right';
+        ctx.fillText(shortThread(sub.name), plot.left - 6, y + (i + 0.5) * SUB_LANE_HEIGHT);
+        ctx.textAlign = 'left';
       }
     });
     if (!tops.has(`${lane.pid}`)) tops.set(`${lane.pid}`, y);
@@ -225,7 +241,7 @@ function drawLanes(ctx, lanes, plot) {
 }
 
 function shortThread(name) {
-  return name.replace('ThreadPoolExecutor-', 'pool ').slice(0, 18);
+  return name.replace('ThreadPoolExecutor-', 'thread ').slice(0, 12);
 }
 
 function drawBar(ctx, row, top, x, plot) {
