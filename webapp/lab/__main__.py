@@ -91,8 +91,12 @@ def _interrupted(signum, _frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+_STARTED = time.monotonic()
+
+
 def say(text: str) -> None:
-    print(text, flush=True)
+    """A progress line, with the seconds since the command started."""
+    print(f"{time.monotonic() - _STARTED:5.0f} s  {text}", flush=True)
 
 
 def run(args: argparse.Namespace) -> dict:
