@@ -8,7 +8,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test train lint browser clean
+RUN_DIR ?= run
+
+.PHONY: run test train lint browser clean start stop reload bench load
 
 run: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py
@@ -19,6 +21,30 @@ test: $(VENV)/.dev browser
 # Retrain the shipped model (about 10 minutes on 2 cores); fetches MNIST if needed.
 train: $(VENV)/.runtime
 	$(BIN)/python train.py
+
+# In the background, as the reference blog's `gunicorn ... --daemon`: pid file
+# and logs in run/; `make reload` replaces the workers one by one (a changed
+# model in models/ is picked up, no request fails); `make stop` ends it.
+start: $(VENV)/.runtime
+	mkdir -p $(RUN_DIR)
+	$(BIN)/gunicorn -c gunicorn.conf.py --daemon --pid $(RUN_DIR)/gunicorn.pid \
+		--access-logfile $(RUN_DIR)/access.log --error-logfile $(RUN_DIR)/error.log
+	@echo "started in the background; logs in $(RUN_DIR)/, stop with: make stop"
+
+stop:
+	kill -TERM $$(cat $(RUN_DIR)/gunicorn.pid)
+
+reload:
+	kill -HUP $$(cat $(RUN_DIR)/gunicorn.pid)
+
+# Serving benchmark (MODE x RUNTIME x route x concurrency) with wrk; prints a table.
+bench: $(VENV)/.dev
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(BIN)/python -m bench.serving
+
+# A class of 100 students on one server, with Locust; prints a table.
+load: $(VENV)/.dev
+	$(BIN)/python -m bench.classroom
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -81,8 +81,6 @@ if not os.environ.get("STATE_DIR"):
     os.environ["MNIST_STATE_IS_TEMPORARY"] = "1"  # ours to delete on exit
 STATE_DIR = os.environ["STATE_DIR"]
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(STATE_DIR, "metrics")
-# The lab's add/remove-a-worker buttons signal the master (TTIN/TTOU).
-os.environ["GUNICORN_MASTER_PID"] = str(os.getpid())
 # gunicorn's control socket defaults to one path per user; servers started
 # side by side (tests, benchmarks) would fight over it.
 control_socket = os.path.join(STATE_DIR, "gunicorn.ctl")
@@ -119,6 +117,9 @@ def on_starting(server):
     metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(metrics, ignore_errors=True)
     os.makedirs(metrics, exist_ok=True)
+    # The lab's add/remove-a-worker buttons signal the master (TTIN/TTOU). Set
+    # here, not above: with --daemon the master's pid changes after this file is read.
+    os.environ["GUNICORN_MASTER_PID"] = str(server.pid)
     server.log.info("state in %s", STATE_DIR)
 
 

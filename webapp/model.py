@@ -13,6 +13,7 @@ TensorFlow's runtime is not fork-safe once started.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -39,6 +40,7 @@ class Model:
         self._local = threading.local()
         self._fn = None
         self._tflite: bytes | None = None
+        self.sha256: str | None = None
 
     @property
     def path(self) -> Path:
@@ -48,6 +50,9 @@ class Model:
     def load(self) -> Model:
         """Read the model file and build the runtime; raises if the file is missing."""
         started = time.perf_counter()
+        # Which file this worker serves: after a `kill -HUP` reload, new workers
+        # load the file as it is then, and /api/workers shows its hash.
+        self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
         if self.runtime == "litert":
             self._tflite = self.path.read_bytes()
             self._interpreter()  # fail now, not on the first request
@@ -122,6 +127,7 @@ class Model:
         return {
             "runtime": self.runtime,
             "file": self.path.name,
+            "sha256": self.sha256,
             "ready": self.ready,
             "load_seconds": round(self.load_seconds, 4),
             "warm_up_seconds": round(self.warm_up_seconds, 4),

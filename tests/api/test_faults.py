@@ -10,12 +10,15 @@ import sqlite3
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.api.test_server import post_json
 from tests.drawing import data_url, draw_like_a_pen
 from webapp.launch import running_server
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 class SteadyLoad:
@@ -154,3 +157,36 @@ def test_a_slow_client_does_not_stop_the_others(mnist_test, server):
         slow.join()
     assert all(status == 200 for status, _ in answers)
     assert took < 5
+
+
+def test_hup_reload_picks_up_a_changed_model(tmp_path, digit):
+    import shutil
+
+    for name in ("mnist_cnn.tflite", "mnist_cnn.keras"):
+        shutil.copy(MODELS / name, tmp_path / name)
+    with running_server(MODE="processes", WORKERS="2", MODEL_DIR=str(tmp_path)) as server:
+        before = _model_hash(server)
+        (tmp_path / "mnist_cnn.tflite").write_bytes(_other_tflite_model())
+        os.kill(server.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while _model_hash(server) == before and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _model_hash(server) != before
+        assert post_json(server.url + "/inference", digit)[0] == 200
+
+
+def _model_hash(server) -> str:
+    with urllib.request.urlopen(server.url + "/api/workers") as response:
+        return json.loads(response.read())["model"]["sha256"]
+
+
+def _other_tflite_model() -> bytes:
+    """A different, valid model file: the shipped one with its last layer's weights changed."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(MODELS / "mnist_cnn.keras", compile=False)
+    last = model.layers[-1]
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel * 0.5, bias])
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
