@@ -3,12 +3,14 @@
     .venv/bin/python bench/page_latency.py            # its own gunicorn, 4 workers
     .venv/bin/python bench/page_latency.py --runs 60
     .venv/bin/python bench/page_latency.py --url http://localhost:2431/
+    .venv/bin/python bench/page_latency.py --runs 0 --screenshot docs/screenshot.png
 
 Draws single-stroke digits with the mouse, `--runs` times. In the page, a listener
 notes the time of the stroke's pointerup; a MutationObserver notes when the
 prediction turns data-state="done", and the next animation frame after it (the
 answer painted). The request row gives the AJAX round trip and the server's own
-time. Prints a Markdown table of medians and spreads.
+time. Prints a Markdown table of medians and spreads. With --screenshot, it then
+photographs the page as a burst of 64 is answered (the README's picture).
 """
 
 from __future__ import annotations
@@ -83,19 +85,41 @@ def table(samples: list[dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def run(url: str, runs: int, warm_up: int) -> list[dict[str, float]]:
+def screenshot_of_a_burst(page: Page, path: Path) -> None:
+    """The page as a burst of 64 is answered: the timeline holds it, overlap across workers shows."""
+    from PIL import Image
+
+    page.set_viewport_size({"width": 1280, "height": 1240})
+    page.get_by_test_id("clear").click()
+    draw_strokes(page, DIGIT_STROKES["7"])
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-digit", "7")
+    page.get_by_test_id("burst-size").fill("16")
+    page.get_by_test_id("burst").click()  # a first burst: every card has work to show
+    expect(page.get_by_test_id("burst-summary")).to_have_attribute("data-requests", "16")
+    page.get_by_test_id("burst-size").fill("64")
+    page.get_by_test_id("burst").click()
+    expect(page.get_by_test_id("burst-summary")).to_have_attribute("data-requests", "64")
+    page.screenshot(path=str(path))
+    # 256 colours are plenty for a page of flat colours, and keep the file small.
+    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+    print(f"screenshot: {path} ({path.stat().st_size // 1024} KB)")
+
+
+def run(url: str, runs: int, warm_up: int, screenshot: Path | None = None) -> list[dict[str, float]]:
     path = find_chromium()
     with sync_playwright() as p:
         browser = p.chromium.launch(**({"executable_path": path} if path else {}), args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         expect(page.get_by_test_id("worker").first).to_be_visible()
         page.evaluate(INSTRUMENT)
         samples = []
-        for i in range(warm_up + runs):
+        for i in range(warm_up + runs if runs else 0):
             sample = measure_once(page, DIGITS[i % len(DIGITS)])
             if i >= warm_up:
                 samples.append(sample)
+        if screenshot:
+            screenshot_of_a_burst(page, screenshot)
         browser.close()
     return samples
 
@@ -105,13 +129,16 @@ def main() -> None:
     parser.add_argument("--url", help="a running server (default: start one with 4 workers)")
     parser.add_argument("--runs", type=int, default=30, help="measured drawings (default 30)")
     parser.add_argument("--warm-up", type=int, default=3, help="drawings not counted (default 3)")
+    parser.add_argument("--screenshot", type=Path, help="then save a PNG of the page after a burst here")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         url = args.url
         if not url:
             server = stack.enter_context(running_server(MODE="processes", WORKERS="4"))
             url = server.url + "/"
-        samples = run(url, args.runs, args.warm_up)
+        samples = run(url, args.runs, args.warm_up, args.screenshot)
+    if not samples:
+        return
     print(f"{len(samples)} drawings, stroke end → answer, Chromium on this machine ({url})\n")
     print(table(samples))
     debounce = re.search(r"DEBOUNCE_MS = (\d+)", (ROOT / "static/js/app.js").read_text())

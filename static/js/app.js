@@ -35,6 +35,7 @@ let renderQueued = false;
 let clockSample = { rtt: Infinity };
 const cpuBefore = new Map();
 const gone = new Map();
+let liveWorkers = [];
 
 // -- this tab's identity ---------------------------------------------------------------
 
@@ -172,16 +173,22 @@ function showWorkers(body) {
   for (const pid of cpuBefore.keys()) {
     if (!livePids.includes(pid) && !gone.has(pid)) gone.set(pid, Date.now());
   }
-  const recent = recentlyActivePids();
-  const workers = body.workers.map((worker) => {
+  liveWorkers = body.workers.map((worker) => {
     const before = cpuBefore.get(worker.pid);
     const cpuPercent = before ? ((worker.cpu_seconds - before.cpu) * 100000) / (now - before.at) : null;
     cpuBefore.set(worker.pid, { cpu: worker.cpu_seconds, at: now });
-    return { ...worker, cpuPercent, recentlyActive: recent.has(worker.pid) };
+    return { ...worker, cpuPercent };
   });
   panel.showMode(body.settings);
-  panel.showWorkers(workers, [...gone.entries()].map(([pid, goneAt]) => ({ pid, goneAt })));
+  renderWorkers();
   timeline.setWorkers(livePids, [...gone.keys()], body.settings.threads > 1);
+}
+
+// Also between polls: a worker that has just answered shows as busy at once.
+function renderWorkers() {
+  const recent = recentlyActivePids();
+  const workers = liveWorkers.map((worker) => ({ ...worker, recentlyActive: recent.has(worker.pid) }));
+  panel.showWorkers(workers, [...gone.entries()].map(([pid, goneAt]) => ({ pid, goneAt })));
 }
 
 function recentlyActivePids() {
@@ -269,6 +276,7 @@ function queueRender() {
     const rows = store.visible(view);
     panel.showLog(rows);
     timeline.setRows(rows);
+    renderWorkers();
   });
 }
 

@@ -7,6 +7,7 @@ const MAX_LOG_ROWS = 200;
 const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const MB = 1024 * 1024;
 const GONE_CARD_MS = 60000; // a dead worker's greyed card stays this long
+const BROWSER_CONNECTIONS = 6; // what Chromium and Firefox open at most to one server over HTTP/1.1
 
 function byTestId(id) {
   return $(`[data-testid=${id}]`);
@@ -242,6 +243,15 @@ export function showBurstSummary(burst, summary) {
     $('<strong>', { text: formatMs(summary.wallMs) }),
     summary.medianServerMs === null ? '.' : ` (one alone takes about ${formatMs(summary.medianServerMs)}).`,
   );
+  if (summary.sent > BROWSER_CONNECTIONS) {
+    $el.append(
+      $('<br>'),
+      $('<span>', {
+        class: 'note',
+        text: `A browser opens at most ${BROWSER_CONNECTIONS} connections to one server: the rest wait their turn in the browser.`,
+      }),
+    );
+  }
   if (summary.failed) {
     $el.append($('<br>'), `${summary.failed} failed: ${summary.failure.message}`);
   }
