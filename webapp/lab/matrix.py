@@ -7,12 +7,12 @@ new connection per request (so each request goes through gunicorn's accept()).
 It records throughput, p50/p95 latency, which PIDs and threads answered, and the
 server's CPU utilisation (100 % = one core busy all along).
 
-A second, small experiment measures claim 3 of the guide: in MODE=threads, how
-much longer two TensorFlow requests at once take than one alone, for three sizes
-of TensorFlow's own thread pools.
+A second, small experiment measures claims 3 and 4 of the guide: how much longer
+two TensorFlow requests at once take than one alone, in MODE=threads for three
+sizes of TensorFlow's own thread pools, and in two single-threaded processes.
 
 Functions: ``run_mode`` (one mode, its servers, its workloads), ``measure`` (one
-load against one server), ``pools`` (the claim-3 experiment), ``table`` and
+load against one server), ``pools`` (the claims 3-4 experiment), ``table`` and
 ``pools_table`` (Markdown), ``chart`` and ``pools_chart`` (PNG). ``__main__.py``
 is the command line.
 """
@@ -200,6 +200,7 @@ def worker_pids(server: launch.Server) -> set[int]:
 
 # -- starting and stopping servers ---------------------------------------------
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Servers started and not yet stopped: stop_all() is the last line of defence.
 _running: list[launch.Server] = []
 
@@ -218,18 +219,33 @@ def serving(log_dir: Path, ready_timeout: float = 180.0, **env: str) -> Iterator
 
 
 def stop(server: launch.Server) -> None:
-    """Stop one server; a second Ctrl-C during the stop waits until it is done."""
-    blockable = threading.current_thread() is threading.main_thread()
-    if blockable:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
+    """Stop one server and remove its state; a Ctrl-C meanwhile is held until it is done."""
+    with _signals_held():
         server.stop(timeout=10)
         shutil.rmtree(server.state_dir, ignore_errors=True)
-        if server in _running:
-            _running.remove(server)
+        _running[:] = [s for s in _running if s is not server]
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM for the block, then deliver them.
+
+    Blocking the signals in this thread would not do: Python runs its handlers in
+    the main thread whichever thread the kernel picked, and the client threads
+    are still about after a Ctrl-C.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {signum: signal.signal(signum, lambda n, _f: held.append(n)) for signum in _STOP_SIGNALS}
+    try:
+        yield
     finally:
-        if blockable:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
 
 
 def stop_all() -> None:
