@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from playwright.sync_api import Page, Route, expect
 
@@ -73,3 +76,20 @@ def test_too_little_ink_is_a_calm_request_for_a_bigger_digit(lab_page: Page) -> 
     expect(lab_page.get_by_test_id("prediction")).to_have_attribute("data-state", "empty")
     expect(lab_page.get_by_test_id("confidence")).to_contain_text("draw a bigger digit")
     expect(lab_page.get_by_test_id("message")).to_have_text("")
+
+
+def test_a_worker_that_dies_greys_out_and_its_replacement_appears(page: Page, own_server) -> None:
+    server = own_server[0]
+    page.goto(server.url + "/")
+    cards = page.get_by_test_id("worker-panel").get_by_test_id("worker")
+    expect(cards).to_have_count(2)
+    victim = server.workers()[0]["pid"]
+
+    os.kill(victim, signal.SIGKILL)
+
+    expect(page.locator(f"[data-testid=worker][data-pid='{victim}']")).to_have_attribute(
+        "data-state", "gone", timeout=RECOVERY_MS
+    )
+    live = page.locator("[data-testid=worker]:not([data-state=gone])")
+    expect(live).to_have_count(2, timeout=RECOVERY_MS)
+    assert victim not in {worker["pid"] for worker in server.workers()}
