@@ -110,8 +110,17 @@ class Server:
             path.unlink(missing_ok=True)
 
 
-def start(host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None = None, **env: str) -> Server:
-    """Start gunicorn with gunicorn.conf.py and the given environment overrides."""
+def start(
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    log_dir: Path | None = None,
+    app: str | None = None,
+    **env: str,
+) -> Server:
+    """Start gunicorn with gunicorn.conf.py and the given environment overrides.
+
+    ``app`` serves another WSGI app (e.g. "bench.ceiling:app") under the same settings.
+    """
     port = port or free_port(host)
     state_dir = Path(tempfile.mkdtemp(prefix="mnist-server-"))
     log_path = Path(log_dir or state_dir) / f"gunicorn-{port}.log"
@@ -125,7 +134,7 @@ def start(host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None
     }
     log_file = open(log_path, "w")  # noqa: SIM115 - closed in Server.stop
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), *([app] if app else [])],
         cwd=ROOT,
         env=full_env,
         stdout=log_file,
