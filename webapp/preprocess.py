@@ -81,15 +81,15 @@ def to_mnist(ink: Image.Image) -> np.ndarray:
 
     Raises ApiError ``empty_drawing`` (422) when there is (next to) no ink.
     """
-    inked = ink.width * ink.height - ink.histogram()[0]
     box = ink.getbbox()
-    if box is None or inked < max(1, MIN_INK_FRACTION * ink.width * ink.height):
+    crop = ink.crop(box) if box else None
+    # Counted inside the ink's bounding box only: the rest is blank by definition.
+    if crop is None or np.count_nonzero(np.asarray(crop)) < max(1, MIN_INK_FRACTION * ink.width * ink.height):
         raise ApiError(
             "empty_drawing",
             "The drawing is empty: draw a digit (or upload a picture of one) and try again.",
             422,
         )
-    crop = ink.crop(box)
     scale = BOX / max(crop.size)
     size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
     # Pillow's Lanczos filter widens with the scale factor, so a large drawing
