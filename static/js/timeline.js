@@ -11,7 +11,7 @@ const LABEL_WIDTH = 120;
 const THREADED_LABEL_WIDTH = 176; // room for a thread's name after the PID
 const NARROW_LABEL_WIDTH = 64; // on a phone the lane label is the PID alone
 const NARROW = 520; // css px
-const MIN_TICK_PX = 80; // room for one tick label
+const MIN_TICK_PX = 100; // room for one tick label
 const RIGHT_PAD = 16;
 const MIN_BAR_PX = 3;
 const FRAME_MS = 50; // at most 20 frames a second: the server shares these CPUs
@@ -122,9 +122,9 @@ function tickStep(span, width) {
 }
 
 function formatTick(seconds, step) {
-  const ms = seconds * 1000;
-  if (step < 1) return `${Math.round(ms)} ms`;
-  return `${Math.round(seconds)} s`;
+  if (step >= 1) return `${Math.round(seconds)} s`;
+  if (step >= 0.1) return `${seconds.toFixed(1)} s`;
+  return `${Math.round(seconds * 1000)} ms`;
 }
 
 // -- drawing -------------------------------------------------------------------
