@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.strokes import (
     DIGIT_STROKES,
@@ -127,3 +127,28 @@ def test_a_finger_draws_on_a_phone_without_scrolling_the_page(lab_page: Page) ->
     expect(prediction).to_have_attribute("data-digit", "7")
     assert lab_page.evaluate("window.scrollY") == scroll_before
     assert lab_page.evaluate("window.pointerKinds") == ["touch"]
+
+
+def test_an_answer_to_an_older_drawing_never_replaces_a_newer_one(lab_page: Page) -> None:
+    held: list[Route] = []
+
+    def hold_the_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    lab_page.route("**/api/predict", hold_the_first)
+    prediction = lab_page.get_by_test_id("prediction")
+    draw_digit(lab_page, "1")
+    expect(prediction).to_have_attribute("data-state", "pending")
+    lab_page.get_by_test_id("clear").click()
+    draw_digit(lab_page, "0")
+    expect(prediction).to_have_attribute("data-digit", "0")
+
+    held[0].continue_()  # the answer for the "1" arrives last
+
+    expect(lab_page.get_by_test_id("request-row")).to_have_count(2)
+    expect(lab_page.locator("[data-testid=request-row][data-digit='1']")).to_have_count(1)
+    expect(prediction).to_have_attribute("data-state", "done")
+    expect(prediction).to_have_attribute("data-digit", "0")
