@@ -18,7 +18,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -264,7 +264,7 @@ def write_pictures(metrics: dict, x_test: np.ndarray, y_test: np.ndarray, out: P
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.05), dpi=100, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, i in zip(axes.flat, wrong):
+    for ax, i in zip(axes.flat, wrong, strict=False):
         ax.imshow(x_test[i], cmap="gray")
         ax.set_title(f"{y_test[i]}→{metrics['predicted'][i]}", fontsize=8)
     heading = f"The {len(wrong)}" if len(wrong) == len(all_wrong) else f"{len(wrong)} of {len(all_wrong)}"
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
 
     card = {
         "name": MODEL_NAME,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python", "train.py", *(argv if argv is not None else sys.argv[1:])]),
         "test_accuracy": metrics["test_accuracy"],
         "tflite_test_accuracy": tflite_metrics["test_accuracy"],

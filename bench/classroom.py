@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from webapp import launch
@@ -29,9 +29,29 @@ def run_locust(host: str, users: int, duration: int, spawn_rate: int, out: Path)
     """Run Locust headless against host; return its per-route stats rows."""
     prefix = out / "locust"
     subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
-         "-u", str(users), "-r", str(spawn_rate), "-t", f"{duration}s", "--host", host,
-         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(HERE / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(spawn_rate),
+            "-t",
+            f"{duration}s",
+            "--host",
+            host,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--stop-timeout",
+            "10",
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=False,
@@ -81,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + table(rows))
     results = HERE / "results"
     results.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = results / f"classroom-{stamp}.json"
     path.write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
     print(f"\nwritten to {path}")

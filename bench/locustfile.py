@@ -57,7 +57,9 @@ class Student(HttpUser):
             self.send_drawing()
             self.next_send = random.uniform(*SEND_EVERY)
         if random.random() < BURST_CHANCE:
-            gevent.joinall([gevent.spawn(self.send_drawing, "/api/predict (burst)") for _ in range(BURST_SIZE)])
+            gevent.joinall(
+                [gevent.spawn(self.send_drawing, "/api/predict (burst)") for _ in range(BURST_SIZE)]
+            )
 
     def send_drawing(self, name: str = "/api/predict"):
         body = {"image": random.choice(DRAWINGS), "client_id": self.client_id}

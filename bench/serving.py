@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from webapp import launch
@@ -58,8 +58,19 @@ def _ms(text: str) -> float:
 def run_wrk(url: str, body_path: Path, lua_path: Path, concurrency: int, seconds: int) -> dict:
     """One wrk run: requests/s, p50 and p99 latency (ms), errors."""
     out = subprocess.run(
-        ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{seconds}s",
-         "--latency", "-s", str(lua_path), url],
+        [
+            "wrk",
+            "-t",
+            str(min(concurrency, 2)),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(lua_path),
+            url,
+        ],
         capture_output=True,
         text=True,
         env={"WRK_BODY": str(body_path), "PATH": "/usr/bin:/bin"},
@@ -92,11 +103,15 @@ def bench_server(mode: str, runtime: str, bodies: dict, args, work: Path) -> lis
             run_wrk(server.url + route, body_path, lua, 4, 1)  # warm up
             for concurrency in args.concurrency:
                 result = run_wrk(server.url + route, body_path, lua, concurrency, args.duration)
-                rows.append({"mode": mode, "runtime": runtime, "route": route,
-                             "concurrency": concurrency, **result})
-                print(f"  {mode:9} {runtime:10} {route:12} c={concurrency:<3} "
-                      f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
-                      f"p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}", flush=True)
+                rows.append(
+                    {"mode": mode, "runtime": runtime, "route": route, "concurrency": concurrency, **result}
+                )
+                print(
+                    f"  {mode:9} {runtime:10} {route:12} c={concurrency:<3} "
+                    f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
+                    f"p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}",
+                    flush=True,
+                )
         workers = server.workers()
         pss = statistics.median(w["pss_bytes"] or w["rss_bytes"] for w in workers) / 2**20
         for row in rows:
@@ -114,7 +129,8 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         lines.append(
             f"| {r['mode']} | {r['runtime']} | `{r['route']}` | {r['concurrency']} | {r['rps']:.0f} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['pss_mb']:.0f} | {r['ready_s']:.1f} |"
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+            f"{r['pss_mb']:.0f} | {r['ready_s']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -139,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(rows)
     print("\n" + table)
     RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"serving-{stamp}.json"
     path.write_text(json.dumps({"rows": rows, "args": vars(args)}, indent=2))
     print(f"\nwritten to {path}")

@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.serving import POST_LUA, RESULTS, request_bodies, run_wrk
@@ -48,13 +48,18 @@ def measure(name: str, settings: dict, bodies: dict, args, work: Path) -> tuple[
             for concurrency in args.concurrency:
                 result = run_wrk(server.url + route, body_path, lua, concurrency, args.duration)
                 rows.append({"server": name, "route": route, "concurrency": concurrency, **result})
-                print(f"  {name:17} {route:12} c={concurrency:<3} {result['rps']:8.0f} req/s  "
-                      f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  "
-                      f"errors {result['errors']}", flush=True)
+                print(
+                    f"  {name:17} {route:12} c={concurrency:<3} {result['rps']:8.0f} req/s  "
+                    f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  "
+                    f"errors {result['errors']}",
+                    flush=True,
+                )
         workers = server.workers()
         pss = [w["pss_bytes"] or w["rss_bytes"] for w in workers]
-        info = {"ready_s": round(ready_s, 2),
-                "pss_mb": round(statistics.median(pss) / 2**20, 1) if pss else None}
+        info = {
+            "ready_s": round(ready_s, 2),
+            "pss_mb": round(statistics.median(pss) / 2**20, 1) if pss else None,
+        }
     finally:
         server.stop()
     return rows, info
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         pss = f"{info['pss_mb']:.0f} MB" if info["pss_mb"] else "–"
         print(f"| {name} | {info['ready_s']:.1f} s | {pss} |")
     RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"speed-{stamp}.json"
     path.write_text(json.dumps({"rows": rows, "servers": servers, "args": vars(args)}, indent=2))
     print(f"\nwritten to {path}")

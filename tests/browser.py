@@ -76,8 +76,7 @@ def install() -> int:
             print(f"browser: {_system()}")
             return 0
     print(
-        "browser: no Chromium found. Install one (e.g. `apt-get install chromium`) "
-        "or set CHROMIUM_PATH.",
+        "browser: no Chromium found. Install one (e.g. `apt-get install chromium`) or set CHROMIUM_PATH.",
         file=sys.stderr,
     )
     return 1

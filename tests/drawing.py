@@ -28,7 +28,7 @@ def draw_like_a_pen(
     radius = pen * scale
     image = Image.new("RGBA", canvas, ground)
     pen_draw = ImageDraw.Draw(image)
-    for y, x in zip(*np.nonzero(digit > 100)):
+    for y, x in zip(*np.nonzero(digit > 100), strict=True):
         cx, cy = left + (x + 0.5) * scale, top + (y + 0.5) * scale
         pen_draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=ink)
     return image.convert(mode) if mode != "RGBA" else image

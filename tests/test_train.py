@@ -33,8 +33,14 @@ def trained(tmp_path_factory, mnist_test):
 
 def test_a_quick_run_writes_both_models_the_card_and_pictures(trained):
     out, stdout = trained
-    for name in ("mnist_cnn.keras", "mnist_cnn.tflite", "model_card.json", "README.md",
-                 "confusion_matrix.png", "misclassified.png"):
+    for name in (
+        "mnist_cnn.keras",
+        "mnist_cnn.tflite",
+        "model_card.json",
+        "README.md",
+        "confusion_matrix.png",
+        "misclassified.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert "test accuracy" in stdout
 
@@ -46,11 +52,19 @@ def test_the_card_records_how_the_model_was_made(trained):
     assert len(card["per_digit_accuracy"]) == 10
     assert np.array(card["confusion_matrix"]).sum() == 10_000
     assert set(card["data_sha256"]) == {
-        "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
     }
-    for key in ("test_accuracy", "seed", "parameters", "training_seconds", "tensorflow_version",
-                "keras_version"):
+    for key in (
+        "test_accuracy",
+        "seed",
+        "parameters",
+        "training_seconds",
+        "tensorflow_version",
+        "keras_version",
+    ):
         assert key in card
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import partial
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
@@ -35,7 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     registry = workers.init_app(app)
     security.init_app(app)
-    state_dir = Path(app.config["STATE_DIR"] or os.environ.get("STATE_DIR") or tempfile.mkdtemp(prefix="mnist-"))
+    state_dir = Path(
+        app.config["STATE_DIR"] or os.environ.get("STATE_DIR") or tempfile.mkdtemp(prefix="mnist-")
+    )
     app.extensions["request_log"] = requestlog.RequestLog(
         state_dir / "requests.sqlite", app.config["REQUEST_LOG_SIZE"]
     )

@@ -104,7 +104,11 @@ def record(rid: str, cid: str | None, worker: dict, timing: dict, **fields) -> N
 
 def worker_info() -> dict:
     registry = registry_of(current_app)
-    return {**registry.describe_self(), "requests": registry.served_one(), "runtime": current_app.config["RUNTIME"]}
+    return {
+        **registry.describe_self(),
+        "requests": registry.served_one(),
+        "runtime": current_app.config["RUNTIME"],
+    }
 
 
 # -- routes --------------------------------------------------------------------
@@ -121,8 +125,16 @@ def predict():
     digit = int(p.argmax())
     worker = worker_info()
     timing = {"received": g.received, "started": call.started, "finished": call.finished}
-    record(rid, cid, worker, timing, digit=digit, confidence=float(p[digit]), batch_size=call.batch_size,
-           batch_id=call.batch_id)
+    record(
+        rid,
+        cid,
+        worker,
+        timing,
+        digit=digit,
+        confidence=float(p[digit]),
+        batch_size=call.batch_size,
+        batch_id=call.batch_id,
+    )
     return {
         "digit": digit,
         "confidence": round(float(p[digit]), 4),
@@ -143,15 +155,25 @@ def inference():
     rid = g.request_id
     body = json_body()
     if "images" not in body:
-        raise ApiError("missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255).")
+        raise ApiError(
+            "missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255)."
+        )
     x = normalize(decode.array_from_list(body["images"]))[None]
     call = run_model(x)
     p = call.probabilities[0]
     digit = int(p.argmax())
     worker = worker_info()
     timing = {"received": g.received, "started": call.started, "finished": call.finished}
-    record(rid, None, worker, timing, digit=digit, confidence=float(p[digit]), batch_size=call.batch_size,
-           batch_id=call.batch_id)
+    record(
+        rid,
+        None,
+        worker,
+        timing,
+        digit=digit,
+        confidence=float(p[digit]),
+        batch_size=call.batch_size,
+        batch_id=call.batch_id,
+    )
     return str(digit), 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 

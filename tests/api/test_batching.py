@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,8 +54,8 @@ def test_concurrent_digits_are_batched_and_never_mixed_up(batched, mnist_test, m
 def test_inference_answers_stay_with_their_requests(batched, mnist_test, model):
     images = mnist_test[0][:96]
     with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(
-            lambda image: post_json(batched.url + "/inference", {"images": image.tolist()}), images
-        ))
+        answers = list(
+            pool.map(lambda image: post_json(batched.url + "/inference", {"images": image.tolist()}), images)
+        )
     got = [int(body) for _, body in answers]
     assert got == model.predict(normalize(images)).argmax(axis=1).tolist()

@@ -45,8 +45,18 @@ CASES = [
     ("/api/predict", {"json": {"image": data_url(b"")}}, 400, "bad_image"),
     ("/api/predict", {"json": {"image": data_url(bomb_png())}}, 413, "image_too_large"),
     ("/api/predict", {"json": {"image": data_url(png_bytes())}}, 422, "empty_drawing"),
-    ("/api/predict", {"json": {"image": data_url(png_bytes(color=(255, 255, 255, 255)))}}, 422, "empty_drawing"),
-    ("/api/predict", {"json": {"image": data_url(png_bytes()), "client_id": "no spaces!"}}, 400, "bad_client_id"),
+    (
+        "/api/predict",
+        {"json": {"image": data_url(png_bytes(color=(255, 255, 255, 255)))}},
+        422,
+        "empty_drawing",
+    ),
+    (
+        "/api/predict",
+        {"json": {"image": data_url(png_bytes()), "client_id": "no spaces!"}},
+        400,
+        "bad_client_id",
+    ),
     ("/api/predict", {"json": {"image": data_url(png_bytes()), "client_id": ["x"]}}, 400, "bad_client_id"),
     ("/api/predict", {"data": "image=abc", "content_type": "text/plain"}, 415, "unsupported_media_type"),
     ("/api/predict", {"data": {"file": (io.BytesIO(b"x"), "x.png")}}, 400, "missing_image"),
@@ -60,10 +70,21 @@ CASES = [
     ("/inference", {"json": {"images": [ROW] * 27 + [[True] + [0] * 27]}}, 400, "bad_images"),
     ("/inference", {"json": {"images": [ROW] * 27 + [["7"] + [0] * 27]}}, 400, "bad_images"),
     ("/inference", {"json": {"images": [ROW] * 27 + [[None] + [0] * 27]}}, 400, "bad_images"),
-    ("/inference", {"data": json.dumps({"images": [[float("nan")] * 28] * 28}),
-                    "content_type": "application/json"}, 400, "bad_images"),
-    ("/inference", {"data": '{"images": [' + ",".join(["[" + ",".join(["Infinity"] * 28) + "]"] * 28) + "]}",
-                    "content_type": "application/json"}, 400, "bad_images"),
+    (
+        "/inference",
+        {"data": json.dumps({"images": [[float("nan")] * 28] * 28}), "content_type": "application/json"},
+        400,
+        "bad_images",
+    ),
+    (
+        "/inference",
+        {
+            "data": '{"images": [' + ",".join(["[" + ",".join(["Infinity"] * 28) + "]"] * 28) + "]}",
+            "content_type": "application/json",
+        },
+        400,
+        "bad_images",
+    ),
     ("/inference", {"data": "images", "content_type": "text/plain"}, 415, "unsupported_media_type"),
 ]
 

@@ -90,7 +90,9 @@ def test_a_request_past_the_worker_timeout_is_cut_and_the_worker_replaced(digit)
         before = {w["pid"] for w in server.workers()}
         hung: list = []
         stuck = threading.Thread(
-            target=lambda: hung.append(_try_post(server.url + "/api/lab/work", {"kind": "python", "ms": 30000}))
+            target=lambda: hung.append(
+                _try_post(server.url + "/api/lab/work", {"kind": "python", "ms": 30000})
+            )
         )
         started = time.monotonic()
         stuck.start()

@@ -37,9 +37,16 @@ def operations(fuzzed_app):
 
 
 ROUTES = [
-    "POST /api/predict", "POST /inference", "GET /api/workers", "GET /api/requests",
-    "POST /api/lab/work", "POST /api/lab/workers", "GET /healthz", "GET /readyz",
-    "GET /metrics", "GET /docs",
+    "POST /api/predict",
+    "POST /inference",
+    "GET /api/workers",
+    "GET /api/requests",
+    "POST /api/lab/work",
+    "POST /api/lab/workers",
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /docs",
 ]  # Schemathesis leaves out the description's own route, /openapi.json
 
 
@@ -53,8 +60,13 @@ CASES = [(r, schemathesis.GenerationMode.POSITIVE) for r in ROUTES] + [
 @pytest.mark.parametrize(("label", "mode"), CASES, ids=[f"{r} {m.value}" for r, m in CASES])
 def test_every_route_answers_as_described(operations, label, mode):
     @given(case=operations[label].as_strategy(mode))
-    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              database=None)
+    @settings(
+        max_examples=20,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
     def fuzz(case):
         case.call_and_validate(checks=CHECKS)
 

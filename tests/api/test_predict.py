@@ -65,7 +65,9 @@ def test_a_multipart_upload_works_like_curl_F(client, seven):
 def test_a_sane_request_id_is_kept_and_an_insane_one_replaced(client, seven):
     kept = client.post("/api/predict", json={"image": data_url(seven)}, headers={"X-Request-ID": "abc-123"})
     assert kept.get_json()["request_id"] == "abc-123"
-    replaced = client.post("/api/predict", json={"image": data_url(seven)}, headers={"X-Request-ID": "a b\x01"})
+    replaced = client.post(
+        "/api/predict", json={"image": data_url(seven)}, headers={"X-Request-ID": "a b\x01"}
+    )
     assert replaced.get_json()["request_id"] != "a b\x01"
 
 

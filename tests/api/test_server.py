@@ -53,7 +53,9 @@ def test_concurrent_requests_are_answered_by_several_processes(server, drawing):
 
 def test_the_shared_request_log_sees_every_workers_requests(server, drawing):
     client = f"log-{time.time_ns()}"
-    answers = fire(server.url + "/api/predict", {"image": drawing, "client_id": client}, count=32, concurrency=8)
+    answers = fire(
+        server.url + "/api/predict", {"image": drawing, "client_id": client}, count=32, concurrency=8
+    )
     sent = {json.loads(body)["request_id"] for _, body in answers}
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:

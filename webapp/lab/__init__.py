@@ -51,7 +51,10 @@ def tensorflow_model() -> tuple[Model, float]:
         if "lab_tf" not in extensions:
             config = current_app.config
             model = Model(
-                "tensorflow", config["MODEL_DIR"], intra_op=config["TF_INTRA_OP"], inter_op=config["TF_INTER_OP"]
+                "tensorflow",
+                config["MODEL_DIR"],
+                intra_op=config["TF_INTRA_OP"],
+                inter_op=config["TF_INTER_OP"],
             )
             model.load().warm_up()
             # Calibrate alone, once: the batch that takes N ms is N / (ms per image).
@@ -134,7 +137,9 @@ def scale_workers():
     target = count + 1 if action == "add" else count - 1
     if not MIN_WORKERS <= target <= MAX_WORKERS:
         raise ApiError(
-            "worker_limit", f"The lab keeps between {MIN_WORKERS} and {MAX_WORKERS} workers; there are {count}.", 409
+            "worker_limit",
+            f"The lab keeps between {MIN_WORKERS} and {MAX_WORKERS} workers; there are {count}.",
+            409,
         )
     os.kill(master, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
     return {"action": action, "workers": count, "target": target, "master_pid": master}, 202
