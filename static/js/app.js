@@ -39,13 +39,23 @@ let liveWorkers = [];
 
 // -- this tab's identity ---------------------------------------------------------------
 
+// Kept in sessionStorage, so a reload keeps the tab's requests its own.
 function tabClientId() {
-  let id = sessionStorage.getItem(CLIENT_KEY);
+  let id = null;
+  try {
+    id = sessionStorage.getItem(CLIENT_KEY);
+  } catch {
+    // storage blocked: a fresh id per load will do
+  }
   if (!id) {
     // crypto.getRandomValues also works on plain http (a classroom LAN), unlike randomUUID.
     const bytes = crypto.getRandomValues(new Uint8Array(8));
     id = 'tab-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-    sessionStorage.setItem(CLIENT_KEY, id);
+    try {
+      sessionStorage.setItem(CLIENT_KEY, id);
+    } catch {
+      // as above
+    }
   }
   return id;
 }
