@@ -161,6 +161,7 @@ function draw(canvas, ctx, state) {
   $(canvas).attr({
     'data-mode': state.held ? 'held' : 'live',
     'data-lanes': lanes.length,
+    'data-sub-lanes': subCount,
     'data-bars': bars,
   });
 }

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.strokes import mnist_strokes, render_strokes
+from webapp.launch import Server, start
 
 SURE = 0.9  # a traced digit must be read this surely to be picked for the test
 
@@ -22,6 +23,25 @@ def lab_page(page: Page) -> Page:
     page.goto("/")
     expect(page.get_by_test_id("worker").first).to_be_visible()
     return page
+
+
+@pytest.fixture()
+def start_server(tmp_path):
+    """Start servers of the test's own (``start_server(port=..., **env)``); all stopped after it.
+
+    For tests that stop, restart or reconfigure a server, which the shared one must not be.
+    """
+    servers: list[Server] = []
+
+    def _start(port: int | None = None, **env: str) -> Server:
+        server = start(port=port, log_dir=tmp_path, **env)
+        servers.append(server)
+        server.wait_ready()
+        return server
+
+    yield _start
+    for server in servers:
+        server.stop()
 
 
 def _post_json(url: str, body: dict) -> dict:

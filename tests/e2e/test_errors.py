@@ -5,28 +5,16 @@ from __future__ import annotations
 import os
 import signal
 
-import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.strokes import draw_digit
-from webapp.launch import start
 
 # Long enough for a gunicorn with 4 workers to start again on a slow machine.
 RECOVERY_MS = 60_000
 
 
-@pytest.fixture()
-def own_server(tmp_path):
-    """A server of this test's own, which the test may stop and start again (same port)."""
-    servers = [start(log_dir=tmp_path, MODE="processes", WORKERS="2")]
-    servers[0].wait_ready()
-    yield servers
-    for server in servers:
-        server.stop()
-
-
-def test_a_stopped_server_is_an_error_in_plain_words_and_the_page_recovers(page: Page, own_server) -> None:
-    server = own_server[0]
+def test_a_stopped_server_is_an_error_in_plain_words_and_the_page_recovers(page: Page, start_server) -> None:
+    server = start_server(MODE="processes", WORKERS="2")
     page.goto(server.url + "/")
     prediction = page.get_by_test_id("prediction")
     draw_digit(page, "1")
@@ -41,8 +29,7 @@ def test_a_stopped_server_is_an_error_in_plain_words_and_the_page_recovers(page:
     draw_digit(page, "0")
     expect(prediction).to_have_attribute("data-state", "error")
 
-    own_server.append(start(port=server.port, log_dir=server.log_path.parent, MODE="processes", WORKERS="2"))
-    own_server[-1].wait_ready()
+    start_server(port=server.port, MODE="processes", WORKERS="2")
 
     expect(prediction).to_have_attribute("data-state", "done", timeout=RECOVERY_MS)
     expect(prediction).to_have_attribute("data-digit", "0")
@@ -78,8 +65,8 @@ def test_too_little_ink_is_a_calm_request_for_a_bigger_digit(lab_page: Page) -> 
     expect(lab_page.get_by_test_id("message")).to_have_text("")
 
 
-def test_a_worker_that_dies_greys_out_and_its_replacement_appears(page: Page, own_server) -> None:
-    server = own_server[0]
+def test_a_worker_that_dies_greys_out_and_its_replacement_appears(page: Page, start_server) -> None:
+    server = start_server(MODE="processes", WORKERS="2")
     page.goto(server.url + "/")
     cards = page.get_by_test_id("worker-panel").get_by_test_id("worker")
     expect(cards).to_have_count(2)

@@ -96,6 +96,24 @@ def test_the_timeline_window_can_follow_live_again_after_a_burst(lab_page: Page)
     expect(timeline).to_have_attribute("data-lanes", "4")
 
 
+def test_threaded_modes_get_a_timeline_lane_per_thread(page: Page, start_server) -> None:
+    server = start_server(MODE="threads")
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("mode-banner")).to_contain_text("1 process × 4 threads")
+    draw_digit(page, "1")
+    page.get_by_test_id("burst-size").fill("16")
+
+    page.get_by_test_id("burst").click()
+
+    expect(page.get_by_test_id("burst-summary")).to_have_attribute("data-requests", "16")
+    rows = page.get_by_test_id("request-row")
+    threads = set(rows.evaluate_all("rows => rows.map(r => r.children[3].textContent)"))
+    assert len(threads) >= 2, f"4 threads, 16 requests at once, yet one thread answered all: {threads}"
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_have_attribute("data-lanes", "1")
+    expect(timeline).to_have_attribute("data-sub-lanes", str(len(threads)))
+
+
 def _predict_as_another_client(url: str) -> str:
     """A drawing sent by some other client (curl, another tab): its request id."""
     buffer = io.BytesIO()
