@@ -10,6 +10,7 @@ import { createTimeline } from './timeline.js';
 const DEBOUNCE_MS = 40; // after a stroke ends, wait this long for the next one before sending
 const WORKERS_POLL_MS = 1000;
 const REQUESTS_POLL_MS = 1000;
+const HIDDEN_POLL_MS = 5000; // a tab nobody looks at asks less often (a classroom has many)
 const REQUESTS_LIMIT = 300;
 const ACTIVE_FLASH_S = 0.6; // a worker that answered this recently shows as busy
 const CLIENT_KEY = 'mnist-lab-client-id';
@@ -168,13 +169,17 @@ function pollWorkers() {
     ({ body }) => {
       connectionBack();
       showWorkers(body);
-      setTimeout(pollWorkers, WORKERS_POLL_MS);
+      setTimeout(pollWorkers, pollDelay(WORKERS_POLL_MS));
     },
     (failure) => {
       if (failure.kind === 'unavailable') connectionLost(failure);
-      setTimeout(pollWorkers, WORKERS_POLL_MS);
+      setTimeout(pollWorkers, pollDelay(WORKERS_POLL_MS));
     },
   );
+}
+
+function pollDelay(ms) {
+  return document.hidden ? HIDDEN_POLL_MS : ms;
 }
 
 function showWorkers(body) {
@@ -219,9 +224,9 @@ function pollEveryone() {
       store.addPolled(body.requests);
       latestPolled = body.latest || latestPolled;
       queueRender();
-      setTimeout(pollEveryone, REQUESTS_POLL_MS);
+      setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS));
     },
-    () => setTimeout(pollEveryone, REQUESTS_POLL_MS),
+    () => setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS)),
   );
 }
 
