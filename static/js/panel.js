@@ -142,7 +142,8 @@ export function showNothingToRead(text) {
 
 export function showError(message) {
   setPrediction('error');
-  byTestId('confidence').text('No answer');
+  clearAnswer('No answer');
+  byTestId('digit').text('!');
   byTestId('message').text(message);
 }
 
@@ -150,6 +151,8 @@ export function showError(message) {
 
 export function showConnection(up, text) {
   byTestId('connection').attr('data-state', up ? 'up' : 'down').text(text);
+  // What the cards say is from before the server went away.
+  byTestId('worker-panel').toggleClass('stale', !up);
 }
 
 export function showMode(settings) {
