@@ -112,8 +112,13 @@ class Model:
         import tensorflow as tf
 
         # Pools must be sized before TensorFlow runs its first op in this process.
-        tf.config.threading.set_intra_op_parallelism_threads(self.intra_op)
-        tf.config.threading.set_inter_op_parallelism_threads(self.inter_op)
+        # A worker loads TensorFlow once; only a process that already ran
+        # TensorFlow (a test session) keeps the pools it started with.
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(self.intra_op)
+            tf.config.threading.set_inter_op_parallelism_threads(self.inter_op)
+        except RuntimeError:
+            log.warning("pid %d: TensorFlow already running; its thread pools stay as they are", os.getpid())
         model = keras.models.load_model(self.path, compile=False)
 
         @tf.function(input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
