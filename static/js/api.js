@@ -5,7 +5,12 @@
 const PREDICT_URL = '/api/predict';
 const WORKERS_URL = '/api/workers';
 const REQUESTS_URL = '/api/requests';
+const LAB_WORK_URL = '/api/lab/work';
+const LAB_WORKERS_URL = '/api/lab/workers';
+const OPENAPI_URL = '/openapi.json';
 const PREDICT_TIMEOUT_MS = 10000;
+// A lab burst can queue: 64 requests of 200 ms in one thread, or a worker's first TensorFlow load.
+const LAB_TIMEOUT_MS = 30000;
 const POLL_TIMEOUT_MS = 3000;
 // Statuses that mean "the server is not there right now": retry when it is back.
 const UNAVAILABLE_STATUSES = [0, 502, 503, 504];
@@ -37,6 +42,31 @@ export function requestsSince(since, limit) {
   const data = { limit };
   if (since) data.since = since;
   return send({ url: REQUESTS_URL, method: 'GET', data, timeout: POLL_TIMEOUT_MS, cache: false });
+}
+
+export function labWork(kind, ms, clientId) {
+  return send({
+    url: LAB_WORK_URL,
+    method: 'POST',
+    contentType: 'application/json',
+    data: JSON.stringify({ kind, ms, client_id: clientId }),
+    timeout: LAB_TIMEOUT_MS,
+  });
+}
+
+export function labWorkers(action) {
+  return send({
+    url: LAB_WORKERS_URL,
+    method: 'POST',
+    contentType: 'application/json',
+    data: JSON.stringify({ action }),
+    timeout: POLL_TIMEOUT_MS,
+  });
+}
+
+// The API's description: the lab reads its limits from it (the longest workload).
+export function openapi() {
+  return send({ url: OPENAPI_URL, method: 'GET', timeout: POLL_TIMEOUT_MS });
 }
 
 function send(options) {

@@ -3,6 +3,7 @@
 import * as api from './api.js';
 import { burstSize, runBurst } from './burst.js';
 import { createPad } from './canvas.js';
+import { createLab } from './lab.js';
 import * as panel from './panel.js';
 import { createRequestStore } from './requests.js';
 import { createTimeline } from './timeline.js';
@@ -19,6 +20,13 @@ const clientId = tabClientId();
 const store = createRequestStore(clientId);
 const timeline = createTimeline();
 const pad = createPad({ onStrokeStart: drawingChanged, onStrokeEnd: strokeEnded });
+const lab = createLab({
+  clientId,
+  nextBurst: () => ++burstNo,
+  onAnswer: storeBurstAnswer,
+  onBurstDone: burstDone,
+  onUnavailable: connectionLost,
+});
 
 let drawingVersion = 0; // bumps on every change of the drawing
 let requestSeq = 0; // numbers the prediction requests of this tab
@@ -195,6 +203,7 @@ function showWorkers(body) {
     return { ...worker, cpuPercent };
   });
   panel.showMode(body.settings);
+  lab.showServer(body.settings, body.workers);
   renderWorkers();
   timeline.setWorkers(livePids, [...gone.keys()], body.settings.threads > 1);
 }
@@ -247,25 +256,31 @@ async function burst() {
   }
   const n = burstSize(panel.readBurstSize());
   panel.showBurstSize(n);
-  burstNo += 1;
-  const number = burstNo;
+  const number = ++burstNo;
   burstRunning = true;
   panel.setBurstRunning(true);
   panel.showBurstPending(number, n);
-  const summary = await runBurst(n, pad.toDataURL(), clientId, (answer) => {
-    noteClock(answer);
-    const row = store.addAnswer(answer.body, answer.ms, number);
-    queueRender();
-    return row;
-  });
+  const image = pad.toDataURL();
+  const summary = await runBurst(n, () => api.predict(image, clientId), (answer) => storeBurstAnswer(answer, number));
   burstRunning = false;
   panel.setBurstRunning(false);
   panel.showBurstSummary(number, summary);
-  if (summary.answered) {
-    lastBurst = { from: summary.from, to: summary.to, label: `burst ${number}: ${n} requests` };
-    showLastBurst();
-  }
+  if (summary.answered) burstDone(number, summary, `burst ${number}: ${n} requests`);
   if (summary.failure && summary.failure.kind === 'unavailable') connectionLost(summary.failure);
+}
+
+// Drawing bursts and lab bursts alike: each answer is a row of this tab's log and timeline.
+function storeBurstAnswer(answer, number) {
+  noteClock(answer);
+  const row = store.addAnswer(answer.body, answer.ms, number);
+  queueRender();
+  return row;
+}
+
+// The timeline holds still on the burst that just ended.
+function burstDone(number, summary, label) {
+  lastBurst = { from: summary.from, to: summary.to, label };
+  showLastBurst();
 }
 
 // -- timeline choices ----------------------------------------------------------------------------

@@ -222,19 +222,29 @@ function updateCard($card, worker) {
 
 // -- burst -----------------------------------------------------------------------
 
-export function showBurstSummary(burst, summary) {
-  const $el = byTestId('burst-summary').empty();
+// Into the burst card's summary, or another (the lab's). Gives back the element, for a
+// caller that has more to say.
+// options: target (a data-testid), title, and alone: what to say of one request's time.
+export function showBurstSummary(burst, summary, options = {}) {
+  const { target = 'burst-summary', title = `Burst ${burst}` } = options;
+  const alone =
+    options.alone ?? (summary.medianServerMs === null ? '' : ` (one alone takes about ${formatMs(summary.medianServerMs)})`);
+  const $el = byTestId(target).empty();
   $el.attr({
     'data-burst': burst,
     'data-requests': summary.answered,
     'data-failed': summary.failed,
     'data-pids': summary.pids.length,
+    'data-per-pid': summary.perPid.map(([pid, count]) => `${pid}:${count}`).join(' '),
     'data-max-in-flight': summary.maxInFlight,
     'data-wall-ms': Math.round(summary.wallMs),
   });
-  const chips = summary.pids.map((pid) => pidChip(pid));
+  // Each PID with how many it answered: the workers race for connections, no round-robin.
+  const chips = summary.perPid.map(([pid, count]) =>
+    pidChip(pid).attr('title', `PID ${pid} answered ${count}`).append($('<span>', { class: 'times', text: ` ×${count}` })),
+  );
   $el.append(
-    $('<strong>', { text: `Burst ${burst}: ` }),
+    $('<strong>', { text: `${title}: ` }),
     `${summary.answered} of ${summary.sent} answered by `,
     $('<strong>', { text: `${summary.pids.length} ${plural(summary.pids.length, 'process', 'processes')}` }),
     ' ',
@@ -244,7 +254,7 @@ export function showBurstSummary(burst, summary) {
     $('<strong>', { text: summary.maxInFlight }),
     ` ${plural(summary.maxInFlight, 'request', 'requests')} on the server at once; all done in `,
     $('<strong>', { text: formatMs(summary.wallMs) }),
-    summary.medianServerMs === null ? '.' : ` (one alone takes about ${formatMs(summary.medianServerMs)}).`,
+    `${alone}.`,
   );
   if (summary.sent > BROWSER_CONNECTIONS) {
     $el.append(
@@ -258,6 +268,7 @@ export function showBurstSummary(burst, summary) {
   if (summary.failed) {
     $el.append($('<br>'), `${summary.failed} failed: ${summary.failure.message}`);
   }
+  return $el;
 }
 
 export function showBurstNote(text) {
@@ -288,6 +299,7 @@ function logRow(row) {
   if (row.burst !== null) $tr.attr('data-burst', row.burst);
   if (row.roundTripMs !== null) $tr.attr('data-round-trip-ms', row.roundTripMs.toFixed(1));
   if (row.digit !== null && row.digit !== undefined) $tr.attr('data-digit', row.digit);
+  if (row.kind) $tr.attr('data-kind', row.kind).addClass('lab-row');
   return $tr.append(
     $('<td>', { text: clockTime(row.received) }),
     $('<td>', { class: 'rid', text: shortId(row.request_id), title: row.request_id }),
@@ -301,6 +313,7 @@ function logRow(row) {
 }
 
 function origin(row) {
+  if (row.kind) return `${row.burst !== null ? `lab burst ${row.burst}` : row.mine ? 'lab' : 'lab, another tab'} · ${row.kind}`;
   if (row.burst !== null) return `burst ${row.burst}`;
   if (row.mine) return 'this tab';
   if (row.route && row.route !== '/api/predict') return row.route;
@@ -313,11 +326,11 @@ export function pidChip(pid) {
   return $('<span>', { class: `pid-chip ${pidClass(pid)}`, text: pid });
 }
 
-function plural(n, one, many) {
+export function plural(n, one, many) {
   return n === 1 ? one : many;
 }
 
-function formatMs(ms) {
+export function formatMs(ms) {
   if (ms === null || ms === undefined) return '–';
   return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 }

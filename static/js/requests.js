@@ -37,6 +37,7 @@ function pickOwn(row) {
   const own = {};
   if (row.roundTripMs !== null) own.roundTripMs = row.roundTripMs;
   if (row.burst !== null) own.burst = row.burst;
+  if (row.cpuSeconds !== null) own.cpuSeconds = row.cpuSeconds;
   return own;
 }
 
@@ -51,8 +52,10 @@ function fromAnswer(body, roundTripMs, burst) {
     received: body.timing.received,
     started: body.timing.started,
     finished: body.timing.finished,
-    digit: body.digit,
-    confidence: body.confidence,
+    digit: body.digit ?? null,
+    confidence: body.confidence ?? null,
+    kind: body.kind ?? null, // a lab workload: python, io or tensorflow
+    cpuSeconds: body.cpu_seconds ?? null, // lab answers: the worker process's CPU during the request
     roundTripMs,
     burst,
   };
@@ -71,6 +74,8 @@ function fromPolled(row, clientId) {
     finished: row.finished,
     digit: row.digit,
     confidence: row.confidence,
+    kind: row.kind ?? null,
+    cpuSeconds: null,
     roundTripMs: null,
     burst: null,
     route: row.route,
@@ -97,4 +102,50 @@ export function maxInFlight(rows) {
 
 export function distinctPids(rows) {
   return [...new Set(rows.map((row) => row.pid))].sort((a, b) => a - b);
+}
+
+// Requests per PID, most first: [[pid, count], …].
+export function countsPerPid(rows) {
+  const counts = new Map();
+  for (const row of rows) counts.set(row.pid, (counts.get(row.pid) || 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+}
+
+// The CPU seconds the server's processes spent on these requests, or null if a row has no
+// CPU figure. Each lab answer carries its process's CPU time over the request (started..
+// finished). Requests that overlapped in one process (threads) each counted the same CPU, so
+// a process's sum is scaled by the time it was busy over the sum of the requests' durations:
+// exact when its requests did not overlap, and when they did, exact for a steady rate of CPU.
+export function cpuSeconds(rows) {
+  if (!rows.length || rows.some((row) => row.cpuSeconds === null || row.cpuSeconds === undefined)) return null;
+  const byPid = new Map();
+  for (const row of rows) {
+    if (!byPid.has(row.pid)) byPid.set(row.pid, []);
+    byPid.get(row.pid).push(row);
+  }
+  let total = 0;
+  for (const own of byPid.values()) {
+    const cpu = own.reduce((sum, row) => sum + row.cpuSeconds, 0);
+    const durations = own.reduce((sum, row) => sum + Math.max(row.finished - row.started, 0), 0);
+    const busy = unionLength(own.map((row) => [row.started, row.finished]));
+    total += durations > 0 ? (cpu * busy) / durations : cpu;
+  }
+  return total;
+}
+
+function unionLength(intervals) {
+  const sorted = intervals.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  let length = 0;
+  let end = -Infinity;
+  for (const [a, b] of sorted) {
+    if (b <= end) continue;
+    length += b - Math.max(a, end);
+    end = b;
+  }
+  return length;
+}
+
+// Distinct (PID, thread) pairs that answered.
+export function distinctThreads(rows) {
+  return new Set(rows.map((row) => `${row.pid}/${row.thread_id}`)).size;
 }

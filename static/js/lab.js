@@ -1,0 +1,370 @@
+// The lab card: pick a workload and N, fire a burst of it at the server, add or remove a
+// worker process live, and say the server's mode and how to restart it in another.
+// Owns the lab card's DOM (its lab-* hooks), as timeline.js owns the timeline's.
+
+import * as api from './api.js';
+import { runBurst } from './burst.js';
+import { formatMs, pidChip, plural, showBurstSummary } from './panel.js';
+
+const KIND_NOTES = {
+  python:
+    'Pure-Python arithmetic for N ms of CPU. It holds the GIL: the threads of one process take turns, processes run side by side.',
+  io: 'Sleeps N ms, as a request waiting on a database or a disk would. Waiting holds neither the GIL nor a CPU: threads overlap too.',
+  tensorflow:
+    'The model in TensorFlow, on a batch sized to take about N ms alone. TensorFlow lets go of the GIL while it computes.',
+};
+const DEFAULT_SIZE = 8;
+const MAX_SIZE = 64;
+const DEFAULT_MS = 100;
+const FALLBACK_MAX_MS = 200; // the server's default LAB_MAX_MS, until /openapi.json says
+const MIN_WORKERS = 1; // the server keeps the lab's workers within these
+const MAX_WORKERS = 8;
+const SCALE_TIMEOUT_MS = 15000; // a worker that has not come or gone by then: say so
+const LOADING_S = 1; // a tensorflow request that waited this long before its work was loading TensorFlow
+const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
+// MODE presets (workers, threads), as webapp/config.py sets them; and the mode to compare with.
+const PRESETS = { processes: [4, 1], threads: [1, 4], single: [1, 1], hybrid: [2, 2], batched: [1, 8] };
+const CONTRAST = { processes: 'threads', threads: 'processes', single: 'processes', hybrid: 'threads', batched: 'processes' };
+
+function byTestId(id) {
+  return $(`[data-testid=${id}]`);
+}
+
+// -- pure helpers ----------------------------------------------------------------------
+
+// The command that starts a server like this one, or in `mode` with that mode's preset.
+export function runCommand(mode, workers = null, threads = null) {
+  const [presetWorkers, presetThreads] = PRESETS[mode] || [workers, threads];
+  const parts = [`MODE=${mode}`];
+  if (workers !== null && workers !== presetWorkers) parts.push(`WORKERS=${workers}`);
+  if (threads !== null && threads !== presetThreads) parts.push(`THREADS=${threads}`);
+  return `${parts.join(' ')} make run`;
+}
+
+// As the server decides (webapp/lab): gunicorn's TTIN/TTOU add and remove processes, so
+// only modes of one thread per process, and hybrid.
+export function scalable(settings) {
+  return settings.threads === 1 || settings.mode === 'hybrid';
+}
+
+function shape(workers, threads) {
+  return `${workers} ${plural(workers, 'process', 'processes')} × ${threads} ${plural(threads, 'thread', 'threads')}`;
+}
+
+// What a python burst should look like on this server.
+function whatToSee(settings) {
+  const { workers, threads } = settings;
+  let text;
+  if (workers === 1 && threads === 1) {
+    text = 'One process, one thread: each request waits for the one before; nothing overlaps.';
+  } else if (threads === 1) {
+    text = `Each request gets a process of its own: python work overlaps across the ${workers} PIDs, over 100 % CPU (one core per process at most, and no more than the machine has).`;
+  } else if (workers === 1) {
+    text = `One process, ${threads} threads sharing one GIL: python work stretches and interleaves on the thread lanes, CPU about 100 % at most. io work still overlaps.`;
+  } else {
+    text = `${workers} processes of ${threads} threads: python work runs ${workers} at a time, one per process; inside a process the threads take turns.`;
+  }
+  if (settings.mode === 'batched') text += ' (Batching shares model calls between predictions; lab work is not batched.)';
+  return text;
+}
+
+function readNumber(raw, fallback, low, high) {
+  const n = Math.round(Number(raw));
+  if (raw === '' || !Number.isFinite(n)) return fallback;
+  return Math.min(Math.max(n, low), high);
+}
+
+// -- the card ------------------------------------------------------------------------------
+
+// clientId: this tab's; nextBurst(): the next burst number (shared with the drawing's bursts);
+// onAnswer(answer, burst): stores an answer, gives back its row; onBurstDone(burst, summary,
+// label): a burst is over; onUnavailable(failure): the server is not there.
+export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavailable }) {
+  const state = {
+    settings: null,
+    livePids: [],
+    off: false,
+    running: false,
+    maxMs: FALLBACK_MAX_MS,
+    askedLimits: false,
+    refusal: null, // the server's word when it will not scale
+    scaling: null, // {action, before, since, target, master}
+    tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
+  };
+
+  byTestId('lab-burst').on('click', fire);
+  byTestId('lab-size').add(byTestId('lab-ms')).on('keydown', (event) => {
+    if (event.key === 'Enter') fire();
+  });
+  byTestId('lab-kind').on('change', showKind);
+  byTestId('add-worker').on('click', () => scale('add'));
+  byTestId('remove-worker').on('click', () => scale('remove'));
+  showKind();
+
+  // -- the server's settings, on every poll of /api/workers --------------------------------
+
+  function showServer(settings, workers) {
+    const before = state.settings;
+    if (before && (before.mode !== settings.mode || before.threads !== settings.threads)) state.refusal = null;
+    state.settings = settings;
+    state.livePids = workers.map((worker) => worker.pid);
+    if (!settings.lab) {
+      showOff();
+      return;
+    }
+    state.off = false;
+    byTestId('lab-panel').attr('data-state', 'on').prop('hidden', false);
+    if (!state.askedLimits) askLimits();
+    showMode(settings);
+    checkScaling();
+    showWarmUp();
+    showScaling();
+  }
+
+  function showOff() {
+    state.off = true;
+    byTestId('lab-panel').attr('data-state', 'off').prop('hidden', true);
+    byTestId('lab-mode').text('The lab is off on this server (LAB=0). Start it with LAB=1 to use it.');
+  }
+
+  function askLimits() {
+    state.askedLimits = true;
+    api.openapi().then(({ body }) => {
+      const ms = body.paths?.['/api/lab/work']?.post?.requestBody?.content?.['application/json']?.schema?.properties?.ms;
+      if (ms && Number.isFinite(ms.maximum)) {
+        state.maxMs = ms.maximum;
+        byTestId('lab-ms').attr('max', ms.maximum);
+      }
+    }, () => {
+      state.askedLimits = false; // ask again on a later poll
+    });
+  }
+
+  function showMode(settings) {
+    const here = runCommand(settings.mode, settings.workers, settings.threads);
+    const other = CONTRAST[settings.mode] || 'processes';
+    const $mode = byTestId('lab-mode').attr('data-mode', settings.mode);
+    const text = `${settings.mode}|${settings.workers}|${settings.threads}`;
+    if ($mode.attr('data-shown') === text) return; // unchanged: leave the text alone (selection, screen readers)
+    $mode
+      .attr('data-shown', text)
+      .empty()
+      .append('This server runs ', $('<strong>', { text: `MODE=${settings.mode}` }), `: ${shape(settings.workers, settings.threads)} `, $('<span>', { class: 'lab-here', text: `(${here})` }));
+    byTestId('lab-expect').text(whatToSee(settings));
+    byTestId('lab-restart').text(runCommand(other)).attr('data-mode', other);
+    const others = Object.keys(PRESETS).filter((mode) => mode !== settings.mode && mode !== other);
+    byTestId('lab-presets')
+      .empty()
+      .append(
+        'Or ',
+        ...others.flatMap((mode, i) => [
+          i ? (i === others.length - 1 ? ' or ' : ', ') : '',
+          $('<code>', { text: `MODE=${mode}` }),
+          ` (${shape(...PRESETS[mode])})`,
+        ]),
+        '. ',
+        $('<code>', { text: 'WORKERS=…' }),
+        ' and ',
+        $('<code>', { text: 'THREADS=…' }),
+        ' override a preset, e.g. ',
+        $('<code>', { text: 'MODE=processes WORKERS=2 make run' }),
+        '.',
+      );
+  }
+
+  // -- the workload ------------------------------------------------------------------------
+
+  function showKind() {
+    const kind = byTestId('lab-kind').val();
+    byTestId('lab-kind-note').text(KIND_NOTES[kind] || '');
+    showWarmUp();
+  }
+
+  function showWarmUp() {
+    const $note = byTestId('lab-warmup');
+    if (byTestId('lab-kind').val() !== 'tensorflow') {
+      $note.prop('hidden', true);
+      return;
+    }
+    const live = state.livePids.length;
+    const ready = state.livePids.filter((pid) => state.tensorflowPids.has(pid)).length;
+    const text =
+      `Warm-up: each worker loads TensorFlow on its first tensorflow request, about 3 s (not counted as work, but in the wall time). ` +
+      (live ? `Loaded, as far as this tab has seen: ${ready} of ${live} ${plural(live, 'worker', 'workers')}.` : '');
+    $note.prop('hidden', false).attr('data-loaded', ready).text(text);
+  }
+
+  function readChoice() {
+    const kind = byTestId('lab-kind').val();
+    const ms = readNumber(byTestId('lab-ms').val(), DEFAULT_MS, 0, state.maxMs);
+    const n = readNumber(byTestId('lab-size').val(), DEFAULT_SIZE, 1, MAX_SIZE);
+    byTestId('lab-ms').val(ms);
+    byTestId('lab-size').val(n);
+    return { kind, ms, n };
+  }
+
+  async function fire() {
+    if (state.running || state.off) return;
+    const choice = readChoice();
+    const { kind, ms, n } = choice;
+    const number = nextBurst();
+    const title = `Lab burst ${number}, ${n} × ${kind} ${ms} ms`;
+    const cold = kind === 'tensorflow' && state.livePids.some((pid) => !state.tensorflowPids.has(pid));
+    setRunning(true);
+    byTestId('lab-summary')
+      .empty()
+      .removeAttr('data-requests')
+      .text(`${title}: sending…${cold ? ' Workers that have not run TensorFlow yet load it first (about 3 s).' : ''}`);
+    const loading = new Set();
+    const summary = await runBurst(n, () => api.labWork(kind, ms, clientId), (answer) => {
+      const body = answer.body;
+      if (body.kind === 'tensorflow') {
+        state.tensorflowPids.add(body.worker.pid);
+        if (body.timing.started - body.timing.received > LOADING_S) loading.add(body.worker.pid);
+      }
+      return onAnswer(answer, number);
+    });
+    setRunning(false);
+    showWarmUp();
+    if (summary.failure && summary.failure.code === 'lab_off') showOff();
+    showLabSummary(number, title, choice, summary, loading.size);
+    if (summary.answered) onBurstDone(number, summary, `lab burst ${number}: ${n} × ${kind} ${ms} ms`);
+    if (summary.failure && summary.failure.kind === 'unavailable') onUnavailable(summary.failure);
+  }
+
+  function setRunning(running) {
+    state.running = running;
+    byTestId('lab-burst').prop('disabled', running).text(running ? 'Working…' : 'Fire the burst');
+  }
+
+  function showLabSummary(number, title, choice, summary, loadedTensorflow) {
+    // The teaching point of "stretch": N ms of work against how long it took on the server.
+    const alone = summary.medianServerMs === null ? '' : ` (each ${choice.ms} ms of work; on the server ${formatMs(summary.medianServerMs)} at the median)`;
+    const $el = showBurstSummary(number, summary, { target: 'lab-summary', title, alone });
+    $el.attr({ 'data-kind': choice.kind, 'data-ms': choice.ms, 'data-threads': summary.threads });
+    if (summary.cpuSeconds === null) {
+      $el.removeAttr('data-cpu-ms data-cpu-percent');
+      return;
+    }
+    const percent = summary.cpuPercent;
+    $el.attr({ 'data-cpu-ms': Math.round(summary.cpuSeconds * 1000), 'data-cpu-percent': Math.round(percent) });
+    $el.append(
+      $('<span>', { class: 'lab-cpu' }).append(
+        'CPU: ',
+        $('<strong>', { text: formatMs(summary.cpuSeconds * 1000) }),
+        ' of CPU in ',
+        $('<strong>', { text: formatMs(summary.wallMs) }),
+        ' of wall time = ',
+        $('<strong>', { class: 'lab-percent', text: `${Math.round(percent)} %` }),
+        ` of one core: ${verdict(choice.kind, percent, summary)}`,
+      ),
+    );
+    if (loadedTensorflow) {
+      $el.append(
+        $('<span>', {
+          class: 'note',
+          text: `${loadedTensorflow} ${plural(loadedTensorflow, 'worker', 'workers')} loaded TensorFlow first (about 3 s, in the wall time): send it again for the steady state.`,
+        }),
+      );
+    }
+  }
+
+  function verdict(kind, percent, summary) {
+    if (percent > PARALLEL_PERCENT) return 'more than one core busy at once, the requests ran in parallel.';
+    if (kind === 'io') return 'io work waits without using a CPU; whether it overlapped shows in “at most … at once”.';
+    if (kind !== 'io' && summary.pids.length > 1 && summary.maxInFlight > 1) {
+      return 'several processes at once, yet about one core in all: the machine’s cores were busy with other work (or it has one core).';
+    }
+    if (summary.pids.length === 1 && summary.threads > 1) {
+      return 'one core at most: the threads of one process took turns at the GIL.';
+    }
+    return 'one core at most: the requests took turns, not ran in parallel.';
+  }
+
+  // -- adding and removing workers ------------------------------------------------------------
+
+  function scale(action) {
+    if (state.scaling || state.off || !state.settings) return;
+    state.scaling = { action, before: new Set(state.livePids), since: Date.now(), target: null, master: null };
+    showScalingNote(`Asking the server for one worker ${action === 'add' ? 'more' : 'less'}…`);
+    showScaling();
+    api.labWorkers(action).then(
+      ({ body }) => {
+        if (!state.scaling) return;
+        Object.assign(state.scaling, { target: body.target, master: body.master_pid });
+        showScalingNote(
+          `Sent ${action === 'add' ? 'TTIN' : 'TTOU'} to the gunicorn master (PID ${body.master_pid}): ${body.workers} → ${body.target} workers…`,
+        );
+        checkScaling();
+        showScaling();
+      },
+      (failure) => {
+        state.scaling = null;
+        if (failure.code === 'not_scalable') state.refusal = failure.message;
+        if (failure.code === 'lab_off') showOff();
+        showScalingNote(failure.message, 'error');
+        showScaling();
+        if (failure.kind === 'unavailable') onUnavailable(failure);
+      },
+    );
+  }
+
+  // A change is done when the live count reaches its target: say which PID came or went.
+  function checkScaling() {
+    const scaling = state.scaling;
+    if (!scaling) return;
+    const live = state.livePids;
+    if (scaling.target !== null && live.length === scaling.target) {
+      state.scaling = null;
+      const count = `${live.length} ${plural(live.length, 'worker', 'workers')} now`;
+      if (scaling.action === 'add') {
+        const joined = live.filter((pid) => !scaling.before.has(pid));
+        showScalingNote(
+          joined.length
+            ? [ 'PID ', pidChip(joined[0]), ` joined: ${count}. Fire a burst and watch it take requests.`]
+            : `${count}.`,
+          'done',
+        );
+      } else {
+        const left = [...scaling.before].filter((pid) => !live.includes(pid));
+        showScalingNote(
+          left.length ? [`PID ${left[0]} left (gunicorn stops its oldest worker): ${count}.`] : `${count}.`,
+          'done',
+        );
+      }
+    } else if (Date.now() - scaling.since > SCALE_TIMEOUT_MS) {
+      state.scaling = null;
+      showScalingNote(`No change after ${SCALE_TIMEOUT_MS / 1000} s: ${live.length} ${plural(live.length, 'worker', 'workers')} live.`, 'error');
+    }
+  }
+
+  function showScaling() {
+    const settings = state.settings;
+    if (!settings) return;
+    const canScale = scalable(settings) && !state.refusal;
+    const live = state.livePids.length;
+    const busy = Boolean(state.scaling);
+    byTestId('lab-workers').attr({ 'data-scalable': String(canScale), 'data-state': busy ? 'pending' : 'idle' });
+    byTestId('add-worker').prop('disabled', !canScale || busy || live >= MAX_WORKERS);
+    byTestId('remove-worker').prop('disabled', !canScale || busy || live <= MIN_WORKERS);
+    const $note = byTestId('lab-workers-note');
+    if (!canScale) {
+      const why =
+        state.refusal ||
+        `Workers can be added or removed in process modes only (MODE=processes or hybrid): gunicorn's TTIN and TTOU add and remove processes, and this server runs ${shape(settings.workers, settings.threads)}.`;
+      if ($note.text() !== why) $note.attr('data-state', 'refused').text(why);
+    } else if (!busy && [undefined, 'refused'].includes($note.attr('data-state'))) {
+      $note.removeAttr('data-state');
+      $note.text(`${MIN_WORKERS} to ${MAX_WORKERS} workers. A new one gets a new PID, a card and a lane.`);
+    }
+  }
+
+  function showScalingNote(content, noteState = 'pending') {
+    byTestId('lab-workers-note')
+      .attr('data-state', noteState)
+      .empty()
+      .append(...[].concat(content));
+  }
+
+  return { showServer };
+}
