@@ -24,7 +24,13 @@ const LOADING_S = 1; // a tensorflow request that waited this long before its wo
 const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
 // MODE presets (workers, threads), as webapp/config.py sets them; and the mode to compare with.
 const PRESETS = { processes: [4, 1], threads: [1, 4], single: [1, 1], hybrid: [2, 2], batched: [1, 8] };
-const CONTRAST = { processes: 'threads', threads: 'processes', single: 'processes', hybrid: 'threads', batched: 'processes' };
+const CONTRAST = {
+  processes: 'threads',
+  threads: 'processes',
+  single: 'processes',
+  hybrid: 'threads',
+  batched: 'processes',
+};
 
 function byTestId(id) {
   return $(`[data-testid=${id}]`);
@@ -58,7 +64,7 @@ function whatToSee(settings) {
   if (workers === 1 && threads === 1) {
     text = 'One process, one thread: each request waits for the one before; nothing overlaps.';
   } else if (threads === 1) {
-    text = `Each request gets a process of its own: python work overlaps across the ${workers} PIDs, over 100 % CPU (one core per process at most, and no more than the machine has).`;
+    text = `Each request gets a process of its own: python work overlaps across the PIDs, over 100 % CPU (one core per process at most, and no more than the machine has).`;
   } else if (workers === 1) {
     text = `One process, ${threads} threads sharing one GIL: python work stretches and interleaves on the thread lanes, CPU about 100 % at most. io work still overlaps.`;
   } else {
@@ -149,7 +155,12 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     $mode
       .attr('data-shown', text)
       .empty()
-      .append('This server runs ', $('<strong>', { text: `MODE=${settings.mode}` }), `: ${shape(settings.workers, settings.threads)} `, $('<span>', { class: 'lab-here', text: `(${here})` }));
+      .append(
+        'This server runs ',
+        $('<strong>', { text: `MODE=${settings.mode}` }),
+        `: ${shape(settings.workers, settings.threads)} `,
+        $('<span>', { class: 'lab-here', text: `(${here})` }),
+      );
     byTestId('lab-expect').text(whatToSee(settings));
     byTestId('lab-restart').text(runCommand(other)).attr('data-mode', other);
     const others = Object.keys(PRESETS).filter((mode) => mode !== settings.mode && mode !== other);
@@ -239,7 +250,8 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
 
   function showLabSummary(number, title, choice, summary, loadedTensorflow) {
     // The teaching point of "stretch": N ms of work against how long it took on the server.
-    const alone = summary.medianServerMs === null ? '' : ` (each ${choice.ms} ms of work; on the server ${formatMs(summary.medianServerMs)} at the median)`;
+    const median = summary.medianServerMs;
+    const alone = median === null ? '' : ` (each ${choice.ms} ms of work; on the server ${formatMs(median)} at the median)`;
     const $el = showBurstSummary(number, summary, { target: 'lab-summary', title, alone });
     $el.attr({ 'data-kind': choice.kind, 'data-ms': choice.ms, 'data-threads': summary.threads });
     if (summary.cpuSeconds === null) {
@@ -256,14 +268,15 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
         $('<strong>', { text: formatMs(summary.wallMs) }),
         ' of wall time = ',
         $('<strong>', { class: 'lab-percent', text: `${Math.round(percent)} %` }),
-        ` of one core: ${verdict(choice.kind, percent, summary)}`,
+        ' of one core: ',
+        loadedTensorflow ? 'most of the wall time went on loading TensorFlow.' : verdict(choice.kind, percent, summary),
       ),
     );
     if (loadedTensorflow) {
       $el.append(
         $('<span>', {
           class: 'note',
-          text: `${loadedTensorflow} ${plural(loadedTensorflow, 'worker', 'workers')} loaded TensorFlow first (about 3 s, in the wall time): send it again for the steady state.`,
+          text: `${loadedTensorflow} ${plural(loadedTensorflow, 'worker', 'workers')} loaded TensorFlow first (about 3 s, in the wall time): fire it again for the steady state.`,
         }),
       );
     }
@@ -321,7 +334,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
         const joined = live.filter((pid) => !scaling.before.has(pid));
         showScalingNote(
           joined.length
-            ? [ 'PID ', pidChip(joined[0]), ` joined: ${count}. Fire a burst and watch it take requests.`]
+            ? ['PID ', pidChip(joined[0]), ` joined: ${count}. Fire a burst and watch it take requests.`]
             : `${count}.`,
           'done',
         );
@@ -334,7 +347,8 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
       }
     } else if (Date.now() - scaling.since > SCALE_TIMEOUT_MS) {
       state.scaling = null;
-      showScalingNote(`No change after ${SCALE_TIMEOUT_MS / 1000} s: ${live.length} ${plural(live.length, 'worker', 'workers')} live.`, 'error');
+      const count = `${live.length} ${plural(live.length, 'worker', 'workers')}`;
+      showScalingNote(`No change after ${SCALE_TIMEOUT_MS / 1000} s: ${count} live.`, 'error');
     }
   }
 
