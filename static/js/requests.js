@@ -38,6 +38,7 @@ function pickOwn(row) {
   if (row.roundTripMs !== null) own.roundTripMs = row.roundTripMs;
   if (row.burst !== null) own.burst = row.burst;
   if (row.cpuSeconds !== null) own.cpuSeconds = row.cpuSeconds;
+  if (row.ranShare !== null) own.ranShare = row.ranShare;
   return own;
 }
 
@@ -56,9 +57,19 @@ function fromAnswer(body, roundTripMs, burst) {
     confidence: body.confidence ?? null,
     kind: body.kind ?? null, // a lab workload: python, io or tensorflow
     cpuSeconds: body.cpu_seconds ?? null, // lab answers: the worker process's CPU during the request
+    ranShare: ranShare(body),
     roundTripMs,
     burst,
   };
+}
+
+// python and io lab work runs in the request's own thread: its thread CPU over the work's
+// duration is the share of that time the thread actually ran (the rest it waited: for the
+// GIL, for a core, or on purpose, sleeping). null for work done in other threads (TensorFlow).
+function ranShare(body) {
+  if (!['python', 'io'].includes(body.kind) || typeof body.thread_cpu_seconds !== 'number') return null;
+  const span = body.timing.finished - body.timing.started;
+  return span > 0 ? Math.min(body.thread_cpu_seconds / span, 1) : null;
 }
 
 function fromPolled(row, clientId) {
@@ -76,6 +87,7 @@ function fromPolled(row, clientId) {
     confidence: row.confidence,
     kind: row.kind ?? null,
     cpuSeconds: null,
+    ranShare: null,
     roundTripMs: null,
     burst: null,
     route: row.route,

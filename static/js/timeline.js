@@ -1,6 +1,7 @@
 // The timeline: one lane per worker PID (a sub-lane per thread in threaded modes),
 // each request a bar from timing.received to timing.finished on the server's clock,
-// the model call (timing.started..finished) solid inside it. Drawn on a canvas.
+// the model call or the lab's work (timing.started..finished) solid inside it, striped
+// when lab work's thread ran only part of that time. Drawn on a canvas.
 
 import { pidColour } from './colors.js';
 
@@ -14,6 +15,8 @@ const NARROW = 520; // css px
 const MIN_TICK_PX = 100; // room for one tick label
 const RIGHT_PAD = 16;
 const MIN_BAR_PX = 3;
+const STRIPE_PX = 6; // lab work that ran part of its time is striped at this period
+const SOLID_SHARE = 0.85; // ran at least this share of its time: drawn solid
 const FRAME_MS = 50; // at most 20 frames a second: the server shares these CPUs
 const HOLD_PAD = 0.15; // room either side of a held burst, as a fraction of its span
 const TICK_STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60];
@@ -147,10 +150,11 @@ function draw(canvas, ctx, state) {
   drawAxis(ctx, state, range, plot, x);
   const laneTops = drawLanes(ctx, lanes, plot);
   let bars = 0;
+  let striped = 0;
   for (const row of shown) {
     const top = laneTops.get(laneKey(row, state.threaded)) ?? laneTops.get(`${row.pid}`);
     if (top === undefined) continue;
-    drawBar(ctx, row, top, x, plot);
+    if (drawBar(ctx, row, top, x, plot)) striped += 1;
     bars += 1;
   }
   if (!lanes.length) {
@@ -163,6 +167,7 @@ function draw(canvas, ctx, state) {
     'data-lanes': lanes.length,
     'data-sub-lanes': subCount,
     'data-bars': bars,
+    'data-striped': striped,
   });
 }
 
@@ -249,7 +254,7 @@ function drawBar(ctx, row, top, x, plot) {
   const colour = pidColour(row.pid);
   const left = Math.max(x(row.received), plot.left);
   const right = Math.min(Math.max(x(row.finished), left + MIN_BAR_PX), plot.right);
-  if (right <= plot.left || left >= plot.right) return;
+  if (right <= plot.left || left >= plot.right) return false;
   const height = SUB_LANE_HEIGHT - 6;
   ctx.globalAlpha = 0.35;
   ctx.fillStyle = colour;
@@ -261,5 +266,18 @@ function drawBar(ctx, row, top, x, plot) {
   const modelLeft = Math.max(x(row.started), left);
   const modelRight = Math.max(Math.min(x(row.finished), right), modelLeft + 2);
   ctx.fillStyle = colour;
-  ctx.fillRect(modelLeft, top + 7, modelRight - modelLeft, height - 8);
+  if (!isStriped(row)) {
+    ctx.fillRect(modelLeft, top + 7, modelRight - modelLeft, height - 8);
+    return false;
+  }
+  // Lab work that ran only part of its time: one stripe per STRIPE_PX, as wide as that part.
+  const stripe = Math.max(1, Math.round(row.ranShare * STRIPE_PX));
+  for (let px = modelLeft; px < modelRight; px += STRIPE_PX) {
+    ctx.fillRect(px, top + 7, Math.min(stripe, modelRight - px), height - 8);
+  }
+  return true;
+}
+
+function isStriped(row) {
+  return row.ranShare !== null && row.ranShare !== undefined && row.ranShare < SOLID_SHARE;
 }

@@ -95,6 +95,8 @@ def test_a_python_burst_in_threads_mode_takes_turns_on_one_pid(page: Page, start
     timeline = page.get_by_test_id("timeline")
     expect(timeline).to_have_attribute("data-bars", "8")
     expect(timeline).to_have_attribute("data-sub-lanes", re.compile(r"^[2-9]$"))
+    # Most bars are striped: each thread ran only part of its request's time.
+    assert int(timeline.get_attribute("data-striped")) >= 4
 
 
 def test_threads_mode_cannot_add_workers_and_says_why(page: Page, start_server) -> None:
