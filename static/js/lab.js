@@ -93,6 +93,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     running: false,
     maxMs: FALLBACK_MAX_MS,
     askedLimits: false,
+    adviceFor: null, // the settings the mode advice was written for
     refusal: null, // the server's word when it will not scale
     scaling: null, // {action, before, since, target, master}
     tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
@@ -146,21 +147,32 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     });
   }
 
+  // Rewritten only when it changes: a text being read or selected stays put.
   function showMode(settings) {
-    const here = runCommand(settings.mode, settings.workers, settings.threads);
+    const live = state.livePids.length;
+    const key = `${settings.mode}|${settings.workers}|${settings.threads}`;
+    const $mode = byTestId('lab-mode');
+    if ($mode.attr('data-shown') !== `${key}|${live}`) {
+      $mode
+        .attr({ 'data-mode': settings.mode, 'data-shown': `${key}|${live}` })
+        .empty()
+        .append(
+          'This server runs ',
+          $('<strong>', { text: `MODE=${settings.mode}` }),
+          `: ${shape(settings.workers, settings.threads)} `,
+          $('<span>', { class: 'lab-here', text: `(${runCommand(settings.mode, settings.workers, settings.threads)})` }),
+          // Workers added or removed in the lab, or one being replaced: not what was configured.
+          live && live !== settings.workers ? `; ${live} live now` : '',
+        );
+    }
+    if (state.adviceFor !== key) {
+      state.adviceFor = key;
+      showAdvice(settings);
+    }
+  }
+
+  function showAdvice(settings) {
     const other = CONTRAST[settings.mode] || 'processes';
-    const $mode = byTestId('lab-mode').attr('data-mode', settings.mode);
-    const text = `${settings.mode}|${settings.workers}|${settings.threads}`;
-    if ($mode.attr('data-shown') === text) return; // unchanged: leave the text alone (selection, screen readers)
-    $mode
-      .attr('data-shown', text)
-      .empty()
-      .append(
-        'This server runs ',
-        $('<strong>', { text: `MODE=${settings.mode}` }),
-        `: ${shape(settings.workers, settings.threads)} `,
-        $('<span>', { class: 'lab-here', text: `(${here})` }),
-      );
     byTestId('lab-expect').text(whatToSee(settings));
     byTestId('lab-restart').text(runCommand(other)).attr('data-mode', other);
     const others = Object.keys(PRESETS).filter((mode) => mode !== settings.mode && mode !== other);
@@ -200,7 +212,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     const live = state.livePids.length;
     const ready = state.livePids.filter((pid) => state.tensorflowPids.has(pid)).length;
     const text =
-      `Warm-up: each worker loads TensorFlow on its first tensorflow request, about 3 s (not counted as work, but in the wall time). ` +
+      `Warm-up: each worker loads TensorFlow on its first tensorflow request, about 3 s, longer on a busy machine (not counted as work, but in the wall time). ` +
       (live ? `Loaded, as far as this tab has seen: ${ready} of ${live} ${plural(live, 'worker', 'workers')}.` : '');
     $note.prop('hidden', false).attr('data-loaded', ready).text(text);
   }

@@ -125,6 +125,7 @@ def test_adding_a_worker_brings_a_new_pid_that_takes_requests_and_removing_it_go
     note = page.get_by_test_id("lab-workers-note")
     expect(note).to_have_attribute("data-state", "done")
     expect(note).to_contain_text(f"{new_pid} joined")
+    expect(page.get_by_test_id("lab-mode")).to_contain_text("3 live now")
     expect(live.and_(page.locator(f"[data-pid='{new_pid}']"))).not_to_have_attribute("data-state", "starting")
     # Six requests of 200 ms of waiting at once: three idle workers each catch some.
     summary = fire_lab_burst(page, "io", 200, 6)
