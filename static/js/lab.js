@@ -131,7 +131,9 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
   function showOff() {
     state.off = true;
     byTestId('lab-panel').attr('data-state', 'off').prop('hidden', true);
-    byTestId('lab-mode').text('The lab is off on this server (LAB=0). Start it with LAB=1 to use it.');
+    byTestId('lab-mode')
+      .removeAttr('data-shown')
+      .text('The lab is off on this server (LAB=0). Start it with LAB=1 to use it.');
   }
 
   function askLimits() {
