@@ -1,0 +1,34 @@
+"""The benchmark commands still run end to end (on a tiny load: their figures are not checked)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_serving_benchmark_prints_its_table():
+    out = run(
+        "bench.serving", "--modes", "single", "--runtimes", "litert", "--concurrency", "2", "--duration", "1"
+    )
+    assert "| single | litert | `/api/predict` | 2 |" in out
+    assert "| single | litert | `/inference` | 2 |" in out
+
+
+def test_the_classroom_load_test_prints_its_table():
+    out = run("bench.classroom", "--users", "5", "--spawn-rate", "5", "--duration", "5")
+    assert "| `GET /api/workers` |" in out and "| **all** |" in out
