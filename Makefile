@@ -41,7 +41,7 @@ reload:
 # apt-get where it can be (elsewhere: brew install wrk). Its test is skipped without it.
 wrk:
 	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-		apt-get install -y -q wrk) || echo "wrk not installed: benchmark test skipped"
+		apt-get update -q >/dev/null && apt-get install -y -q wrk) || echo "wrk not installed: benchmark test skipped"
 
 # Serving benchmark (MODE x RUNTIME x route x concurrency) with wrk; prints a table.
 bench: $(VENV)/.dev wrk
