@@ -136,7 +136,8 @@ def test_the_charts_are_pngs(tmp_path: Path):
     rows = [_row(w, m, 10.0 + i) for i, (w, m) in enumerate([("python", "single"), ("io", "threads")])]
     pools = [
         {"mode": mode, "workers": workers, "threads": threads, "intra_op": a, "inter_op": b, "ratio": r,
-         "batch_size": 64, "one_ms": 50, "two_ms": 50 * r, "cpu_pct_two": 90, "pids": workers}
+         "batch_size": 64, "one_ms": 50, "two_ms": 50 * r, "cpu_pct_one": 95, "cpu_pct_two": 90,
+         "pids": workers}
         for mode, workers, threads, a, b, r in [
             ("threads", 1, 4, 1, 1, 2.2), ("threads", 1, 4, 1, 2, 1.05), ("threads", 1, 4, 0, 0, 1.7),
             ("processes", 2, 1, 1, 1, 1.0),
