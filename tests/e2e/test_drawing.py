@@ -140,7 +140,10 @@ def test_an_answer_to_an_older_drawing_never_replaces_a_newer_one(lab_page: Page
 
     lab_page.route("**/api/predict", hold_the_first)
     prediction = lab_page.get_by_test_id("prediction")
-    draw_digit(lab_page, "1")
+    # The "1" goes 40 ms after the pen lifts: wait until it has, or Clear would cancel it
+    # and the "0" would be the request held.
+    with lab_page.expect_request("**/api/predict"):
+        draw_digit(lab_page, "1")
     expect(prediction).to_have_attribute("data-state", "pending")
     lab_page.get_by_test_id("clear").click()
     draw_digit(lab_page, "0")
