@@ -22,17 +22,17 @@ from gunicorn import util as gunicorn_util
 ROOT = Path(__file__).resolve().parent
 
 
-def _settings_module():
-    # Read webapp/config.py as a file, without importing the webapp package:
+def _app_module(name):
+    # Read webapp/<name>.py as a file, without importing the webapp package:
     # whatever the master imports, every forked worker inherits, and a
     # `kill -HUP` reload could then not pick up changed app code.
-    spec = importlib.util.spec_from_file_location("_mnist_config", ROOT / "webapp" / "config.py")
+    spec = importlib.util.spec_from_file_location(f"_mnist_{name}", ROOT / "webapp" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_concurrency = _settings_module().concurrency(os.environ)
+_concurrency = _app_module("config").concurrency(os.environ)
 
 # -- socket ----------------------------------------------------------------
 
@@ -117,6 +117,9 @@ def on_starting(server):
     metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(metrics, ignore_errors=True)
     os.makedirs(metrics, exist_ok=True)
+    # The request log is created once, here: workers booting together would
+    # otherwise race to switch it to WAL mode.
+    _app_module("requestlog").create(Path(STATE_DIR) / "requests.sqlite")
     # The lab's add/remove-a-worker buttons signal the master (TTIN/TTOU). Set
     # here, not above: with --daemon the master's pid changes after this file is read.
     os.environ["GUNICORN_MASTER_PID"] = str(server.pid)

@@ -13,6 +13,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,17 @@ _BATCH = 256  # rows written in one transaction at most
 
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
+    # WAL mode is stored in the file (the master sets it once); switching while
+    # another process holds the file can fail at once with "locked", without
+    # waiting on the timeout, so retry for a while.
+    for attempt in range(50):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.02 * (attempt + 1))
     # WAL with synchronous=NORMAL is safe against corruption; a crash may lose
     # the last few rows, which a live log can spare.
     db.execute("PRAGMA synchronous=NORMAL")
