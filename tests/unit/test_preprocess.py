@@ -46,7 +46,7 @@ def test_redrawn_mnist_digits_come_back_right(sample, model, style):
     images, labels = sample
     pixels = np.stack([preprocess(draw_like_a_pen(image, **STYLES[style])) for image in images])
     accuracy = (model.predict(normalize(pixels)).argmax(axis=1) == labels).mean()
-    assert accuracy >= 0.95, f"{style}: {accuracy:.1%}"
+    assert accuracy >= 0.98, f"{style}: {accuracy:.1%}"
 
 
 def test_the_output_is_in_mnist_format(sample):
