@@ -137,7 +137,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default="processes,threads,single,hybrid")
+    parser.add_argument("--modes", default="processes,threads,single,hybrid,batched")
     parser.add_argument("--runtimes", default="litert,tensorflow")
     parser.add_argument("--concurrency", default="1,4,16", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--duration", type=int, default=4, help="whole seconds per measurement (4)")

@@ -50,7 +50,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.extensions["model"] = model
     if app.config["MODE"] == "batched":
-        batcher = Batcher(model, app.config["BATCH_MAX_SIZE"], app.config["BATCH_MAX_DELAY_MS"] / 1000)
+        batcher = Batcher(
+            model,
+            app.config["BATCH_MAX_SIZE"],
+            app.config["BATCH_MAX_DELAY_MS"] / 1000,
+            in_flight=registry.in_flight,
+        )
         app.extensions["predict"] = batcher.submit
     else:
         app.extensions["predict"] = partial(direct, model)

@@ -42,8 +42,12 @@ def direct(model, x: np.ndarray) -> Call:
 class Batcher:
     """Run requests' images in shared model calls; submit() may be called from any thread."""
 
-    def __init__(self, model, max_size: int = 16, max_delay: float = 0.002):
+    def __init__(self, model, max_size: int = 16, max_delay: float = 0.002, in_flight=None):
+        """``in_flight()``, if given, counts the requests in this process that may still
+        join a batch; the batcher stops waiting once they all have (a lone request
+        then pays no delay)."""
         self.model, self.max_size, self.max_delay = model, max_size, max_delay
+        self.in_flight = in_flight
         self._queue: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue()
         self._ids = itertools.count(1)
         threading.Thread(target=self._run_forever, name="batcher", daemon=True).start()
@@ -59,6 +63,8 @@ class Batcher:
         size = len(items[0][0])
         deadline = time.monotonic() + self.max_delay
         while size < self.max_size:
+            if self.in_flight is not None and len(items) >= self.in_flight():
+                break  # every request in this process is already in the batch
             remaining = deadline - time.monotonic()
             try:
                 item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()

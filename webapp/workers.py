@@ -45,6 +45,8 @@ class Registry:
         self._served = itertools.count(1)
         self._stats_cache: dict[int, tuple[float, dict]] = {}
         self._live_cache: tuple[float, list[dict]] | None = None
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         live = {"registry": None, "multiprocess_mode": "liveall"}
         self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live)
         self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live)
@@ -66,6 +68,15 @@ class Registry:
         self.g_in_flight.set(0)
 
     # -- this worker ---------------------------------------------------------
+
+    def in_flight(self) -> int:
+        """Model requests this process is handling right now (all its threads)."""
+        return self._in_flight
+
+    def _count_in_flight(self, delta: int) -> None:
+        with self._in_flight_lock:
+            self._in_flight += delta
+        self.g_in_flight.inc(delta)
 
     def served_one(self) -> int:
         """Count one model request served by this worker; return the new total."""
@@ -191,7 +202,7 @@ def init_app(app: Flask) -> Registry:
         g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         g.work = request.url_rule is not None and request.url_rule.rule in WORK_ROUTES
         if g.work:
-            registry.g_in_flight.inc()
+            registry._count_in_flight(1)
 
     @app.after_request
     def _count(response):
@@ -204,7 +215,7 @@ def init_app(app: Flask) -> Registry:
     @app.teardown_request
     def _done(_exc):
         if g.get("work"):
-            registry.g_in_flight.dec()
+            registry._count_in_flight(-1)
 
     return registry
 
