@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.serving import save
 from webapp import launch
 
 HERE = Path(__file__).resolve().parent
@@ -99,12 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             if server:
                 server.stop()
     print("\n" + table(rows))
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = results / f"classroom-{stamp}.json"
-    path.write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
-    print(f"\nwritten to {path}")
+    print(f"\nwritten to {save('classroom', {'args': vars(args), 'rows': rows})}")
     failures = sum(int(r["Failure Count"]) for r in rows if r["Name"] == "Aggregated")
     return 1 if failures else 0
 

@@ -87,38 +87,67 @@ def run_wrk(url: str, body_path: Path, lua_path: Path, concurrency: int, seconds
     }
 
 
-def bench_server(mode: str, runtime: str, bodies: dict, args, work: Path) -> list[dict]:
-    """Start one server, measure every route x concurrency, stop it."""
+def measure_server(label: dict, settings: dict, bodies: dict, args, work: Path) -> tuple[list[dict], dict]:
+    """Start one server, drive every route x concurrency with wrk, stop it.
+
+    Returns a row per measurement (``label`` merged in) and the server's
+    start-to-ready seconds and median PSS per worker.
+    """
     started = time.perf_counter()
-    server = launch.start(MODE=mode, RUNTIME=runtime, ACCESS_LOG="", log_dir=work)
+    server = launch.start(ACCESS_LOG="", log_dir=work, **settings)
     rows = []
     try:
         server.wait_ready(timeout=120)
         ready_s = time.perf_counter() - started
         lua = work / "post.lua"
         lua.write_text(POST_LUA)
+        name = " ".join(f"{v:10}" for v in label.values())
         for route, body in bodies.items():
-            body_path = work / f"body{route.replace('/', '_')}.json"
+            body_path = work / "body.json"
             body_path.write_bytes(body)
             run_wrk(server.url + route, body_path, lua, 4, 1)  # warm up
             for concurrency in args.concurrency:
                 result = run_wrk(server.url + route, body_path, lua, concurrency, args.duration)
-                rows.append(
-                    {"mode": mode, "runtime": runtime, "route": route, "concurrency": concurrency, **result}
-                )
+                rows.append({**label, "route": route, "concurrency": concurrency, **result})
                 print(
-                    f"  {mode:9} {runtime:10} {route:12} c={concurrency:<3} "
-                    f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
-                    f"p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}",
+                    f"  {name} {route:12} c={concurrency:<3} {result['rps']:8.0f} req/s  "
+                    f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  "
+                    f"errors {result['errors']}",
                     flush=True,
                 )
-        workers = server.workers()
-        pss = statistics.median(w["pss_bytes"] or w["rss_bytes"] for w in workers) / 2**20
-        for row in rows:
-            row.update(workers=len(workers), pss_mb=round(pss, 1), ready_s=round(ready_s, 2))
+        pss = [w["pss_bytes"] or w["rss_bytes"] for w in server.workers()]
+        info = {
+            "ready_s": round(ready_s, 2),
+            "pss_mb": round(statistics.median(pss) / 2**20, 1) if pss else None,
+            "workers": len(pss),
+        }
     finally:
         server.stop()
-    return rows
+    return rows, info
+
+
+def bench_server(mode: str, runtime: str, bodies: dict, args, work: Path) -> list[dict]:
+    """One MODE x RUNTIME: its rows, each with the server's PSS and start time."""
+    rows, info = measure_server(
+        {"mode": mode, "runtime": runtime}, {"MODE": mode, "RUNTIME": runtime}, bodies, args, work
+    )
+    return [{**row, **info} for row in rows]
+
+
+def check_wrk() -> bool:
+    if shutil.which("wrk"):
+        return True
+    print("bench: needs wrk (apt-get install wrk, or brew install wrk)", file=sys.stderr)
+    return False
+
+
+def save(kind: str, results: dict) -> Path:
+    """Write results as bench/results/<kind>-<UTC time>.json."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{kind}-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2))
+    return path
 
 
 def markdown(rows: list[dict]) -> str:
@@ -142,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,4,16", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--duration", type=int, default=4, help="whole seconds per measurement (4)")
     args = parser.parse_args(argv)
-    if not shutil.which("wrk"):
-        print("bench: needs wrk (apt-get install wrk, or brew install wrk)", file=sys.stderr)
+    if not check_wrk():
         return 2
     bodies = request_bodies()
     rows = []
@@ -152,13 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             for runtime in args.runtimes.split(","):
                 print(f"{mode} / {runtime}: starting", flush=True)
                 rows += bench_server(mode, runtime, bodies, args, Path(tmp))
-    table = markdown(rows)
-    print("\n" + table)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"serving-{stamp}.json"
-    path.write_text(json.dumps({"rows": rows, "args": vars(args)}, indent=2))
-    print(f"\nwritten to {path}")
+    print("\n" + markdown(rows))
+    print(f"\nwritten to {save('serving', {'rows': rows, 'args': vars(args)})}")
     return 0
 
 

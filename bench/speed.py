@@ -13,17 +13,11 @@ each server's time from start to all workers ready, and PSS per worker.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
 import sys
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.serving import POST_LUA, RESULTS, request_bodies, run_wrk
-from webapp import launch
+from bench.serving import check_wrk, measure_server, request_bodies, save
 
 SERVERS = {
     "ceiling": {"app": "bench.ceiling:app"},
@@ -33,36 +27,8 @@ SERVERS = {
 
 
 def measure(name: str, settings: dict, bodies: dict, args, work: Path) -> tuple[list[dict], dict]:
-    started = time.perf_counter()
-    server = launch.start(MODE="processes", ACCESS_LOG="", log_dir=work, **settings)
-    try:
-        server.wait_ready(timeout=120)
-        ready_s = time.perf_counter() - started
-        lua = work / "post.lua"
-        lua.write_text(POST_LUA)
-        rows = []
-        for route, body in bodies.items():
-            body_path = work / "body.json"
-            body_path.write_bytes(body)
-            run_wrk(server.url + route, body_path, lua, 4, 1)  # warm up
-            for concurrency in args.concurrency:
-                result = run_wrk(server.url + route, body_path, lua, concurrency, args.duration)
-                rows.append({"server": name, "route": route, "concurrency": concurrency, **result})
-                print(
-                    f"  {name:17} {route:12} c={concurrency:<3} {result['rps']:8.0f} req/s  "
-                    f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  "
-                    f"errors {result['errors']}",
-                    flush=True,
-                )
-        workers = server.workers()
-        pss = [w["pss_bytes"] or w["rss_bytes"] for w in workers]
-        info = {
-            "ready_s": round(ready_s, 2),
-            "pss_mb": round(statistics.median(pss) / 2**20, 1) if pss else None,
-        }
-    finally:
-        server.stop()
-    return rows, info
+    """One server of the comparison, always 4 worker processes."""
+    return measure_server({"server": name}, {"MODE": "processes", **settings}, bodies, args, work)
 
 
 def table(rows: list[dict]) -> str:
@@ -85,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,4,16,64", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--duration", type=int, default=4, help="whole seconds per measurement (4)")
     args = parser.parse_args(argv)
-    if not shutil.which("wrk"):
-        print("bench: needs wrk (apt-get install wrk, or brew install wrk)", file=sys.stderr)
+    if not check_wrk():
         return 2
     bodies = request_bodies()
     rows, servers = [], {}
@@ -100,10 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, info in servers.items():
         pss = f"{info['pss_mb']:.0f} MB" if info["pss_mb"] else "–"
         print(f"| {name} | {info['ready_s']:.1f} s | {pss} |")
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"speed-{stamp}.json"
-    path.write_text(json.dumps({"rows": rows, "servers": servers, "args": vars(args)}, indent=2))
+    path = save("speed", {"rows": rows, "servers": servers, "args": vars(args)})
     print(f"\nwritten to {path}")
     return 0
 

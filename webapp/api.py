@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from flask import Blueprint, current_app, g, request
@@ -102,6 +103,37 @@ def record(rid: str, cid: str | None, worker: dict, timing: dict, **fields) -> N
     )
 
 
+@dataclass
+class Answer:
+    """One image classified: its digit, who answered, and when."""
+
+    digit: int
+    probabilities: np.ndarray
+    call: Call
+    worker: dict
+    timing: dict
+
+
+def classify(x: np.ndarray, cid: str | None) -> Answer:
+    """Run one image through the model and log the answered request."""
+    call = run_model(x)
+    p = call.probabilities[0]
+    digit = int(p.argmax())
+    worker = worker_info()
+    timing = {"received": g.received, "started": call.started, "finished": call.finished}
+    record(
+        g.request_id,
+        cid,
+        worker,
+        timing,
+        digit=digit,
+        confidence=float(p[digit]),
+        batch_size=call.batch_size,
+        batch_id=call.batch_id,
+    )
+    return Answer(digit, p, call, worker, timing)
+
+
 def worker_info() -> dict:
     registry = registry_of(current_app)
     return {
@@ -117,32 +149,18 @@ def worker_info() -> dict:
 @bp.post("/api/predict")
 def predict():
     """A drawing (data URL or upload) -> digit, probabilities, and who answered when."""
-    rid = g.request_id
     image, cid = image_from_request()
     pixels = preprocess(image)
-    call = run_model(normalize(pixels)[None])
-    p = call.probabilities[0]
-    digit = int(p.argmax())
-    worker = worker_info()
-    timing = {"received": g.received, "started": call.started, "finished": call.finished}
-    record(
-        rid,
-        cid,
-        worker,
-        timing,
-        digit=digit,
-        confidence=float(p[digit]),
-        batch_size=call.batch_size,
-        batch_id=call.batch_id,
-    )
+    answer = classify(normalize(pixels)[None], cid)
+    p, call = answer.probabilities, answer.call
     return {
-        "digit": digit,
-        "confidence": round(float(p[digit]), 4),
+        "digit": answer.digit,
+        "confidence": round(float(p[answer.digit]), 4),
         "probabilities": [round(float(v), 4) for v in p],
-        "request_id": rid,
+        "request_id": g.request_id,
         "client_id": cid,
-        "worker": worker,
-        "timing": timing,
+        "worker": answer.worker,
+        "timing": answer.timing,
         "batch_size": call.batch_size,
         "batch_id": call.batch_id,
         "model_input": png_data_url(pixels),
@@ -152,28 +170,12 @@ def predict():
 @bp.post("/inference")
 def inference():
     """The reference repo's contract: {"images": 28x28 list of 0-255} -> the digit as text."""
-    rid = g.request_id
     body = json_body()
     if "images" not in body:
         raise ApiError(
             "missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255)."
         )
-    x = normalize(decode.array_from_list(body["images"]))[None]
-    call = run_model(x)
-    p = call.probabilities[0]
-    digit = int(p.argmax())
-    worker = worker_info()
-    timing = {"received": g.received, "started": call.started, "finished": call.finished}
-    record(
-        rid,
-        None,
-        worker,
-        timing,
-        digit=digit,
-        confidence=float(p[digit]),
-        batch_size=call.batch_size,
-        batch_id=call.batch_id,
-    )
+    digit = classify(normalize(decode.array_from_list(body["images"]))[None], None).digit
     return str(digit), 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
