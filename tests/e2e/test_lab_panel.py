@@ -29,22 +29,6 @@ def fire_lab_burst(page: Page, kind: str = "python", ms: int = 100, n: int = 8) 
     return summary
 
 
-def own_server(start_server, **env: str):
-    """start_server(**env); once more if gunicorn died of the request log's boot race.
-
-    Workers that boot together may find the request log's SQLite file locked while another
-    switches it to WAL (webapp/requestlog.py, create() in every worker), and gunicorn exits.
-    Until the server creates that file once, in the master, a second start avoids a failure
-    that has nothing to do with the page.
-    """
-    try:
-        return start_server(**env)
-    except RuntimeError as err:
-        if "database is locked" not in str(err):
-            raise
-        return start_server(**env)
-
-
 def machine_busy_seconds() -> float:
     """CPU seconds every process on this machine has used since boot (/proc/stat)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
@@ -92,7 +76,7 @@ def test_choosing_tensorflow_warns_that_each_worker_loads_it_first(lab_page: Pag
 
 
 def test_a_python_burst_in_threads_mode_takes_turns_on_one_pid(page: Page, start_server) -> None:
-    server = own_server(start_server, MODE="threads")
+    server = start_server(MODE="threads")
     page.goto(server.url)
     expect(page.get_by_test_id("lab-mode")).to_contain_text("MODE=threads")
     expect(page.get_by_test_id("lab-restart")).to_have_text("MODE=processes make run")
@@ -116,7 +100,7 @@ def test_a_python_burst_in_threads_mode_takes_turns_on_one_pid(page: Page, start
 
 
 def test_threads_mode_cannot_add_workers_and_says_why(page: Page, start_server) -> None:
-    server = own_server(start_server, MODE="threads")
+    server = start_server(MODE="threads")
     page.goto(server.url)
 
     expect(page.get_by_test_id("lab-workers")).to_have_attribute("data-scalable", "false")
@@ -128,7 +112,7 @@ def test_threads_mode_cannot_add_workers_and_says_why(page: Page, start_server) 
 def test_adding_a_worker_brings_a_new_pid_that_takes_requests_and_removing_it_goes_back(
     page: Page, start_server
 ) -> None:
-    server = own_server(start_server, MODE="processes", WORKERS="2")
+    server = start_server(MODE="processes", WORKERS="2")
     page.goto(server.url)
     live = page.get_by_test_id("worker-panel").locator(LIVE)
     expect(live).to_have_count(2)
@@ -156,7 +140,7 @@ def test_adding_a_worker_brings_a_new_pid_that_takes_requests_and_removing_it_go
 
 
 def test_with_the_lab_off_the_lab_card_hides_itself(page: Page, start_server) -> None:
-    server = own_server(start_server, LAB="0")
+    server = start_server(LAB="0")
     page.goto(server.url)
     expect(page.get_by_test_id("worker").first).to_be_visible()
 
