@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 RUN_DIR ?= run
 
-.PHONY: run test train lint browser wrk clean start stop reload bench load
+.PHONY: run test train lint browser wrk clean start stop reload bench load lab
 
 run: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py
@@ -46,6 +46,11 @@ wrk:
 # Serving benchmark (MODE x RUNTIME x route x concurrency) with wrk; prints a table.
 bench: $(VENV)/.dev wrk
 	$(BIN)/python -m bench.serving
+
+# The teaching lab: every MODE x workload and TensorFlow's thread pools,
+# measured here; writes docs/lab/ (JSON, Markdown tables, charts). See docs/teaching.md.
+lab: $(VENV)/.runtime
+	$(BIN)/python -m webapp.lab
 
 # A class of 100 students on one server, with Locust; prints a table.
 load: $(VENV)/.dev
