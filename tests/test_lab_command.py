@@ -128,7 +128,7 @@ def test_the_table_puts_modes_in_teaching_order_with_the_speed_up_over_single():
     ]
     lines = matrix.table(rows).splitlines()
     assert [line.split(" | ")[1] for line in lines[2:]] == ["single", "threads", "processes"]
-    assert "| 38.0 | 2.00 |" in lines[4]
+    assert "| 38.0 | 2.00 | 50 | 60 | 52 |" in lines[4]
     assert "| 10/10/10/10 |" in lines[4]  # requests per PID
 
 
@@ -158,7 +158,7 @@ def _row(workload: str, mode: str, rps: float) -> dict:
     workers, threads = {"single": (1, 1), "threads": (1, 4), "processes": (4, 1)}[mode]
     return {
         "workload": workload, "mode": mode, "workers": workers, "threads": threads, "rps": rps,
-        "p50_ms": 50.0, "p95_ms": 60.0, "pids": workers, "threads_seen": workers * threads,
+        "p50_ms": 50.0, "p95_ms": 60.0, "call_ms": 52.0, "pids": workers, "threads_seen": workers * threads,
         "cpu_pct": 99.0, "client_cpu_pct": 3.0, "errors": 0,
         "per_pid": {str(1000 + i): 40 // workers for i in range(workers)},
     }  # fmt: skip

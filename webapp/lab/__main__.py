@@ -34,9 +34,10 @@ DEFAULT_OUT = ROOT / "docs" / "lab"
 NOTES = (
     "req/s: answered requests per second at the fixed load; x single: throughput over MODE=single's "
     "(for `tensorflow`, model images/s: each worker sizes its batch to take `--ms` alone, the batch "
-    "column); CPU %: the server's processes' CPU time over the wall time, 100 % = one core busy; "
-    "client CPU %: the load generator's, on the same cores; requests per PID: how the workers' race "
-    "for accept() shared the load."
+    "column); p50/p95: latency seen by the client; call ms: median server time of the model call "
+    "(predict) or of the work (lab); CPU %: the server's processes' CPU time over the wall time, "
+    "100 % = one core busy; client CPU %: the load generator's, on the same cores; "
+    "requests per PID: how the workers' race for accept() shared the load."
 )
 
 

@@ -316,6 +316,8 @@ def measure(server: launch.Server, workload: Workload, requests: int, concurrenc
     per_pid = Counter(a.pid for a in ok)
     # Lab tensorflow: images per model call (sized by each worker); predict: requests per call.
     batches = [a.body["batch_size"] for a in ok if a.body.get("batch_size")]
+    # Server clock around the model call (predict) or the work (lab): what the call itself costs.
+    calls = [1000 * (a.body["timing"]["finished"] - a.body["timing"]["started"]) for a in ok]
     return {
         "requests": requests,
         "concurrency": concurrency,
@@ -325,6 +327,7 @@ def measure(server: launch.Server, workload: Workload, requests: int, concurrenc
         "rps": round(len(ok) / seconds, 2),
         "p50_ms": round(percentile(latencies, 50), 2),
         "p95_ms": round(percentile(latencies, 95), 2),
+        "call_ms": round(percentile(calls, 50), 3),
         "pids": len(per_pid),
         "threads_seen": len({(a.pid, a.thread_id) for a in ok}),
         "per_pid": {str(pid): n for pid, n in sorted(per_pid.items(), key=lambda kv: -kv[1])},
@@ -485,9 +488,9 @@ def throughput(row: dict) -> float:
 def table(rows: list[dict]) -> str:
     """The matrix as Markdown: one line per workload x mode, grouped by workload."""
     lines = [
-        "| workload | mode | procs x threads | req/s | x single | p50 ms | p95 ms | PIDs | threads "
+        "| workload | mode | procs x threads | req/s | x single | p50 ms | p95 ms | call ms | PIDs | threads "
         "| CPU % | client CPU % | requests per PID | batch | errors |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for name in _ordered({r["workload"] for r in rows}, WORKLOADS):
         group = [r for r in rows if r["workload"] == name]
@@ -499,7 +502,8 @@ def table(rows: list[dict]) -> str:
             batch = "–" if low is None else str(low) if low == high else f"{low}–{high}"
             lines.append(
                 f"| {r['workload']} | {r['mode']} | {r['workers']} x {r['threads']} | {r['rps']:.1f} | "
-                f"{speedup} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['pids']} | {r['threads_seen']} | "
+                f"{speedup} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {_ms(r.get('call_ms'))} | {r['pids']} "
+                f"| {r['threads_seen']} | "
                 f"{r['cpu_pct']:.0f} | {r['client_cpu_pct']:.0f} | {spread} | {batch} | {r['errors']} |"
             )
     return "\n".join(lines)
@@ -599,6 +603,13 @@ def pools_chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def _ms(value: float | None) -> str:
+    """Milliseconds with the digits that matter: 0.061, 1.2, 52."""
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if value < 1 else f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def _pool(size: int) -> str:
