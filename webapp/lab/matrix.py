@@ -339,7 +339,10 @@ def measure(server: launch.Server, workload: Workload, requests: int, concurrenc
         "batch_min": min(batches, default=None),
         "batch_median": statistics.median(batches) if batches else None,
         "batch_max": max(batches, default=None),
-        "images_per_s": round(sum(batches) / seconds, 1) if batches else None,
+        # Only lab requests carry their own images; a predict request reports the shared call's size.
+        "images_per_s": round(sum(batches) / seconds, 1)
+        if batches and workload.name == "tensorflow"
+        else None,
     }
 
 
