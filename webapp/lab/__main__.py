@@ -53,23 +53,22 @@ def _names(allowed) -> Callable[[str], list[str]]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m webapp.lab",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--requests", type=int, default=200, help="requests per mode and workload")
-    p.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
+    p = argparse.ArgumentParser(prog="python -m webapp.lab", description=__doc__.splitlines()[0])
+    p.add_argument("--requests", type=int, default=200, help="requests per mode and workload (200)")
+    p.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (8)")
     p.add_argument(
-        "--modes", type=_names(MODES), default=list(matrix.MODE_ORDER), help="comma-separated MODEs"
+        "--modes",
+        type=_names(MODES),
+        default=",".join(matrix.MODE_ORDER),
+        help="comma-separated MODEs (%(default)s)",
     )
     p.add_argument(
         "--workloads",
         type=_names(matrix.WORKLOADS),
-        default=list(matrix.WORKLOADS),
-        help="comma-separated workloads",
+        default=",".join(matrix.WORKLOADS),
+        help="comma-separated workloads (%(default)s)",
     )
-    p.add_argument("--ms", type=float, default=50, help="milliseconds of work per lab request (1-200)")
+    p.add_argument("--ms", type=float, default=50, help="milliseconds of work per lab request, 1-200 (50)")
     p.add_argument(
         "--no-pools",
         dest="pools",
@@ -78,13 +77,26 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--pools-only", action="store_true", help="run only the pools experiment")
     p.add_argument(
-        "--pool-ms", type=float, default=100, help="ms of TensorFlow work per request in the pools experiment"
+        "--pool-ms",
+        type=float,
+        default=100,
+        help="ms of TensorFlow work per request in the pools experiment (100)",
     )
     p.add_argument(
-        "--repeats", type=int, default=5, help="alone/together pairs per setup in the pools experiment"
+        "--repeats", type=int, default=5, help="alone/together pairs per setup in the pools experiment (5)"
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON, Markdown and PNGs go")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="where the JSON, Markdown and PNGs go (docs/lab/)"
+    )
     return p
+
+
+def _shown(path: Path) -> str:
+    """A path as the repository sees it: no machine's home folder in the committed JSON."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _interrupted(signum, _frame):
@@ -108,7 +120,7 @@ def run(args: argparse.Namespace) -> dict:
         "command": shlex.join(["python", "-m", "webapp.lab", *sys.argv[1:]]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": matrix.machine(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "settings": {k: (_shown(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "rows": [],
         "pools": [],
     }
