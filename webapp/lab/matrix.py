@@ -311,7 +311,7 @@ def measure(server: launch.Server, workload: Workload, requests: int, concurrenc
     answers = fire(server.url, workload.route, workload.body, requests, concurrency)
     seconds = time.perf_counter() - started
     cpu_used, client_used = cpu_seconds(server) - cpu_before, time.process_time() - client_before
-    ok = [a for a in answers if a.status == 200]
+    ok = [a for a in answers if a.status == 200 and a.body is not None]
     latencies = [a.seconds * 1000 for a in ok]
     per_pid = Counter(a.pid for a in ok)
     # Lab tensorflow: images per model call (sized by each worker); predict: requests per call.
