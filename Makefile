@@ -49,8 +49,9 @@ bench: $(VENV)/.dev wrk
 
 # The teaching lab: every MODE x workload and TensorFlow's thread pools,
 # measured here; writes docs/lab/ (JSON, Markdown tables, charts). See docs/teaching.md.
+LAB_ARGS ?=
 lab: $(VENV)/.runtime
-	$(BIN)/python -m webapp.lab
+	$(BIN)/python -m webapp.lab $(LAB_ARGS)
 
 # A class of 100 students on one server, with Locust; prints a table.
 load: $(VENV)/.dev

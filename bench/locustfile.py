@@ -25,8 +25,8 @@ BURST_CHANCE = 0.01  # per second: about one burst a student every 100 s
 
 def _drawings(count: int = 12) -> list[str]:
     """Data URLs of MNIST test digits drawn like a canvas, as the page sends them."""
-    from tests.drawing import data_url, draw_like_a_pen
     from webapp import dataset
+    from webapp.drawing import data_url, draw_like_a_pen
 
     images, _ = dataset.load("test")
     return [data_url(draw_like_a_pen(images[i])) for i in range(count)]

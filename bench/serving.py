@@ -40,8 +40,8 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 def request_bodies() -> dict[str, bytes]:
     """The same payloads as the tests: a canvas-drawn 7 and the reference's 28x28 list."""
-    from tests.drawing import data_url, draw_like_a_pen
     from webapp import dataset
+    from webapp.drawing import data_url, draw_like_a_pen
 
     images, _ = dataset.load("test")
     return {

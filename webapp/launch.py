@@ -105,9 +105,7 @@ class Server:
                 self.process.wait(5)
         if self._log_file:
             self._log_file.close()
-        shutil.rmtree(self.state_dir / "metrics", ignore_errors=True)
-        for path in self.state_dir.glob("requests.sqlite*"):
-            path.unlink(missing_ok=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)  # the log too, unless log_dir was elsewhere
 
 
 def start(

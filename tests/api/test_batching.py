@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.api.test_server import post_json
-from tests.drawing import data_url, draw_like_a_pen
+from webapp.drawing import data_url, draw_like_a_pen
 from webapp.launch import running_server
 from webapp.model import Model
 from webapp.preprocess import normalize, preprocess

@@ -9,7 +9,7 @@ import json
 import pytest
 from PIL import Image
 
-from tests.drawing import encoded
+from webapp.drawing import encoded
 
 ROW = [0] * 28
 GOOD_LIST = [ROW] * 28

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.test_server import post_json
-from tests.drawing import data_url, draw_like_a_pen
+from webapp.drawing import data_url, draw_like_a_pen
 from webapp.launch import running_server
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

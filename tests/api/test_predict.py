@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.drawing import data_url, draw_like_a_pen, encoded
+from webapp.drawing import data_url, draw_like_a_pen, encoded
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.drawing import data_url, draw_like_a_pen
+from webapp.drawing import data_url, draw_like_a_pen
 
 
 def post_json(url: str, body: dict, timeout: float = 10.0) -> tuple[int, bytes]:

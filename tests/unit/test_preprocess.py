@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.drawing import draw_like_a_pen
+from webapp.drawing import draw_like_a_pen
 from webapp.errors import ApiError
 from webapp.model import Model
 from webapp.preprocess import normalize, preprocess, to_mnist

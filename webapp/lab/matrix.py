@@ -94,8 +94,8 @@ def workloads(names: list[str], ms: float) -> list[Workload]:
 @functools.cache
 def canvas_body() -> bytes:
     """A /api/predict body as the page sends it: an MNIST test 7 drawn with a round pen, as a PNG."""
-    # tests/drawing.py is the project's one canvas-like drawer; the tests and bench use it too.
-    from tests.drawing import data_url, draw_like_a_pen
+    # webapp/drawing.py is the project's one canvas-like drawer; the tests and bench use it too.
+    from webapp.drawing import data_url, draw_like_a_pen
 
     from .. import dataset
 

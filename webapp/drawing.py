@@ -1,4 +1,7 @@
-"""MNIST test digits re-drawn the way people draw them: a round pen on a canvas or paper."""
+"""MNIST test digits re-drawn the way people draw them: a round pen on a canvas or paper.
+
+The tests, the benchmarks and the lab send these as realistic canvas drawings.
+"""
 
 from __future__ import annotations
 
