@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -35,9 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     registry = workers.init_app(app)
     security.init_app(app)
-    state_dir = Path(
-        app.config["STATE_DIR"] or os.environ.get("STATE_DIR") or tempfile.mkdtemp(prefix="mnist-")
-    )
+    state_dir = app.config["STATE_DIR"] or os.environ.get("STATE_DIR")
+    if not state_dir:  # outside gunicorn: a folder of our own, gone at exit
+        state_dir = tempfile.mkdtemp(prefix="mnist-")
+        atexit.register(shutil.rmtree, state_dir, ignore_errors=True)
+    state_dir = Path(state_dir)
     app.extensions["request_log"] = requestlog.RequestLog(
         state_dir / "requests.sqlite", app.config["REQUEST_LOG_SIZE"]
     )

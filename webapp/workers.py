@@ -10,11 +10,13 @@ drops off the list. CPU, memory and thread counts come from the OS (psutil).
 
 from __future__ import annotations
 
+import atexit
 import glob
 import itertools
 import logging
 import os
 import re
+import shutil
 import socket
 import tempfile
 import threading
@@ -184,6 +186,7 @@ def _ensure_metrics_dir() -> str:
     if not path:
         path = tempfile.mkdtemp(prefix="mnist-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
     os.makedirs(path, exist_ok=True)
     return path
 

@@ -87,7 +87,9 @@ def test_kill_9_under_load_loses_at_most_the_request_in_flight(digit):
 
 def test_a_request_past_the_worker_timeout_is_cut_and_the_worker_replaced(digit):
     with running_server(MODE="processes", TIMEOUT="3", LAB_MAX_MS="60000") as server:
-        before = {w["pid"] for w in server.workers()}
+        # wait_ready() reads until every worker is listed; a single read may be a
+        # worker's cached list from before the last one booted.
+        before = {w["pid"] for w in server.wait_ready()}
         hung: list = []
         stuck = threading.Thread(
             target=lambda: hung.append(
@@ -122,7 +124,9 @@ def _try_post(url: str, body: dict) -> int:
 
 def test_hup_under_load_fails_no_request(digit):
     with running_server(MODE="processes") as server:
-        before = {w["pid"] for w in server.workers()}
+        # wait_ready() reads until every worker is listed; a single read may be a
+        # worker's cached list from before the last one booted.
+        before = {w["pid"] for w in server.wait_ready()}
         with SteadyLoad(server.url + "/inference", digit) as load:
             time.sleep(1)
             os.kill(server.pid, signal.SIGHUP)

@@ -81,7 +81,9 @@ def test_lab_off_is_404():
 
 def test_workers_can_be_added_and_removed_live():
     with running_server(MODE="processes", WORKERS="2") as server:
-        before = {w["pid"] for w in server.workers()}
+        # wait_ready() reads until every worker is listed; a single read may be a
+        # worker's cached list from before the last one booted.
+        before = {w["pid"] for w in server.wait_ready()}
         status, body = post_json(server.url + "/api/lab/workers", {"action": "add"})
         assert status == 202 and json.loads(body)["target"] == 3
         live = server.wait_ready(workers=3, timeout=30)

@@ -76,7 +76,7 @@ def test_inference_answers_the_reference_repos_request(server, mnist_test):
 
 
 def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(server, drawing):
-    before = {w["pid"] for w in server.workers()}
+    before = {w["pid"] for w in server.wait_ready(workers=4)}
     victim = sorted(before)[0]
     os.kill(victim, signal.SIGKILL)
     answers = fire(server.url + "/api/predict", {"image": drawing}, count=40, concurrency=4)
