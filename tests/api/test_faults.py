@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -35,7 +36,7 @@ class SteadyLoad:
         while not self._stop.is_set():
             try:
                 status, body = post_json(self.url, self.body, timeout=10)
-            except OSError as err:  # connection reset by a dying worker
+            except (OSError, http.client.HTTPException) as err:  # a dying worker: reset, cut short
                 status, body = 0, str(err).encode()
             with self._lock:
                 if status == 200:
@@ -118,7 +119,7 @@ def test_a_request_past_the_worker_timeout_is_cut_and_the_worker_replaced(digit)
 def _try_post(url: str, body: dict) -> int:
     try:
         return post_json(url, body, timeout=20)[0]
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return 0
 
 
