@@ -52,9 +52,10 @@ class Model:
         started = time.perf_counter()
         # Which file this worker serves: after a `kill -HUP` reload, new workers
         # load the file as it is then, and /api/workers shows its hash.
-        self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        content = self.path.read_bytes()
+        self.sha256 = hashlib.sha256(content).hexdigest()
         if self.runtime == "litert":
-            self._tflite = self.path.read_bytes()
+            self._tflite = content
             self._interpreter()  # fail now, not on the first request
         else:
             self._fn = self._load_tensorflow()

@@ -7,6 +7,7 @@ templates/, JavaScript and CSS from static/.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from flask import Blueprint, current_app, render_template
@@ -14,11 +15,17 @@ from flask import Blueprint, current_app, render_template
 bp = Blueprint("pages", __name__)
 
 
-def jquery_file() -> str:
-    """The vendored jQuery, whose version is in its file name (static/vendor/jquery-X.Y.Z.min.js)."""
-    vendor = Path(current_app.static_folder) / "vendor"
-    names = sorted(path.name for path in vendor.glob("jquery-*.min.js"))
+@functools.cache
+def _jquery_in(static_folder: str) -> str:
+    names = sorted(path.name for path in (Path(static_folder) / "vendor").glob("jquery-*.min.js"))
     return f"vendor/{names[-1]}"
+
+
+def jquery_file() -> str:
+    """The vendored jQuery, whose version is in its file name (static/vendor/jquery-X.Y.Z.min.js).
+
+    Looked up once per process, not on every page view."""
+    return _jquery_in(current_app.static_folder)
 
 
 @bp.get("/")
