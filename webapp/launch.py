@@ -51,6 +51,18 @@ def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict]:
         return 0, {}
 
 
+def post_json(url: str, body: dict, timeout: float = 10.0) -> tuple[int, bytes]:
+    """POST a JSON body: (status, raw answer), 4xx/5xx included."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
 @dataclass
 class Server:
     """A gunicorn master and its workers, started by ``start``."""

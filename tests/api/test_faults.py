@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_server import post_json
 from webapp.drawing import data_url, draw_like_a_pen
-from webapp.launch import running_server
+from webapp.launch import post_json, running_server
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.api.test_server import post_json
-from webapp.launch import running_server
+from webapp.launch import post_json, running_server
 
 MS = 150
 

@@ -12,17 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from webapp.drawing import data_url, draw_like_a_pen
-
-
-def post_json(url: str, body: dict, timeout: float = 10.0) -> tuple[int, bytes]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
+from webapp.launch import post_json
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import urllib.error
-import urllib.request
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.strokes import mnist_strokes, render_strokes
-from webapp.launch import Server, start
+from webapp.drawing import data_url
+from webapp.launch import Server, post_json, start
 
 SURE = 0.9  # a traced digit must be read this surely to be picked for the test
 
@@ -44,21 +41,9 @@ def start_server(tmp_path):
         server.stop()
 
 
-def _post_json(url: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return {"status": err.code, "body": err.read().decode()}
-
-
-def _png_data_url(image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+def _predict(url: str, image) -> dict:
+    """The server's answer for a picture (an error answer has no 'digit')."""
+    return json.loads(post_json(url + "/api/predict", {"image": data_url(image)})[1])
 
 
 @pytest.fixture(scope="session")
@@ -72,11 +57,8 @@ def traceable_digits(mnist_test, server) -> list[tuple[int, int]]:
         label = int(labels[index])
         if label in chosen:
             continue
-        raw = _post_json(server.url + "/api/predict", {"image": _png_data_url(_as_canvas(images[index]))})
-        traced = _post_json(
-            server.url + "/api/predict",
-            {"image": _png_data_url(render_strokes(mnist_strokes(images[index])))},
-        )
+        raw = _predict(server.url, _as_canvas(images[index]))
+        traced = _predict(server.url, render_strokes(mnist_strokes(images[index])))
         if raw.get("digit") == label and traced.get("digit") == label and traced["confidence"] >= SURE:
             chosen[label] = index
         if len(chosen) == 10:

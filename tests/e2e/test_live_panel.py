@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import urllib.request
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.strokes import DIGIT_STROKES, draw_digit, render_strokes
+from webapp.drawing import data_url
+from webapp.launch import post_json
 
 ROW_FIELDS = """rows => rows.map(r => [
     r.dataset.pid, Number(r.dataset.received), Number(r.dataset.finished), r.dataset.digit
@@ -116,14 +115,5 @@ def test_threaded_modes_get_a_timeline_lane_per_thread(page: Page, start_server)
 
 def _predict_as_another_client(url: str) -> str:
     """A drawing sent by some other client (curl, another tab): its request id."""
-    buffer = io.BytesIO()
-    render_strokes(DIGIT_STROKES["7"]).save(buffer, "PNG")
-    body = {
-        "image": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
-        "client_id": "another-tab",
-    }
-    request = urllib.request.Request(
-        url + "/api/predict", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["request_id"]
+    body = {"image": data_url(render_strokes(DIGIT_STROKES["7"])), "client_id": "another-tab"}
+    return json.loads(post_json(url + "/api/predict", body)[1])["request_id"]
