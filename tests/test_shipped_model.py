@@ -29,7 +29,11 @@ def test_the_shipped_model_reaches_99_4_percent(predictions, mnist_test):
 
 
 def test_both_runtimes_give_the_same_digits(predictions):
-    assert (predictions["litert"] == predictions["tensorflow"]).all()
+    # The .tflite file's weights are int8 (dynamic-range quantization): a digit
+    # or two in 10,000 may differ from the float32 Keras model's, no more.
+    agreement = (predictions["litert"] == predictions["tensorflow"]).mean()
+    assert agreement >= 0.999
+    assert agreement == pytest.approx(CARD["tflite_agreement"], abs=1e-4)
 
 
 def test_the_card_describes_the_files_shipped():
