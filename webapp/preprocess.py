@@ -11,6 +11,8 @@ Pure functions of numpy arrays and Pillow images: no Flask, no TensorFlow.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from PIL import Image
 
@@ -42,10 +44,18 @@ def to_ink(image: Image.Image) -> Image.Image:
     A canvas gives strokes on a transparent ground: the alpha channel is the ink,
     whatever the colour. Anything else is read as grey (on white, where it has
     alpha), and the border decides the polarity: MNIST is light on dark, a
-    drawing is usually dark on light. Every step runs in Pillow's C code.
+    drawing is usually dark on light. On a dark ground the result is cropped to
+    where ink can be. Every step runs in Pillow's C code.
     """
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        box = rgba.getbbox()  # of the pixels that are not fully transparent
+        if box is None:
+            return Image.new("L", rgba.size, 0)
+        if _clear_of_the_edges(box, rgba.size):
+            # Transparent all round, as every canvas drawing is: the alpha
+            # channel is the ink, and there is none outside the box.
+            return _stretch(rgba.crop(box).getchannel("A"), background=0)
         alpha = rgba.getchannel("A")
         if _border_level(alpha) < 128:
             return _stretch(alpha, background=0)
@@ -54,6 +64,11 @@ def to_ink(image: Image.Image) -> Image.Image:
     else:
         grey = image.convert("L")
     return _stretch(grey, background=_border_level(grey))
+
+
+def _clear_of_the_edges(box: tuple[int, int, int, int], size: tuple[int, int]) -> bool:
+    left, top, right, bottom = box
+    return left > 0 and top > 0 and right < size[0] and bottom < size[1]
 
 
 def _border_level(channel: Image.Image) -> int:
@@ -65,53 +80,73 @@ def _border_level(channel: Image.Image) -> int:
 
 def _stretch(channel: Image.Image, background: int) -> Image.Image:
     """Distance from the background, stretched so the strongest ink is 255; faint ink -> 0."""
+    if background == 0 and (box := channel.getbbox()):
+        # Nothing outside the non-zero pixels can become ink: stretch only
+        # those (a canvas drawing's ink covers a fifth of it or less).
+        channel = channel.crop(box)
     low, high = channel.getextrema()
     light_ground = background >= 128
     peak = background - low if light_ground else high - background
     if peak < MIN_CONTRAST * 255:
         return Image.new("L", channel.size, 0)
+    return channel.point(_stretch_table(background, peak))
+
+
+@lru_cache(maxsize=1024)
+def _stretch_table(background: int, peak: int) -> list[int]:
+    """The 256-entry lookup table of _stretch (one per background and peak: few repeat)."""
+    light_ground = background >= 128
     levels = np.arange(256)
     ink = np.clip(background - levels if light_ground else levels - background, 0, None)
     lut = np.where(ink < NOISE_FLOOR * peak, 0, np.minimum(255, np.round(ink * 255 / peak)))
-    return channel.point(lut.astype(np.uint8).tolist())
+    return lut.astype(np.uint8).tolist()
 
 
-def to_mnist(ink: Image.Image) -> np.ndarray:
+def to_mnist(ink: Image.Image, area: int | None = None) -> np.ndarray:
     """8-bit ink image (any size) -> uint8 28x28: cropped, 20 px box, centred by mass.
 
-    Raises ApiError ``empty_drawing`` (422) when there is (next to) no ink.
+    Raises ApiError ``empty_drawing`` (422) when there is (next to) no ink: fewer
+    pixels of it than MIN_INK_FRACTION of ``area``, the whole picture's pixel
+    count (the ink image's own by default).
     """
     box = ink.getbbox()
     crop = ink.crop(box) if box else None
     # Counted inside the ink's bounding box only: the rest is blank by definition.
-    if crop is None or np.count_nonzero(np.asarray(crop)) < max(1, MIN_INK_FRACTION * ink.width * ink.height):
-        raise ApiError(
-            "empty_drawing",
-            "The drawing is empty: draw a digit (or upload a picture of one) and try again.",
-            422,
-        )
+    enough = max(1, MIN_INK_FRACTION * (area or ink.width * ink.height))
+    if crop is None or np.count_nonzero(np.asarray(crop)) < enough:
+        raise _empty_drawing()
     scale = BOX / max(crop.size)
     size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
     # Pillow's Lanczos filter widens with the scale factor, so a large drawing
-    # is anti-aliased like MNIST's originals rather than sampled.
-    small = np.asarray(crop.resize(size, Image.LANCZOS), dtype=np.float32) / 255.0
+    # is anti-aliased like MNIST's originals rather than sampled. Boxing it down
+    # to three times the size first (reducing_gap) halves the time and moves a
+    # pixel by 1/255 on average (drawn test digits).
+    small = np.asarray(crop.resize(size, Image.LANCZOS, reducing_gap=3.0))
+    if not small.any():  # a few faint specks, averaged away
+        raise _empty_drawing()
     return _centre_by_mass(small)
 
 
 def _centre_by_mass(small: np.ndarray) -> np.ndarray:
-    """Place a <=20x20 ink patch (0..1) in 28x28 so its centre of mass lands on (14, 14)."""
+    """Place a <=20x20 uint8 ink patch in 28x28 so its centre of mass lands on (14, 14)."""
     h, w = small.shape
-    mass = small.sum()
-    cy = (small.sum(axis=1) @ np.arange(h)) / mass
-    cx = (small.sum(axis=0) @ np.arange(w)) / mass
+    mass = small.sum(dtype=np.float64)
+    cy = float(small.sum(axis=1) @ np.arange(h)) / mass
+    cx = float(small.sum(axis=0) @ np.arange(w)) / mass
     # MNIST shifted by whole pixels; keep the patch inside the frame.
-    top = int(np.clip(round(CENTRE - cy), 0, SIZE - h))
-    left = int(np.clip(round(CENTRE - cx), 0, SIZE - w))
-    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    top = min(max(round(CENTRE - cy), 0), SIZE - h)
+    left = min(max(round(CENTRE - cx), 0), SIZE - w)
+    out = np.zeros((SIZE, SIZE), dtype=np.uint8)
     out[top : top + h, left : left + w] = small
-    return np.round(out * 255.0).astype(np.uint8)
+    return out
+
+
+def _empty_drawing() -> ApiError:
+    return ApiError(
+        "empty_drawing", "The drawing is empty: draw a digit (or upload a picture of one) and try again.", 422
+    )
 
 
 def preprocess(image: Image.Image) -> np.ndarray:
     """A decoded picture of a digit -> uint8 28x28 in MNIST's format."""
-    return to_mnist(to_ink(image))
+    return to_mnist(to_ink(image), area=image.width * image.height)
