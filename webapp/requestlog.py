@@ -42,7 +42,6 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_id ON requests (request_id);
 """
-_BATCH = 256  # rows written in one transaction at most
 _LINGER = 0.05  # seconds a row may wait for others to share its transaction
 _FLUSH = object()  # queued by flush(): write what came before it at once
 
@@ -82,6 +81,7 @@ class RequestLog:
         create(self.path)
         self._queue: queue.Queue[dict] = queue.Queue()
         self._local = threading.local()
+        self._hurry = threading.Event()  # set by flush(): stop lingering
         self._writer = threading.Thread(target=self._write_forever, name="request-log", daemon=True)
         self._writer.start()
 
@@ -92,28 +92,27 @@ class RequestLog:
     def flush(self) -> None:
         """Store everything this process queued, now, and wait until it is stored."""
         self._queue.put(_FLUSH)
+        self._hurry.set()
         self._queue.join()
 
     def _gather(self) -> tuple[list[dict], int]:
         """The rows that arrive within _LINGER of the first (fewer on a flush), and how
-        many queue items they took."""
-        rows: list[dict] = []
-        taken = 0
-        item = self._queue.get()
-        deadline = time.monotonic() + _LINGER
+        many queue items they took.
+
+        The writer sleeps while rows gather rather than waking for each one:
+        a wake-up per request would hand the GIL back and forth with the
+        thread that is answering requests.
+        """
+        items = [self._queue.get()]
+        if items[0] is not _FLUSH:
+            self._hurry.wait(_LINGER)
+        self._hurry.clear()
         while True:
-            taken += 1
-            if item is _FLUSH:
-                break
-            rows.append(item)
-            remaining = deadline - time.monotonic()
-            if len(rows) >= _BATCH or remaining <= 0:
-                break
             try:
-                item = self._queue.get(timeout=remaining)
+                items.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        return rows, taken
+        return [item for item in items if item is not _FLUSH], len(items)
 
     def _write_forever(self) -> None:
         db = _connect(self.path)

@@ -16,12 +16,12 @@ import itertools
 import logging
 import os
 import re
+import secrets
 import shutil
 import socket
 import tempfile
 import threading
 import time
-import uuid
 
 import psutil
 from flask import Flask, g, request
@@ -45,6 +45,10 @@ class Registry:
         self.pid = os.getpid()
         self.started = time.time()
         self._served = itertools.count(1)
+        # Request ids: 16 random hex digits for this process, then a counter.
+        # Unique across workers and restarts, without a urandom call per request.
+        self._id_prefix = secrets.token_hex(8)
+        self._ids = itertools.count(1)
         self._stats_cache: dict[int, tuple[float, dict]] = {}
         self._live_cache: tuple[float, list[dict]] | None = None
         self._in_flight = 0
@@ -79,6 +83,9 @@ class Registry:
         with self._in_flight_lock:
             self._in_flight += delta
         self.g_in_flight.inc(delta)
+
+    def new_request_id(self) -> str:
+        return f"{self._id_prefix}{next(self._ids):016x}"
 
     def served_one(self) -> int:
         """Count one model request served by this worker; return the new total."""
@@ -202,7 +209,7 @@ def init_app(app: Flask) -> Registry:
         # The caller's X-Request-ID if it is sane, else a new one; echoed back,
         # written in the access log and in the JSON answer.
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else registry.new_request_id()
         g.work = request.url_rule is not None and request.url_rule.rule in WORK_ROUTES
         if g.work:
             registry._count_in_flight(1)
