@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import config as config_module
 from .errors import ApiError, handle_api_error
+from .jsonio import OrjsonProvider
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 def create_app(test_config: dict | None = None) -> Flask:
     """Settings from the environment (overlaid by test_config), model loaded and warm."""
     app = Flask(__name__, static_folder="../static", template_folder="../templates")
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(config_module.load())
     if test_config:
         app.config.update(test_config)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import re
 from dataclasses import dataclass
 
@@ -37,7 +36,7 @@ def json_body() -> dict:
             415,
         )
     try:
-        body = json.loads(request.get_data(cache=False))
+        body = current_app.json.loads(request.get_data(cache=False))
     except (ValueError, RecursionError):
         raise ApiError("bad_json", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):

@@ -70,11 +70,13 @@ CASES = [
     ("/inference", {"json": {"images": [ROW] * 27 + [[True] + [0] * 27]}}, 400, "bad_images"),
     ("/inference", {"json": {"images": [ROW] * 27 + [["7"] + [0] * 27]}}, 400, "bad_images"),
     ("/inference", {"json": {"images": [ROW] * 27 + [[None] + [0] * 27]}}, 400, "bad_images"),
+    # NaN, Infinity and integers past 64 bits are not JSON (Python's json module
+    # writes the first two all the same): refused before they reach the pixels.
     (
         "/inference",
         {"data": json.dumps({"images": [[float("nan")] * 28] * 28}), "content_type": "application/json"},
         400,
-        "bad_images",
+        "bad_json",
     ),
     (
         "/inference",
@@ -83,8 +85,15 @@ CASES = [
             "content_type": "application/json",
         },
         400,
-        "bad_images",
+        "bad_json",
     ),
+    (
+        "/inference",
+        {"data": '{"images": [[' + "1" * 400 + "]]}", "content_type": "application/json"},
+        400,
+        "bad_json",
+    ),
+    ("/inference", {"json": {"images": [ROW] * 27 + [[1e300] + [0] * 27]}}, 400, "bad_images"),
     ("/inference", {"data": "images", "content_type": "text/plain"}, 415, "unsupported_media_type"),
 ]
 

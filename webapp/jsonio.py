@@ -1,0 +1,32 @@
+"""Flask's JSON in and out through orjson.
+
+A request to /inference is 784 numbers: orjson parses them in a quarter of the
+standard library's time and writes answers several times faster. It is also
+stricter: NaN, Infinity and integers beyond 64 bits are not JSON, and are
+refused as such.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response
+from flask.json.provider import JSONProvider
+
+DecodeError = orjson.JSONDecodeError  # a ValueError
+
+
+class OrjsonProvider(JSONProvider):
+    """``app.json``: what jsonify(), returning a dict from a view and request.get_json() use."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        body = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+        return self._app.response_class(body, mimetype="application/json")
