@@ -31,7 +31,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from PIL import Image
 
+    from .heap import keep_image_buffers
+
     Image.MAX_IMAGE_PIXELS = app.config["MAX_IMAGE_PIXELS"]
+    keep_image_buffers()
 
     from . import api, health, lab, openapi, pages, requestlog, security, workers
     from .batching import Batcher, direct
