@@ -109,15 +109,16 @@ def array_from_list(value: object) -> np.ndarray:
             f"'images' holds {_JSON_TYPES.get(odd, 'a number')}; every pixel must be a number 0-255.",
         )
     try:
-        pixels = np.array(value, dtype=np.float64)
+        with np.errstate(over="ignore"):  # past float32's range: inf, refused below
+            pixels = np.array(value, dtype=np.float32)
     except OverflowError:
-        pixels = np.array([[np.inf]])
+        pixels = np.array([[np.inf]], dtype=np.float32)
     # NaN fails both comparisons, and so do the infinities and huge integers.
     if not (pixels.min() >= 0 and pixels.max() <= 255):
         raise ApiError(
             "bad_images", "'images' holds a value outside 0-255 (or NaN); every pixel must be 0-255."
         )
-    return pixels.astype(np.float32)
+    return pixels
 
 
 _JSON_TYPES = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", type(None): "null"}
