@@ -1,6 +1,6 @@
 """Speed against the ceiling: ours vs a parse-only Flask app, under the same gunicorn, side by side.
 
-    python -m bench.speed                 # concurrency 1, 4, 16, 64; about 3 minutes
+    python -m bench.speed                 # concurrency 1, 4, 16, 64; about 4 minutes
     python -m bench.speed --duration 3 --concurrency 16
 
 The ceiling (bench/ceiling.py) only parses the same JSON request: what this
