@@ -193,9 +193,16 @@ def _ensure_metrics_dir() -> str:
     if not path:
         path = tempfile.mkdtemp(prefix="mnist-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        atexit.register(_remove_metrics_dir, path)
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def _remove_metrics_dir(path: str) -> None:
+    from prometheus_client.values import close_all_multiprocess_files
+
+    close_all_multiprocess_files()  # else each open file is a ResourceWarning at exit
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def init_app(app: Flask) -> Registry:
