@@ -22,6 +22,8 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import psutil
 from flask import Flask, g, request
@@ -53,6 +55,7 @@ class Registry:
         self._live_cache: tuple[float, list[dict]] | None = None
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
+        self._this_thread = threading.local()
         live = {"registry": None, "multiprocess_mode": "liveall"}
         self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live)
         self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live)
@@ -94,15 +97,20 @@ class Registry:
         self.g_last.set(time.time())
         return n
 
-    def describe_self(self) -> dict:
-        thread = threading.current_thread()
-        return {
-            "pid": self.pid,
-            "thread": thread.name,
-            "thread_id": threading.get_native_id(),
-            "host": HOST,
-            "started": round(self.started, 3),
-        }
+    def describe_self(self) -> Mapping:
+        """pid, thread name and id, host and start of this worker and thread (read-only)."""
+        described = getattr(self._this_thread, "described", None)
+        if described is None:  # once per thread: none of it changes
+            described = self._this_thread.described = MappingProxyType(
+                {
+                    "pid": self.pid,
+                    "thread": threading.current_thread().name,
+                    "thread_id": threading.get_native_id(),
+                    "host": HOST,
+                    "started": round(self.started, 3),
+                }
+            )
+        return described
 
     # -- every worker --------------------------------------------------------
 
@@ -210,23 +218,42 @@ def init_app(app: Flask) -> Registry:
     registry = Registry(_ensure_metrics_dir())
     app.extensions["workers"] = registry
 
+    # Every request runs these, so they keep to a few attribute lookups: the
+    # metric children are looked up once per route (labels() takes a lock and
+    # builds a key each time).
+    counters: dict[tuple, object] = {}
+    histograms: dict[str, object] = {}
+
     @app.before_request
     def _received():
-        g.received = time.time()
+        ctx = g._get_current_object()
+        ctx.received = time.time()
         # The caller's X-Request-ID if it is sane, else a new one; echoed back,
         # written in the access log and in the JSON answer.
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else registry.new_request_id()
-        g.work = request.url_rule is not None and request.url_rule.rule in WORK_ROUTES
-        if g.work:
+        incoming = request.headers.get("X-Request-ID")
+        sane = incoming and _REQUEST_ID.fullmatch(incoming)
+        ctx.request_id = incoming if sane else registry.new_request_id()
+        rule = request.url_rule
+        ctx.work = rule is not None and rule.rule in WORK_ROUTES
+        if ctx.work:
             registry._count_in_flight(1)
 
     @app.after_request
     def _count(response):
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        registry.requests.labels(route, request.method, str(response.status_code)).inc()
-        registry.latency.labels(route).observe(time.time() - g.get("received", time.time()))
-        response.headers["X-Request-ID"] = g.get("request_id", "")
+        ctx = g._get_current_object()
+        rule = request.url_rule
+        route = rule.rule if rule else "unmatched"
+        key = (route, request.method, response.status_code)
+        counter = counters.get(key)
+        if counter is None:
+            counter = counters[key] = registry.requests.labels(route, key[1], str(key[2]))
+        counter.inc()
+        histogram = histograms.get(route)
+        if histogram is None:
+            histogram = histograms[route] = registry.latency.labels(route)
+        now = time.time()
+        histogram.observe(now - getattr(ctx, "received", now))
+        response.headers["X-Request-ID"] = getattr(ctx, "request_id", "")
         return response
 
     @app.teardown_request
