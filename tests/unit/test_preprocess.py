@@ -64,7 +64,14 @@ def test_normalize_scales_to_zero_one_with_a_channel_axis():
     assert x.shape == (3, 28, 28, 1) and x.dtype == np.float32 and x.max() == 1.0
 
 
-@pytest.mark.parametrize("ink", [np.zeros((280, 280)), np.pad(np.full((1, 1), 255), 200)])
+def _faint_specks() -> np.ndarray:
+    """Enough inked pixels to pass the count, so faint and sparse that resizing averages them to 0."""
+    ink = np.zeros((280, 280))
+    ink[np.arange(8, 280, 34)[:, None], np.arange(8, 280, 34)[None, :]] = 1
+    return ink
+
+
+@pytest.mark.parametrize("ink", [np.zeros((280, 280)), np.pad(np.full((1, 1), 255), 200), _faint_specks()])
 def test_an_empty_or_near_empty_drawing_is_refused(ink):
     with pytest.raises(ApiError) as err:
         to_mnist(Image.fromarray(ink.astype(np.uint8), "L"))
