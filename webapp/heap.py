@@ -11,7 +11,6 @@ On other C libraries (macOS, musl) this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt() parameters, from <malloc.h>
 _M_MMAP_THRESHOLD = -3
@@ -22,8 +21,7 @@ TRIM_THRESHOLD = 16 * 2**20
 def keep_image_buffers() -> bool:
     """True if glibc took the settings."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # this process's own C library
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
