@@ -14,8 +14,6 @@ import orjson
 from flask import Response
 from flask.json.provider import JSONProvider
 
-DecodeError = orjson.JSONDecodeError  # a ValueError
-
 
 class OrjsonProvider(JSONProvider):
     """``app.json``: what jsonify(), returning a dict from a view and request.get_json() use."""
