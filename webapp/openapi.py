@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from .config import MODES, RUNTIMES
+from .lab import KINDS
+
 bp = Blueprint("openapi", __name__)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -172,7 +175,7 @@ def spec(config) -> dict:
                                     "type": "object",
                                     "required": ["kind", "ms"],
                                     "properties": {
-                                        "kind": {"enum": ["python", "io", "tensorflow"]},
+                                        "kind": {"enum": list(KINDS)},
                                         "ms": {
                                             "type": "number",
                                             "minimum": 0,
@@ -278,7 +281,7 @@ def spec(config) -> dict:
                         "host": {"type": "string"},
                         "started": number,
                         "requests": {"type": "integer"},
-                        "runtime": {"enum": ["litert", "tensorflow"]},
+                        "runtime": {"enum": list(RUNTIMES)},
                     },
                 },
                 "Timing": {
@@ -350,11 +353,11 @@ def spec(config) -> dict:
                             "type": "object",
                             "required": ["mode", "workers", "threads", "worker_class", "runtime"],
                             "properties": {
-                                "mode": {"enum": ["processes", "threads", "single", "hybrid", "batched"]},
+                                "mode": {"enum": list(MODES)},
                                 "workers": {"type": "integer"},
                                 "threads": {"type": "integer"},
                                 "worker_class": {"type": "string"},
-                                "runtime": {"enum": ["litert", "tensorflow"]},
+                                "runtime": {"enum": list(RUNTIMES)},
                                 "bind": {"type": "string"},
                                 "host": {"type": "string"},
                                 "lab": {"type": "boolean"},
