@@ -80,9 +80,10 @@ def _border_level(channel: Image.Image) -> int:
 
 def _stretch(channel: Image.Image, background: int) -> Image.Image:
     """Distance from the background, stretched so the strongest ink is 255; faint ink -> 0."""
-    if background == 0 and (box := channel.getbbox()):
+    if background == 0 and (box := channel.getbbox()) and box != (0, 0, *channel.size):
         # Nothing outside the non-zero pixels can become ink: stretch only
-        # those (a canvas drawing's ink covers a fifth of it or less).
+        # those (a canvas drawing's ink covers a fifth of it or less). A canvas
+        # drawing arrives cropped already (to_ink), and is not copied again.
         channel = channel.crop(box)
     low, high = channel.getextrema()
     light_ground = background >= 128
