@@ -169,12 +169,15 @@ def predict():
 @bp.post("/inference")
 def inference():
     """The reference repo's contract: {"images": 28x28 list of 0-255} -> the digit as text."""
-    body = json_body()
-    if "images" not in body:
-        raise ApiError(
-            "missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255)."
-        )
-    digit = classify(normalize(decode.array_from_list(body["images"]))[None], None).digit
+    pixels = decode.reference_pixels(request.get_data()) if request.is_json else None
+    if pixels is None:  # not a valid request: find out what is wrong with it
+        body = json_body()
+        if "images" not in body:
+            raise ApiError(
+                "missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255)."
+            )
+        pixels = decode.array_from_list(body["images"])
+    digit = classify(normalize(pixels)[None], None).digit
     return str(digit), 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 

@@ -12,7 +12,9 @@ import io
 import itertools
 import re
 import warnings
+from typing import Annotated
 
+import msgspec
 import numpy as np
 import pyspng
 from PIL import Image, UnidentifiedImageError
@@ -90,6 +92,32 @@ def _spng_can_decode(image: Image.Image) -> bool:
         and "transparency" not in image.info  # a tRNS colour key: Pillow keeps it as info
         and getattr(image, "n_frames", 1) == 1
     )
+
+
+# The reference's request, checked by msgspec while it parses (in C): an object
+# whose "images" is 28 rows of 28 numbers from 0 to 255. msgspec refuses
+# booleans as numbers, and NaN and Infinity are not JSON.
+_Pixel = Annotated[float, msgspec.Meta(ge=0, le=255)]
+_Row = Annotated[list[_Pixel], msgspec.Meta(min_length=28, max_length=28)]
+
+
+class _ReferenceBody(msgspec.Struct):
+    images: Annotated[list[_Row], msgspec.Meta(min_length=28, max_length=28)]
+
+
+_reference_body = msgspec.json.Decoder(_ReferenceBody)
+
+
+def reference_pixels(raw: bytes) -> np.ndarray | None:
+    """The pixels of a valid /inference body as float32 [28, 28]; None if it is not one.
+
+    Half the time of parsing first and checking after (array_from_list). A body
+    it refuses goes the slow way, whose checks say exactly what is wrong.
+    """
+    try:
+        return np.array(_reference_body.decode(raw).images, dtype=np.float32)
+    except (msgspec.MsgspecError, ValueError):  # ValueError: bytes that are not UTF-8
+        return None
 
 
 def array_from_list(value: object) -> np.ndarray:
