@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import re
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from PIL import Image
 from . import decode
 from .batching import Call
 from .errors import ApiError
+from .png import grey_png
 from .preprocess import normalize, preprocess
 from .workers import registry_of
 
@@ -72,9 +72,7 @@ def image_from_request() -> tuple[Image.Image, str | None]:
 
 def png_data_url(pixels: np.ndarray) -> str:
     """uint8 28x28 -> a small PNG data URL, so the page can show what the model saw."""
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "L").save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(grey_png(pixels)).decode("ascii")
 
 
 def run_model(x: np.ndarray) -> Call:

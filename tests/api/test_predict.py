@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from webapp.drawing import data_url, draw_like_a_pen, encoded
+from webapp.preprocess import preprocess
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,7 @@ def test_predict_shows_the_28x28_image_the_model_saw(client, seven):
     assert image.size == (28, 28) and image.mode == "L"
     pixels = np.asarray(image)
     assert pixels.max() == 255 and pixels[0].max() == 0  # white ink, black border, like MNIST
+    np.testing.assert_array_equal(pixels, preprocess(seven))  # exactly what the model was given
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
