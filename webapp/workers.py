@@ -3,7 +3,10 @@
 Each gunicorn worker keeps its figures in Prometheus' multiprocess files (one
 small mmap file per process in PROMETHEUS_MULTIPROC_DIR): requests served,
 requests in flight, start and last-request times. Any worker can read all of
-them, so /api/workers answers the same wherever it lands. The master removes a
+them, so /api/workers answers the same wherever it lands. A request only
+changes Python numbers; a thread of each worker writes them to the files within
+PUBLISH_EVERY seconds (an mmap write costs a few µs, and a request made seven).
+The master removes a
 dead worker's live figures (``mark_process_dead`` in gunicorn.conf.py), so it
 drops off the list. CPU, memory and thread counts come from the OS (psutil).
 """
@@ -35,6 +38,7 @@ HOST = socket.gethostname()
 WORK_ROUTES = {"/api/predict", "/inference", "/api/lab/work"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
+PUBLISH_EVERY = 0.05  # seconds a change may wait to reach the metric files
 
 
 class Registry:
@@ -54,8 +58,16 @@ class Registry:
         self._stats_cache: dict[int, tuple[float, dict]] = {}
         self._live_cache: tuple[float, list[dict]] | None = None
         self._in_flight = 0
-        self._in_flight_lock = threading.Lock()
+        self._served_count = 0
+        self._last_request: float | None = None
         self._this_thread = threading.local()
+        # Changes not yet in the metric files: answers by (route, method,
+        # status) and (route, seconds) of each; guarded by _lock.
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[str, str, int], int] = {}
+        self._durations: list[tuple[str, float]] = []
+        self._changed = threading.Event()
+        self._publishing = threading.Lock()  # one publish() at a time: figures never go back
         live = {"registry": None, "multiprocess_mode": "liveall"}
         self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live)
         self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live)
@@ -75,6 +87,10 @@ class Registry:
         self.g_started.set(self.started)
         self.g_served.set(0)
         self.g_in_flight.set(0)
+        self._counters: dict[tuple[str, str, int], object] = {}  # metric children, by labels
+        self._histograms: dict[str, object] = {}
+        threading.Thread(target=self._publish_forever, name="metrics", daemon=True).start()
+        atexit.register(self.publish)
 
     # -- this worker ---------------------------------------------------------
 
@@ -83,19 +99,61 @@ class Registry:
         return self._in_flight
 
     def _count_in_flight(self, delta: int) -> None:
-        with self._in_flight_lock:
+        with self._lock:
             self._in_flight += delta
-        self.g_in_flight.inc(delta)
+        self._change()
 
     def new_request_id(self) -> str:
         return f"{self._id_prefix}{next(self._ids):016x}"
 
     def served_one(self) -> int:
         """Count one model request served by this worker; return the new total."""
-        n = next(self._served)
-        self.g_served.set(n)
-        self.g_last.set(time.time())
+        self._last_request = time.time()
+        self._served_count = n = next(self._served)
         return n
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request of any route, and how long it took."""
+        key = (route, method, status)
+        with self._lock:
+            self._answers[key] = self._answers.get(key, 0) + 1
+            self._durations.append((route, seconds))
+        self._change()
+
+    def _change(self) -> None:
+        if not self._changed.is_set():
+            self._changed.set()
+
+    def _publish_forever(self) -> None:
+        while True:
+            self._changed.wait()
+            time.sleep(PUBLISH_EVERY)  # let the next requests' changes join in
+            self._changed.clear()
+            self.publish()
+
+    def publish(self) -> None:
+        """Write this worker's figures to the metric files now."""
+        with self._publishing:
+            with self._lock:
+                answers, self._answers = self._answers, {}
+                durations, self._durations = self._durations, []
+                in_flight, served, last = self._in_flight, self._served_count, self._last_request
+            for (route, method, status), count in answers.items():
+                counter = self._counters.get((route, method, status))
+                if counter is None:
+                    counter = self._counters[route, method, status] = self.requests.labels(
+                        route, method, str(status)
+                    )
+                counter.inc(count)
+            for route, seconds in durations:
+                histogram = self._histograms.get(route)
+                if histogram is None:
+                    histogram = self._histograms[route] = self.latency.labels(route)
+                histogram.observe(seconds)
+            self.g_in_flight.set(in_flight)
+            self.g_served.set(served)
+            if last is not None:
+                self.g_last.set(last)
 
     def describe_self(self) -> Mapping:
         """pid, thread name and id, host and start of this worker and thread (read-only)."""
@@ -131,6 +189,7 @@ class Registry:
     def _read_live_workers(self) -> list[dict]:
         from prometheus_client.multiprocess import MultiProcessCollector
 
+        self.publish()  # this worker's own figures as they are now
         files = glob.glob(os.path.join(self.metrics_dir, "gauge_liveall_*.db"))
         by_pid: dict[int, dict] = {}
         for metric in MultiProcessCollector.merge(files, accumulate=False):
@@ -190,6 +249,7 @@ class Registry:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
         from prometheus_client.multiprocess import MultiProcessCollector
 
+        self.publish()  # this worker's own latest figures; the others' are at most PUBLISH_EVERY old
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.metrics_dir)
         return generate_latest(registry), CONTENT_TYPE_LATEST
@@ -218,12 +278,8 @@ def init_app(app: Flask) -> Registry:
     registry = Registry(_ensure_metrics_dir())
     app.extensions["workers"] = registry
 
-    # Every request runs these, so they keep to a few attribute lookups: the
-    # metric children are looked up once per route (labels() takes a lock and
-    # builds a key each time).
-    counters: dict[tuple, object] = {}
-    histograms: dict[str, object] = {}
-
+    # Every request runs these, so they keep to a few attribute lookups; the
+    # registry writes the figures to the shared files in its own thread.
     @app.before_request
     def _received():
         ctx = g._get_current_object()
@@ -242,17 +298,13 @@ def init_app(app: Flask) -> Registry:
     def _count(response):
         ctx = g._get_current_object()
         rule = request.url_rule
-        route = rule.rule if rule else "unmatched"
-        key = (route, request.method, response.status_code)
-        counter = counters.get(key)
-        if counter is None:
-            counter = counters[key] = registry.requests.labels(route, key[1], str(key[2]))
-        counter.inc()
-        histogram = histograms.get(route)
-        if histogram is None:
-            histogram = histograms[route] = registry.latency.labels(route)
         now = time.time()
-        histogram.observe(now - getattr(ctx, "received", now))
+        registry.answered(
+            rule.rule if rule else "unmatched",
+            request.method,
+            response.status_code,
+            now - getattr(ctx, "received", now),
+        )
         response.headers["X-Request-ID"] = getattr(ctx, "request_id", "")
         return response
 

@@ -58,6 +58,58 @@ def test_the_shared_request_log_sees_every_workers_requests(server, drawing):
     assert len({r["pid"] for r in rows}) >= 2
 
 
+def metric(url: str, sample: str) -> float:
+    """One sample's value in /metrics (0 if absent)."""
+    with urllib.request.urlopen(url + "/metrics") as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(sample + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def test_every_workers_figures_reach_metrics_and_the_workers_list(server, mnist_test):
+    answered = 'mnist_http_requests_total{method="POST",route="/inference",status="200"}'
+    timed = 'mnist_http_request_duration_seconds_count{route="/inference"}'
+    before = metric(server.url, answered), metric(server.url, timed)
+    served_before = sum(w["requests"] for w in server.workers())
+    answers = fire(server.url + "/inference", {"images": mnist_test[0][0].tolist()}, count=40, concurrency=8)
+    assert all(status == 200 for status, _ in answers)
+    # Each worker writes its figures within PUBLISH_EVERY (0.05 s) of a change.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        after = metric(server.url, answered), metric(server.url, timed)
+        served = sum(w["requests"] for w in server.workers())
+        if after == (before[0] + 40, before[1] + 40) and served == served_before + 40:
+            break
+        time.sleep(0.1)
+    assert after == (before[0] + 40, before[1] + 40)
+    assert served == served_before + 40
+
+
+def test_a_worker_shows_busy_while_it_works_and_idle_after(server):
+    """Lab requests of 200 ms back to back: one worker is busy nearly all the time."""
+    stop = time.monotonic() + 2.0
+
+    def keep_one_busy() -> list[int]:
+        statuses = []
+        while time.monotonic() < stop:
+            statuses.append(post_json(server.url + "/api/lab/work", {"kind": "io", "ms": 200})[0])
+        return statuses
+
+    with ThreadPoolExecutor(1) as pool:
+        work = pool.submit(keep_one_busy)
+        seen = []
+        while time.monotonic() < stop - 0.3 and 1 not in seen:
+            seen.append(sum(w["in_flight"] for w in server.workers()))
+            time.sleep(0.02)
+        assert 1 in seen and max(seen) == 1
+        assert set(work.result()) == {200}
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and any(w["busy"] for w in server.workers()):
+        time.sleep(0.05)
+    assert not any(w["busy"] for w in server.workers())
+
+
 def test_inference_answers_the_reference_repos_request(server, mnist_test):
     images, labels = mnist_test
     for i in range(3):
