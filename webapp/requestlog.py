@@ -79,7 +79,7 @@ class RequestLog:
     def __init__(self, path: Path, size: int = 1000):
         self.path, self.size = Path(path), size
         create(self.path)
-        self._queue: queue.Queue[dict] = queue.Queue()
+        self._queue: queue.Queue[tuple] = queue.Queue()  # rows in COLUMNS order
         self._local = threading.local()
         self._hurry = threading.Event()  # set by flush(): stop lingering
         self._writer = threading.Thread(target=self._write_forever, name="request-log", daemon=True)
@@ -87,7 +87,7 @@ class RequestLog:
 
     def record(self, row: dict) -> None:
         """Queue one answered request; the writer thread stores it within _LINGER seconds."""
-        self._queue.put(row)
+        self._queue.put(tuple(map(row.get, COLUMNS)))
 
     def flush(self) -> None:
         """Store everything this process queued, now, and wait until it is stored."""
@@ -95,7 +95,7 @@ class RequestLog:
         self._hurry.set()
         self._queue.join()
 
-    def _gather(self) -> tuple[list[dict], int]:
+    def _gather(self) -> tuple[list[tuple], int]:
         """The rows that arrive within _LINGER of the first (fewer on a flush), and how
         many queue items they took.
 
@@ -126,7 +126,7 @@ class RequestLog:
                 if rows:
                     with db:
                         db.execute("BEGIN IMMEDIATE")
-                        db.executemany(insert, [tuple(r.get(c) for c in COLUMNS) for r in rows])
+                        db.executemany(insert, rows)
                         db.execute(
                             "DELETE FROM requests WHERE seq <= (SELECT MAX(seq) FROM requests) - ?",
                             (self.size,),
