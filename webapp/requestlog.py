@@ -43,7 +43,6 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_by_id ON requests (request_id);
 """
 _LINGER = 0.05  # seconds a row may wait for others to share its transaction
-_FLUSH = object()  # queued by flush(): write what came before it at once
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -79,7 +78,9 @@ class RequestLog:
     def __init__(self, path: Path, size: int = 1000):
         self.path, self.size = Path(path), size
         create(self.path)
-        self._queue: queue.Queue[tuple] = queue.Queue()  # rows in COLUMNS order
+        # Rows in COLUMNS order, and flush()es' events. SimpleQueue: put() is a
+        # C call, where queue.Queue takes a lock and a condition in Python.
+        self._queue: queue.SimpleQueue[tuple | threading.Event] = queue.SimpleQueue()
         self._local = threading.local()
         self._hurry = threading.Event()  # set by flush(): stop lingering
         self._writer = threading.Thread(target=self._write_forever, name="request-log", daemon=True)
@@ -89,22 +90,23 @@ class RequestLog:
         """Queue one answered request; the writer thread stores it within _LINGER seconds."""
         self._queue.put(tuple(map(row.get, COLUMNS)))
 
-    def flush(self) -> None:
-        """Store everything this process queued, now, and wait until it is stored."""
-        self._queue.put(_FLUSH)
+    def flush(self, timeout: float = 5.0) -> None:
+        """Store everything this process queued, now, and wait (at most timeout s) until it is stored."""
+        stored = threading.Event()
+        self._queue.put(stored)
         self._hurry.set()
-        self._queue.join()
+        stored.wait(timeout)
 
-    def _gather(self) -> tuple[list[tuple], int]:
-        """The rows that arrive within _LINGER of the first (fewer on a flush), and how
-        many queue items they took.
+    def _gather(self) -> tuple[list[tuple], list[threading.Event]]:
+        """The rows that arrive within _LINGER of the first (fewer on a flush), and
+        the flushes waiting for them.
 
         The writer sleeps while rows gather rather than waking for each one:
         a wake-up per request would hand the GIL back and forth with the
         thread that is answering requests.
         """
         items = [self._queue.get()]
-        if items[0] is not _FLUSH:
+        if type(items[0]) is tuple:
             self._hurry.wait(_LINGER)
         self._hurry.clear()
         while True:
@@ -112,7 +114,8 @@ class RequestLog:
                 items.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        return [item for item in items if item is not _FLUSH], len(items)
+        rows = [item for item in items if type(item) is tuple]
+        return rows, [item for item in items if type(item) is not tuple]
 
     def _write_forever(self) -> None:
         db = _connect(self.path)
@@ -121,7 +124,7 @@ class RequestLog:
             # One transaction per _LINGER, not per request: profiling a loaded
             # sync worker showed a transaction per request costing more CPU
             # than the model call.
-            rows, taken = self._gather()
+            rows, flushes = self._gather()
             try:
                 if rows:
                     with db:
@@ -134,8 +137,8 @@ class RequestLog:
             except sqlite3.Error:
                 log.exception("pid %d could not store %d request rows", os.getpid(), len(rows))
             finally:
-                for _ in range(taken):
-                    self._queue.task_done()
+                for stored in flushes:
+                    stored.set()
 
     def _reader(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
