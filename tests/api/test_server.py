@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -144,10 +145,29 @@ def test_gunicorn_refuses_an_oversized_request_line_with_json(server):
     assert error["code"] == "uri_too_long" and "too large" in error["message"].lower()
 
 
-def test_every_answer_carries_the_security_headers(server):
-    with urllib.request.urlopen(server.url + "/api/workers") as response:
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/api/workers", 200),
+        ("GET", "/", 200),
+        ("GET", "/static/js/app.js", 200),
+        ("GET", "/no-such-page", 404),
+        ("POST", "/inference", 415),
+    ],
+)
+def test_every_answer_carries_the_security_headers_once(server, method, path, status):
+    body = b"x" if method == "POST" else None
+    request = urllib.request.Request(server.url + path, method=method, data=body)
+    try:
+        response = urllib.request.urlopen(request)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
         headers = response.headers
+        assert response.status == status
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "no-referrer"
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert len(headers.get_all(name)) == 1
