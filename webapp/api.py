@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 from PIL import Image
 
 from . import decode
@@ -15,7 +15,7 @@ from .batching import Call
 from .errors import ApiError
 from .png import grey_png
 from .preprocess import normalize, preprocess
-from .workers import registry_of
+from .workers import received, registry_of, request_id
 
 bp = Blueprint("api", __name__)
 
@@ -117,9 +117,9 @@ def classify(x: np.ndarray, cid: str | None) -> Answer:
     p = call.probabilities[0]
     digit = int(p.argmax())
     worker = worker_info()
-    timing = {"received": g.received, "started": call.started, "finished": call.finished}
+    timing = {"received": received(), "started": call.started, "finished": call.finished}
     record(
-        g.request_id,
+        request_id(),
         cid,
         worker,
         timing,
@@ -154,7 +154,7 @@ def predict():
         "digit": answer.digit,
         "confidence": round(float(p[answer.digit]), 4),
         "probabilities": [round(float(v), 4) for v in p],
-        "request_id": g.request_id,
+        "request_id": request_id(),
         "client_id": cid,
         "worker": answer.worker,
         "timing": answer.timing,

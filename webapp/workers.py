@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 import psutil
-from flask import Flask, g, request
+from flask import Flask, request
 
 log = logging.getLogger(__name__)
 
@@ -277,43 +277,65 @@ def init_app(app: Flask) -> Registry:
     """Create this worker's registry and count every request in it."""
     registry = Registry(_ensure_metrics_dir())
     app.extensions["workers"] = registry
-
-    # Every request runs these, so they keep to a few attribute lookups; the
-    # registry writes the figures to the shared files in its own thread.
-    @app.before_request
-    def _received():
-        ctx = g._get_current_object()
-        ctx.received = time.time()
-        # The caller's X-Request-ID if it is sane, else a new one; echoed back,
-        # written in the access log and in the JSON answer.
-        incoming = request.headers.get("X-Request-ID")
-        sane = incoming and _REQUEST_ID.fullmatch(incoming)
-        ctx.request_id = incoming if sane else registry.new_request_id()
-        rule = request.url_rule
-        ctx.work = rule is not None and rule.rule in WORK_ROUTES
-        if ctx.work:
-            registry._count_in_flight(1)
+    app.wsgi_app = tracked(app.wsgi_app, registry)
 
     @app.after_request
-    def _count(response):
-        ctx = g._get_current_object()
+    def _answered(response):
+        # Here, not in tracked(): the route (Flask's matched rule) is known
+        # only while the request is open.
         rule = request.url_rule
-        now = time.time()
         registry.answered(
             rule.rule if rule else "unmatched",
             request.method,
             response.status_code,
-            now - getattr(ctx, "received", now),
+            time.time() - request.environ[_RECEIVED],
         )
-        response.headers["X-Request-ID"] = getattr(ctx, "request_id", "")
         return response
 
-    @app.teardown_request
-    def _done(_exc):
-        if g.get("work"):
+    return registry
+
+
+def tracked(wsgi_app, registry: Registry):
+    """WSGI middleware: every request's id and arrival, and the model requests in flight.
+
+    Around the app rather than in Flask hooks: a request with a model call is
+    counted out whatever happens inside, and the id is on every answer.
+    """
+
+    def app(environ, start_response):
+        environ[_RECEIVED] = time.time()
+        # The caller's X-Request-ID if it is sane, else a new one; echoed back,
+        # written in the access log and in the JSON answer.
+        incoming = environ.get("HTTP_X_REQUEST_ID")
+        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else registry.new_request_id()
+        environ[_ID] = request_id
+
+        def start(status, headers, exc_info=None):
+            headers.append(("X-Request-ID", request_id))
+            return start_response(status, headers, exc_info)
+
+        if environ.get("PATH_INFO") not in WORK_ROUTES:
+            return wsgi_app(environ, start)
+        registry._count_in_flight(1)
+        try:
+            return wsgi_app(environ, start)
+        finally:
             registry._count_in_flight(-1)
 
-    return registry
+    return app
+
+
+_ID, _RECEIVED = "mnist.request_id", "mnist.received"
+
+
+def request_id() -> str:
+    """This request's id (the caller's X-Request-ID if it was sane)."""
+    return request.environ[_ID]
+
+
+def received() -> float:
+    """When this request reached the app: server clock, Unix epoch seconds."""
+    return request.environ[_RECEIVED]
 
 
 def registry_of(app: Flask) -> Registry:

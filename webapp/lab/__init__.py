@@ -18,12 +18,12 @@ import threading
 import time
 
 import numpy as np
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app
 
 from ..api import client_id, json_body, record, worker_info
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
-from ..workers import registry_of
+from ..workers import received, registry_of, request_id
 
 bp = Blueprint("lab", __name__)
 
@@ -100,12 +100,12 @@ def work():
         batch = run_tensorflow(ms)
     finished = time.time()
     worker = worker_info()
-    timing = {"received": g.received, "started": started, "finished": finished}
-    record(g.request_id, cid, worker, timing, kind=kind, batch_size=batch)
+    timing = {"received": received(), "started": started, "finished": finished}
+    record(request_id(), cid, worker, timing, kind=kind, batch_size=batch)
     return {
         "kind": kind,
         "ms": ms,
-        "request_id": g.request_id,
+        "request_id": request_id(),
         "worker": worker,
         "timing": timing,
         "cpu_seconds": round(time.process_time() - process_cpu, 6),
