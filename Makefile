@@ -44,7 +44,7 @@ wrk:
 		apt-get update -q >/dev/null && apt-get install -y -q wrk) || echo "wrk not installed: benchmark test skipped"
 
 # Serving benchmark (MODE x RUNTIME x route x concurrency) with wrk; prints a table.
-bench: $(VENV)/.dev wrk
+bench: $(VENV)/.dev browser wrk
 	$(BIN)/python -m bench.serving
 
 # The teaching lab: every MODE x workload and TensorFlow's thread pools,

@@ -5,9 +5,11 @@
 
 For each mode and runtime it starts a real gunicorn on a free loopback port,
 times start -> all workers ready, warms up, then drives /api/predict (a canvas
-PNG) and /inference (a 28x28 list) with wrk at each concurrency, and reads each
-worker's PSS. Prints a Markdown table and writes JSON to bench/results/.
-Needs `wrk` (apt-get install wrk, brew install wrk).
+PNG, drawn and encoded by Chromium: bench/canvas.py) and /inference (a 28x28
+list) with wrk at each concurrency, and reads each worker's PSS. Prints a
+Markdown table and writes JSON to bench/results/.
+Needs `wrk` (apt-get install wrk, brew install wrk) and a Chromium
+(`python -m tests.browser --install`; `make bench` sees to both).
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
 def request_bodies() -> dict[str, bytes]:
-    """The same payloads as the tests: a canvas-drawn 7 and the reference's 28x28 list."""
+    """The tests' payloads: the first MNIST test digit (a 7) as the page sends it, drawn in a
+    browser's canvas, and as the reference's 28x28 list."""
+    from bench.canvas import browser_drawings
     from webapp import dataset
-    from webapp.drawing import data_url, draw_like_a_pen
 
     images, _ = dataset.load("test")
     return {
-        "/api/predict": json.dumps({"image": data_url(draw_like_a_pen(images[0]))}).encode(),
+        "/api/predict": json.dumps({"image": browser_drawings([images[0]])[0]}).encode(),
         "/inference": json.dumps({"images": images[0].tolist()}).encode(),
     }
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,3 +35,15 @@ def test_the_serving_benchmark_prints_its_table():
 def test_the_classroom_load_test_prints_its_table():
     out = run("bench.classroom", "--users", "5", "--spawn-rate", "5", "--duration", "5")
     assert "| `GET /api/workers` |" in out and "| **all** |" in out
+
+
+def test_the_benchmarks_drawings_come_from_a_real_canvas(client, mnist_test):
+    from bench.canvas import browser_drawings
+
+    images, labels = mnist_test
+    urls = browser_drawings([images[i] for i in range(3)])
+    for url, label in zip(urls, labels[:3], strict=True):
+        assert url.startswith("data:image/png;base64,")
+        png = base64.b64decode(url.split(",", 1)[1])
+        assert Image.open(io.BytesIO(png)).size == (280, 280)
+        assert client.post("/api/predict", json={"image": url}).get_json()["digit"] == label
