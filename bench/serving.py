@@ -90,40 +90,62 @@ def run_wrk(url: str, body_path: Path, lua_path: Path, concurrency: int, seconds
     }
 
 
+def start_server(settings: dict, work: Path) -> tuple[launch.Server, float]:
+    """A gunicorn of these settings, all workers ready; and the seconds that took."""
+    started = time.perf_counter()
+    server = launch.start(ACCESS_LOG="", log_dir=work, **settings)
+    try:
+        server.wait_ready(timeout=120)
+    except BaseException:
+        server.stop()
+        raise
+    return server, time.perf_counter() - started
+
+
+def server_info(server: launch.Server, ready_s: float) -> dict:
+    """Start-to-ready seconds and the median PSS per worker (RSS where PSS is unknown)."""
+    pss = [w["pss_bytes"] or w["rss_bytes"] for w in server.workers()]
+    return {
+        "ready_s": round(ready_s, 2),
+        "pss_mb": round(statistics.median(pss) / 2**20, 1) if pss else None,
+        "workers": len(pss),
+    }
+
+
+def write_request(work: Path, body: bytes) -> tuple[Path, Path]:
+    """The body and the wrk script that posts it, as files for wrk."""
+    body_path, lua = work / "body.json", work / "post.lua"
+    body_path.write_bytes(body)
+    lua.write_text(POST_LUA)
+    return body_path, lua
+
+
+def report(name: str, route: str, concurrency: int, result: dict) -> None:
+    print(
+        f"  {name} {route:12} c={concurrency:<3} {result['rps']:8.0f} req/s  "
+        f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}",
+        flush=True,
+    )
+
+
 def measure_server(label: dict, settings: dict, bodies: dict, args, work: Path) -> tuple[list[dict], dict]:
     """Start one server, drive every route x concurrency with wrk, stop it.
 
     Returns a row per measurement (``label`` merged in) and the server's
     start-to-ready seconds and median PSS per worker.
     """
-    started = time.perf_counter()
-    server = launch.start(ACCESS_LOG="", log_dir=work, **settings)
+    server, ready_s = start_server(settings, work)
     rows = []
     try:
-        server.wait_ready(timeout=120)
-        ready_s = time.perf_counter() - started
-        lua = work / "post.lua"
-        lua.write_text(POST_LUA)
         name = " ".join(f"{v:10}" for v in label.values())
         for route, body in bodies.items():
-            body_path = work / "body.json"
-            body_path.write_bytes(body)
+            body_path, lua = write_request(work, body)
             run_wrk(server.url + route, body_path, lua, 4, 1)  # warm up
             for concurrency in args.concurrency:
                 result = run_wrk(server.url + route, body_path, lua, concurrency, args.duration)
                 rows.append({**label, "route": route, "concurrency": concurrency, **result})
-                print(
-                    f"  {name} {route:12} c={concurrency:<3} {result['rps']:8.0f} req/s  "
-                    f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  "
-                    f"errors {result['errors']}",
-                    flush=True,
-                )
-        pss = [w["pss_bytes"] or w["rss_bytes"] for w in server.workers()]
-        info = {
-            "ready_s": round(ready_s, 2),
-            "pss_mb": round(statistics.median(pss) / 2**20, 1) if pss else None,
-            "workers": len(pss),
-        }
+                report(name, route, concurrency, result)
+        info = server_info(server, ready_s)
     finally:
         server.stop()
     return rows, info

@@ -32,6 +32,14 @@ def test_the_serving_benchmark_prints_its_table():
     assert "| single | litert | `/inference` | 2 |" in out
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_speed_benchmark_prints_ours_beside_the_ceiling():
+    out = run("bench.speed", "--concurrency", "2", "--duration", "1", "--repeat", "2")
+    for server in ("ceiling", "ours, litert", "ours, tensorflow"):
+        assert f"| `/inference` | 2 | {server} |" in out and f"| `/api/predict` | 2 | {server} |" in out
+    assert "| `/inference` | 2 | ceiling |" in out and "| 1.00 |" in out
+
+
 def test_the_classroom_load_test_prints_its_table():
     out = run("bench.classroom", "--users", "5", "--spawn-rate", "5", "--duration", "5")
     assert "| `GET /api/workers` |" in out and "| **all** |" in out
