@@ -78,37 +78,53 @@ def png_data_url(pixels: np.ndarray) -> str:
 def run_model(x: np.ndarray) -> Call:
     """Probabilities for x, with the server-clock start and end of the model call
     (shared with other requests in MODE=batched)."""
-    if not current_app.extensions["model"].ready:
+    extensions = current_app.extensions
+    if not extensions["model"].ready:
         raise ApiError("not_ready", "The model is still loading; try again in a moment.", 503)
-    return current_app.extensions["predict"](x)
+    return extensions["predict"](x)
 
 
-def record(rid: str, cid: str | None, worker: dict, timing: dict, **fields) -> None:
-    """Add an answered request to the shared log that /api/requests reads."""
-    current_app.extensions["request_log"].record(
+def log_answer(cid: str | None, started: float, finished: float, **fields) -> int:
+    """Add an answered request to the shared log that /api/requests reads, and count it
+    as this worker's: returns the worker's new total."""
+    app = current_app._get_current_object()
+    registry = registry_of(app)
+    me = registry.describe_self()
+    app.extensions["request_log"].record(
         {
-            "request_id": rid,
+            "request_id": request_id(),
             "client_id": cid,
             "route": request.url_rule.rule,
             "status": 200,
-            "pid": worker["pid"],
-            "thread": worker["thread"],
-            "thread_id": worker["thread_id"],
-            **timing,
+            "pid": me["pid"],
+            "thread": me["thread"],
+            "thread_id": me["thread_id"],
+            "received": received(),
+            "started": started,
+            "finished": finished,
             **fields,
         }
     )
+    return registry.served_one()
+
+
+def worker_info(served: int) -> dict:
+    """Who answered, for a JSON answer: this process and thread, and its answers so far."""
+    return {
+        **registry_of(current_app).describe_self(),
+        "requests": served,
+        "runtime": current_app.config["RUNTIME"],
+    }
 
 
 @dataclass
 class Answer:
-    """One image classified: its digit, who answered, and when."""
+    """One image classified: its digit, the model call, and this worker's answers so far."""
 
     digit: int
     probabilities: np.ndarray
     call: Call
-    worker: dict
-    timing: dict
+    served: int
 
 
 def classify(x: np.ndarray, cid: str | None) -> Answer:
@@ -116,28 +132,16 @@ def classify(x: np.ndarray, cid: str | None) -> Answer:
     call = run_model(x)
     p = call.probabilities[0]
     digit = int(p.argmax())
-    worker = worker_info()
-    timing = {"received": received(), "started": call.started, "finished": call.finished}
-    record(
-        request_id(),
+    served = log_answer(
         cid,
-        worker,
-        timing,
+        call.started,
+        call.finished,
         digit=digit,
         confidence=float(p[digit]),
         batch_size=call.batch_size,
         batch_id=call.batch_id,
     )
-    return Answer(digit, p, call, worker, timing)
-
-
-def worker_info() -> dict:
-    registry = registry_of(current_app)
-    return {
-        **registry.describe_self(),
-        "requests": registry.served_one(),
-        "runtime": current_app.config["RUNTIME"],
-    }
+    return Answer(digit, p, call, served)
 
 
 # -- routes --------------------------------------------------------------------
@@ -156,8 +160,8 @@ def predict():
         "probabilities": [round(float(v), 4) for v in p],
         "request_id": request_id(),
         "client_id": cid,
-        "worker": answer.worker,
-        "timing": answer.timing,
+        "worker": worker_info(answer.served),
+        "timing": {"received": received(), "started": call.started, "finished": call.finished},
         "batch_size": call.batch_size,
         "batch_id": call.batch_id,
         "model_input": png_data_url(pixels),
@@ -176,7 +180,7 @@ def inference():
             )
         pixels = decode.array_from_list(body["images"])
     digit = classify(normalize(pixels)[None], None).digit
-    return str(digit), 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return current_app.response_class(str(digit), mimetype="text/plain")
 
 
 @bp.get("/api/workers")

@@ -20,7 +20,7 @@ import time
 import numpy as np
 from flask import Blueprint, current_app
 
-from ..api import client_id, json_body, record, worker_info
+from ..api import client_id, json_body, log_answer, worker_info
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..workers import received, registry_of, request_id
@@ -99,15 +99,13 @@ def work():
     else:
         batch = run_tensorflow(ms)
     finished = time.time()
-    worker = worker_info()
-    timing = {"received": received(), "started": started, "finished": finished}
-    record(request_id(), cid, worker, timing, kind=kind, batch_size=batch)
+    served = log_answer(cid, started, finished, kind=kind, batch_size=batch)
     return {
         "kind": kind,
         "ms": ms,
         "request_id": request_id(),
-        "worker": worker,
-        "timing": timing,
+        "worker": worker_info(served),
+        "timing": {"received": received(), "started": started, "finished": finished},
         "cpu_seconds": round(time.process_time() - process_cpu, 6),
         "thread_cpu_seconds": round(time.thread_time() - thread_cpu, 6),
         "batch_size": batch,
