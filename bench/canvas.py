@@ -38,8 +38,15 @@ _DRAW = """({strokes, width, ink}) => {
 }"""
 
 
+def draw(page, images: list[np.ndarray]) -> list[str]:
+    """PNG data URLs of these 28x28 digits, drawn in a canvas of this Playwright page."""
+    page.set_content(f"<canvas width={CANVAS_SIZE} height={CANVAS_SIZE}></canvas>")
+    pen = {"width": PEN_WIDTH, "ink": INK}
+    return [page.evaluate(_DRAW, {"strokes": mnist_strokes(image), **pen}) for image in images]
+
+
 def browser_drawings(images: list[np.ndarray]) -> list[str]:
-    """PNG data URLs of these 28x28 digits, drawn and encoded by Chromium (see tests/browser.py)."""
+    """draw() in a headless Chromium of its own (see tests/browser.py)."""
     from playwright.sync_api import Error, sync_playwright
 
     from tests.browser import LAUNCH_ARGS, find_chromium
@@ -53,11 +60,6 @@ def browser_drawings(images: list[np.ndarray]) -> list[str]:
                 f"bench: needs a Chromium to draw with ({first_line}); run: python -m tests.browser --install"
             ) from None
         try:
-            page = browser.new_page()
-            page.set_content(f"<canvas width={CANVAS_SIZE} height={CANVAS_SIZE}></canvas>")
-            return [
-                page.evaluate(_DRAW, {"strokes": mnist_strokes(image), "width": PEN_WIDTH, "ink": INK})
-                for image in images
-            ]
+            return draw(browser.new_page(), images)
         finally:
             browser.close()

