@@ -283,12 +283,13 @@ def init_app(app: Flask) -> Registry:
     def _answered(response):
         # Here, not in tracked(): the route (Flask's matched rule) is known
         # only while the request is open.
-        rule = request.url_rule
+        this = request._get_current_object()  # one proxy lookup, not three
+        rule = this.url_rule
         registry.answered(
             rule.rule if rule else "unmatched",
-            request.method,
+            this.method,
             response.status_code,
-            time.time() - request.environ[_RECEIVED],
+            time.time() - this.environ[_RECEIVED],
         )
         return response
 
