@@ -75,6 +75,7 @@ def metric(url: str, sample: str) -> float:
 def test_every_workers_figures_reach_metrics_and_the_workers_list(server, mnist_test):
     answered = 'mnist_http_requests_total{method="POST",route="/inference",status="200"}'
     timed = 'mnist_http_request_duration_seconds_count{route="/inference"}'
+    time.sleep(0.3)  # earlier tests' figures published (0.05 s) and lists refreshed (0.2 s)
     before = metric(server.url, answered), metric(server.url, timed)
     served_before = sum(w["requests"] for w in server.workers())
     answers = fire(server.url + "/inference", {"images": mnist_test[0][0].tolist()}, count=40, concurrency=8)
