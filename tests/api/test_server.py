@@ -112,10 +112,10 @@ def test_a_worker_shows_busy_while_it_works_and_idle_after(server):
         # next request's worker may already show busy while the last still does.
         assert 1 in seen and max(seen) <= 2, seen
         assert set(work.result()) == {200}
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline and any(w["busy"] for w in server.workers()):
-        time.sleep(0.05)
-    assert not any(w["busy"] for w in server.workers())
+    # Each worker publishes within 0.05 s and reuses its list for 0.2 s, so a
+    # worker's list may show the last request for a quarter second after it ends.
+    time.sleep(0.3)
+    assert not any(w["busy"] for _ in range(8) for w in server.workers())
 
 
 def test_inference_answers_the_reference_repos_request(server, mnist_test):
