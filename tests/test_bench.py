@@ -40,6 +40,12 @@ def test_the_speed_benchmark_prints_ours_beside_the_ceiling():
     assert "| `/inference` | 2 | ceiling |" in out and "| 1.00 |" in out
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_cpu_benchmark_prints_cpu_per_request():
+    out = run("bench.cpu", "--routes", "/inference", "--seconds", "1")
+    assert "| `/inference` | ceiling |" in out and "| `/inference` | ours, litert |" in out
+
+
 def test_the_classroom_load_test_prints_its_table():
     out = run("bench.classroom", "--users", "5", "--spawn-rate", "5", "--duration", "5")
     assert "| `GET /api/workers` |" in out and "| **all** |" in out
