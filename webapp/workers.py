@@ -6,9 +6,9 @@ requests in flight, start and last-request times. Any worker can read all of
 them, so /api/workers answers the same wherever it lands. A request only
 changes Python numbers; a thread of each worker writes them to the files within
 PUBLISH_EVERY seconds (an mmap write costs a few µs, and a request made seven).
-The master removes a
-dead worker's live figures (``mark_process_dead`` in gunicorn.conf.py), so it
-drops off the list. CPU, memory and thread counts come from the OS (psutil).
+The master removes a dead worker's live figures (``mark_process_dead`` in
+gunicorn.conf.py), so it drops off the list. CPU, memory and thread counts come
+from the OS (psutil).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ WORK_ROUTES = {"/api/predict", "/inference", "/api/lab/work"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
 PUBLISH_EVERY = 0.05  # seconds a change may wait to reach the metric files
+_ID, _RECEIVED = "mnist.request_id", "mnist.received"  # set in each request's WSGI environ
 
 
 class Registry:
@@ -324,9 +325,6 @@ def tracked(wsgi_app, registry: Registry):
             registry._count_in_flight(-1)
 
     return app
-
-
-_ID, _RECEIVED = "mnist.request_id", "mnist.received"
 
 
 def request_id() -> str:
