@@ -43,8 +43,10 @@ CREATE TABLE IF NOT EXISTS requests (
     seq INTEGER PRIMARY KEY,
     {", ".join(COLUMNS)}
 );
-CREATE INDEX IF NOT EXISTS requests_by_id ON requests (request_id);
 """
+# No index on request_id: keeping one up to date cost 2 µs of every row's 4.6,
+# while since() finds a recent id by reading back from the newest rows (2 µs)
+# and even an unknown one by reading the whole ~1,000 (35 µs), a few times a second.
 _LINGER = 0.05  # seconds a row may wait for others to share its transaction
 _PRUNE_EVERY = 200  # rows a writer stores between two deletions of the oldest
 
