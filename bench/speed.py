@@ -95,18 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     if not check_wrk():
         return 2
     bodies = request_bodies()
-    servers, info = {}, {}
+    servers, ready_s = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for name, settings in SERVERS.items():
                 print(f"{name}: starting", flush=True)
                 work = Path(tmp) / name.replace(", ", "-")
                 work.mkdir()
-                servers[name], ready_s = start_server({"MODE": "processes", **settings}, work)
-                info[name] = server_info(servers[name], ready_s)
+                servers[name], ready_s[name] = start_server({"MODE": "processes", **settings}, work)
             rows = measure(servers, bodies, args, Path(tmp))
-            for name, server in servers.items():  # PSS after the load
-                info[name]["pss_mb"] = server_info(server, info[name]["ready_s"])["pss_mb"]
+            # PSS after the load
+            info = {name: server_info(server, ready_s[name]) for name, server in servers.items()}
         finally:
             for server in servers.values():
                 server.stop()
