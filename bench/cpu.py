@@ -20,9 +20,11 @@ from pathlib import Path
 
 import psutil
 
+from bench import speed
 from bench.serving import check_wrk, request_bodies, run_wrk, start_server, write_request
 
-SERVERS = {"ceiling": {"app": "bench.ceiling:app"}, "ours, litert": {"RUNTIME": "litert"}}
+# The speed benchmark's servers, without TensorFlow (the app's own changes show in LiteRT).
+SERVERS = {name: speed.SERVERS[name] for name in ("ceiling", "ours, litert")}
 
 
 def _workers(server) -> list[psutil.Process]:
