@@ -74,5 +74,5 @@ def _faint_specks() -> np.ndarray:
 @pytest.mark.parametrize("ink", [np.zeros((280, 280)), np.pad(np.full((1, 1), 255), 200), _faint_specks()])
 def test_an_empty_or_near_empty_drawing_is_refused(ink):
     with pytest.raises(ApiError) as err:
-        to_mnist(Image.fromarray(ink.astype(np.uint8), "L"))
+        to_mnist(ink.astype(np.uint8))
     assert err.value.code == "empty_drawing" and err.value.status == 422
