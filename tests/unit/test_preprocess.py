@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from webapp.drawing import draw_like_a_pen
 from webapp.errors import ApiError
