@@ -54,7 +54,7 @@ lab: $(VENV)/.runtime
 	$(BIN)/python -m webapp.lab $(LAB_ARGS)
 
 # A class of 100 students on one server, with Locust; prints a table.
-load: $(VENV)/.dev
+load: $(VENV)/.dev browser
 	$(BIN)/python -m bench.classroom
 
 lint: $(VENV)/.dev

@@ -3,14 +3,17 @@
     python -m bench.classroom                       # 100 students, 60 s, MODE=processes
     python -m bench.classroom --users 30 --duration 30 --mode threads
 
-Starts a real gunicorn on a free loopback port (or uses --host), runs
-bench/locustfile.py, and prints requests/s, failures and p50/p95/p99 per route.
+Starts a real gunicorn on a free loopback port (or uses --host), draws the
+students' digits in a headless Chromium canvas as the page does (see
+bench/canvas.py), runs bench/locustfile.py, and prints requests/s, failures and
+p50/p95/p99 per route.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -22,11 +25,24 @@ from webapp import launch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+DRAWING_COUNT = 12  # different digits the class sends
+
+
+def write_drawings(out: Path) -> Path:
+    """The class's digits, drawn and encoded by Chromium's canvas, as a JSON list of data URLs."""
+    from bench.canvas import browser_drawings
+    from webapp import dataset
+
+    images, _ = dataset.load("test")
+    path = out / "drawings.json"
+    path.write_text(json.dumps(browser_drawings(list(images[:DRAWING_COUNT]))))
+    return path
 
 
 def run_locust(host: str, users: int, duration: int, spawn_rate: int, out: Path) -> list[dict]:
     """Run Locust headless against host; return its per-route stats rows."""
     prefix = out / "locust"
+    drawings = write_drawings(out)
     subprocess.run(
         [
             sys.executable,
@@ -52,7 +68,7 @@ def run_locust(host: str, users: int, duration: int, spawn_rate: int, out: Path)
             "10",
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CLASSROOM_DRAWINGS": str(drawings)},
         check=False,
         timeout=duration + 120,
     )

@@ -8,10 +8,17 @@ now and then presses "burst" (16 requests at once). Run it through
 by hand:
 
     locust -f bench/locustfile.py --headless -u 100 -r 20 -t 60s --host http://localhost:2431
+
+bench.classroom draws the digits in Chromium's canvas and encodes them with its
+toDataURL(), as the page does, and hands them over in a JSON file named by
+CLASSROOM_DRAWINGS. Run by hand without it, the digits are drawn and encoded
+by Pillow instead (the same strokes; Pillow compresses harder).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import uuid
 
@@ -23,13 +30,18 @@ SEND_EVERY = (2, 6)  # seconds between two drawings of one student
 BURST_CHANCE = 0.01  # per second: about one burst a student every 100 s
 
 
-def _drawings(count: int = 12) -> list[str]:
+def _drawings() -> list[str]:
     """Data URLs of MNIST test digits drawn like a canvas, as the page sends them."""
+    given = os.environ.get("CLASSROOM_DRAWINGS")
+    if given:
+        with open(given) as f:
+            return json.load(f)
+    from bench.classroom import DRAWING_COUNT
     from webapp import dataset
     from webapp.drawing import data_url, draw_like_a_pen
 
     images, _ = dataset.load("test")
-    return [data_url(draw_like_a_pen(images[i])) for i in range(count)]
+    return [data_url(draw_like_a_pen(image)) for image in images[:DRAWING_COUNT]]
 
 
 DRAWINGS = _drawings()
