@@ -128,34 +128,23 @@ def report(name: str, route: str, concurrency: int, result: dict) -> None:
     )
 
 
-def measure_server(label: dict, settings: dict, bodies: dict, args, work: Path) -> tuple[list[dict], dict]:
-    """Start one server, drive every route x concurrency with wrk, stop it.
-
-    Returns a row per measurement (``label`` merged in) and the server's
-    start-to-ready seconds and median PSS per worker.
-    """
-    server, ready_s = start_server(settings, work)
+def bench_server(mode: str, runtime: str, bodies: dict, args, work: Path) -> list[dict]:
+    """Start one MODE x RUNTIME server, drive every route x concurrency with wrk, stop it:
+    a row per measurement, each with the server's start-to-ready seconds and PSS per worker."""
+    server, ready_s = start_server({"MODE": mode, "RUNTIME": runtime}, work)
+    label = {"mode": mode, "runtime": runtime}
     rows = []
     try:
-        name = " ".join(f"{v:10}" for v in label.values())
         for route, body in bodies.items():
             body_path, lua = write_request(work, body)
             run_wrk(server.url + route, body_path, lua, 4, 1)  # warm up
             for concurrency in args.concurrency:
                 result = run_wrk(server.url + route, body_path, lua, concurrency, args.duration)
                 rows.append({**label, "route": route, "concurrency": concurrency, **result})
-                report(name, route, concurrency, result)
+                report(f"{mode:10} {runtime:10}", route, concurrency, result)
         info = server_info(server, ready_s)
     finally:
         server.stop()
-    return rows, info
-
-
-def bench_server(mode: str, runtime: str, bodies: dict, args, work: Path) -> list[dict]:
-    """One MODE x RUNTIME: its rows, each with the server's PSS and start time."""
-    rows, info = measure_server(
-        {"mode": mode, "runtime": runtime}, {"MODE": mode, "RUNTIME": runtime}, bodies, args, work
-    )
     return [{**row, **info} for row in rows]
 
 
