@@ -184,16 +184,17 @@ def array_from_list(value: object) -> np.ndarray:
             f"'images' holds {_JSON_TYPES.get(odd, 'a number')}; every pixel must be a number 0-255.",
         )
     try:
-        with np.errstate(over="ignore"):  # past float32's range: inf, refused below
-            pixels = np.array(value, dtype=np.float32)
+        # Checked in float64, as msgspec checks: float32 would round -1e-50 to 0
+        # and 255.000001 to 255, and let them in.
+        pixels = np.array(value, dtype=np.float64)
     except OverflowError:
-        pixels = np.array([[np.inf]], dtype=np.float32)
+        pixels = np.array([[np.inf]])
     # NaN fails both comparisons, and so do the infinities and huge integers.
     if not (pixels.min() >= 0 and pixels.max() <= 255):
         raise ApiError(
             "bad_images", "'images' holds a value outside 0-255 (or NaN); every pixel must be 0-255."
         )
-    return pixels
+    return pixels.astype(np.float32)
 
 
 _JSON_TYPES = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", type(None): "null"}

@@ -49,6 +49,8 @@ INVALID = [
     body([ROW] * 27 + [[0] * 29]),
     body([ROW] * 27 + [[-0.001] + [0] * 27]),
     body([ROW] * 27 + [[255.001] + [0] * 27]),
+    body([ROW] * 27 + [[-1e-50] + [0] * 27]),  # 0 in float32, but below 0
+    body([ROW] * 27 + [[255.000001] + [0] * 27]),  # 255 in float32, but above it
     body([ROW] * 27 + [[2**64] + [0] * 27]),
     body([ROW] * 27 + [[True] + [0] * 27]),
     body([ROW] * 27 + [[False] * 28]),
