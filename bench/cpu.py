@@ -21,10 +21,10 @@ from pathlib import Path
 import psutil
 
 from bench import speed
-from bench.serving import check_wrk, request_bodies, run_wrk, start_server, write_request
+from bench.serving import check_wrk, request_bodies, run_wrk, write_request
 
 # The speed benchmark's servers, without TensorFlow (the app's own changes show in LiteRT).
-SERVERS = {name: speed.SERVERS[name] for name in ("ceiling", "ours, litert")}
+SERVERS = ("ceiling", "ours, litert")
 
 
 def _workers(server) -> list[psutil.Process]:
@@ -78,13 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     bodies = request_bodies()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, settings in SERVERS.items():
-            work = Path(tmp) / name.replace(", ", "-")
-            work.mkdir()
-            server, _ = start_server({"MODE": "processes", **settings}, work)
+        for name in SERVERS:
+            server, _ = speed.start(name, Path(tmp))
             try:
                 for route in args.routes.split(","):
-                    row = measure(server, route, bodies[route], args.concurrency, args.seconds, work)
+                    row = measure(server, route, bodies[route], args.concurrency, args.seconds, Path(tmp))
                     rows.append((route, name, row))
                     print(f"  {name:14} {route:12} {row['rps']:6.0f} req/s  {row['cpu_ms']:.3f} ms CPU/req")
             finally:

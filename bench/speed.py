@@ -32,12 +32,20 @@ from bench.serving import (
     start_server,
     write_request,
 )
+from webapp.launch import Server
 
 SERVERS = {
     "ceiling": {"app": "bench.ceiling:app"},
     "ours, litert": {"RUNTIME": "litert"},
     "ours, tensorflow": {"RUNTIME": "tensorflow"},
 }
+
+
+def start(name: str, tmp: Path) -> tuple[Server, float]:
+    """One of SERVERS, 4 worker processes, in a folder of its own under tmp; and its start-up seconds."""
+    work = tmp / name.replace(", ", "-")
+    work.mkdir()
+    return start_server({"MODE": "processes", **SERVERS[name]}, work)
 
 
 def measure(servers: dict, bodies: dict, args, work: Path) -> list[dict]:
@@ -98,11 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     servers, ready_s = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for name, settings in SERVERS.items():
+            for name in SERVERS:
                 print(f"{name}: starting", flush=True)
-                work = Path(tmp) / name.replace(", ", "-")
-                work.mkdir()
-                servers[name], ready_s[name] = start_server({"MODE": "processes", **settings}, work)
+                servers[name], ready_s[name] = start(name, Path(tmp))
             rows = measure(servers, bodies, args, Path(tmp))
             # PSS after the load
             info = {name: server_info(server, ready_s[name]) for name, server in servers.items()}
