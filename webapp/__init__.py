@@ -42,6 +42,10 @@ class App(Flask):
 def create_app(test_config: dict | None = None) -> Flask:
     """Settings from the environment (overlaid by test_config), model loaded and warm."""
     app = App(__name__, static_folder="../static", template_folder="../templates")
+    # No redirects: Werkzeug's answer to "/static//x" (merge_slashes) or to an empty
+    # path (strict_slashes, "GET http://host HTTP/1.1") is a redirect to the Host
+    # header's host, which a forged Host turns into one elsewhere. "//x" is a 404, "" is "/".
+    app.url_map.merge_slashes = app.url_map.strict_slashes = False
     app.json = OrjsonProvider(app)
     app.config.from_mapping(config_module.load())
     if test_config:
