@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from flask import Blueprint, current_app, request
 from PIL import Image
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import decode
 from .batching import Call
@@ -27,6 +28,21 @@ _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # -- request parsing -----------------------------------------------------------
 
 
+def body_bytes(cache: bool = True) -> bytes:
+    """The request body, or 413 if it is longer than MAX_CONTENT_LENGTH.
+
+    Werkzeug refuses a long Content-Length before reading, but a chunked body (no
+    Content-Length) it reads up to the limit and silently stops there: its first
+    2 MB would be parsed as if they were all of it.
+    """
+    data = request.get_data(cache=cache)
+    limit = request.max_content_length
+    if limit is not None and len(data) >= limit and request.content_length is None:
+        if request.environ["wsgi.input"].read(1):  # more after the limit
+            raise RequestEntityTooLarge()
+    return data
+
+
 def json_body() -> dict:
     """The request's JSON object, or a clear 4xx."""
     if not request.is_json:
@@ -36,7 +52,7 @@ def json_body() -> dict:
             415,
         )
     try:
-        body = current_app.json.loads(request.get_data(cache=False))
+        body = current_app.json.loads(body_bytes(cache=False))
     except (ValueError, RecursionError):
         raise ApiError("bad_json", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -171,7 +187,7 @@ def predict():
 @bp.post("/inference")
 def inference():
     """The reference repo's contract: {"images": 28x28 list of 0-255} -> the digit as text."""
-    pixels = decode.reference_pixels(request.get_data()) if request.is_json else None
+    pixels = decode.reference_pixels(body_bytes()) if request.is_json else None
     if pixels is None:  # not a valid request: find out what is wrong with it
         body = json_body()
         if "images" not in body:

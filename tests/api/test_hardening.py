@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -54,3 +55,61 @@ def test_no_rule_can_redirect(app):
     assert app.url_map.merge_slashes is False and app.url_map.strict_slashes is False
     rules = app.url_map.iter_rules()
     assert [r.rule for r in rules if r.redirect_to or (r.rule.endswith("/") and r.strict_slashes)] == []
+
+
+# -- 2. a chunked body over the limit is a 413, as with a Content-Length ---------------------
+
+
+def chunked_post(server, path: str, body: bytes, content_type: str = "application/json"):
+    """POST body with Transfer-Encoding: chunked and no Content-Length: (status, JSON or text)."""
+    host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    try:
+        conn.request("POST", path, body=pieces, headers={"Content-Type": content_type}, encode_chunked=True)
+        response = conn.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if response.status != 200 else raw.decode()
+    finally:
+        conn.close()
+
+
+def padded(body: dict, size: int) -> bytes:
+    """A JSON body padded with spaces to exactly size bytes: valid JSON at any size."""
+    raw = json.dumps(body).encode()
+    return raw + b" " * (size - len(raw))
+
+
+def too_large_error(client, app) -> dict:
+    """The error of a body whose Content-Length is over the limit."""
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/api/predict", data=b"x" * (limit + 1), content_type="application/json")
+    assert response.status_code == 413
+    return response.get_json()
+
+
+IMAGES = {"images": [[0] * 28] * 28}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/predict", {"image": "data:image/png;base64,"}),
+        ("/inference", IMAGES),  # valid JSON in its first 2 MB: it was answered 200
+        ("/api/lab/work", {"kind": "io", "ms": 1}),
+    ],
+)
+def test_a_chunked_body_over_the_limit_is_refused_like_a_long_content_length(server, client, app, path, body):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    status, answer = chunked_post(server, path, padded(body, limit + 50_000))
+    assert (status, answer) == (413, too_large_error(client, app))
+    status, answer = chunked_post(server, path, b"[" + b"0," * limit)  # not JSON either
+    assert (status, answer) == (413, too_large_error(client, app))
+
+
+def test_a_chunked_body_of_exactly_the_limit_is_read_whole(server, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    status, answer = chunked_post(server, "/inference", padded(IMAGES, limit))
+    assert status == 200 and answer.isdigit()
+    status, answer = chunked_post(server, "/inference", padded(IMAGES, limit - 1) + b"x")
+    assert status == 400 and answer["error"]["code"] == "bad_json"
