@@ -133,6 +133,10 @@ def spec(config) -> dict:
             "/api/requests": {
                 "get": {
                     "summary": "Recent answered requests of every client on every worker, oldest first",
+                    "description": "A page of the newest `limit` requests after `since` (the server "
+                    "keeps about the last 1,000), oldest first. `more` is true when older ones after "
+                    "`since` were left out; `latest` is the `since` of the next call. A page polls "
+                    "with `since=<latest>`.",
                     "parameters": [
                         {
                             "name": "since",
@@ -144,18 +148,26 @@ def spec(config) -> dict:
                         {
                             "name": "limit",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                            "description": "the most requests in the answer (the newest)",
                         },
                     ],
                     "responses": {
                         "200": _json(
                             {
                                 "type": "object",
-                                "required": ["requests", "count"],
+                                "required": ["requests", "latest", "count", "more"],
                                 "properties": {
                                     "requests": {"type": "array", "items": _ref("LoggedRequest")},
-                                    "latest": {"type": ["string", "null"]},
+                                    "latest": {
+                                        "type": ["string", "null"],
+                                        "description": "the newest request_id in the answer, else `since`",
+                                    },
                                     "count": {"type": "integer"},
+                                    "more": {
+                                        "type": "boolean",
+                                        "description": "older requests after `since` were left out",
+                                    },
                                 },
                             },
                             "the requests",

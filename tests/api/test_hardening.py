@@ -113,3 +113,53 @@ def test_a_chunked_body_of_exactly_the_limit_is_read_whole(server, app):
     assert status == 200 and answer.isdigit()
     status, answer = chunked_post(server, "/inference", padded(IMAGES, limit - 1) + b"x")
     assert status == 400 and answer["error"]["code"] == "bad_json"
+
+
+# -- 3. /api/requests comes in pages ----------------------------------------------------------
+
+
+def logged(app, client_id: str, count: int) -> list[str]:
+    """Store count answered rows of one client in the shared log; their request ids."""
+    log = app.extensions["request_log"]
+    ids = [f"{client_id}-{n:04d}" for n in range(count)]
+    for n, rid in enumerate(ids):
+        log.record(
+            {
+                "request_id": rid,
+                "client_id": client_id,
+                "route": "/inference",
+                "status": 200,
+                "pid": 1,
+                "thread": "MainThread",
+                "thread_id": 1,
+                "received": n,
+                "started": n,
+                "finished": n,
+            }
+        )
+    log.flush()
+    return ids
+
+
+def test_the_request_log_comes_in_pages_of_the_newest_rows(client, app):
+    ids = logged(app, "paging", 250)
+    page = client.get("/api/requests?client_id=paging").get_json()
+    assert page["count"] == 100 and page["more"] is True
+    assert [r["request_id"] for r in page["requests"]] == ids[-100:]  # the newest, oldest first
+    assert page["latest"] == ids[-1]
+    everything = client.get("/api/requests?client_id=paging&limit=1000").get_json()
+    assert [r["request_id"] for r in everything["requests"]] == ids and everything["more"] is False
+    exact = client.get("/api/requests?client_id=paging&limit=250").get_json()
+    assert exact["count"] == 250 and exact["more"] is False
+    after = client.get(f"/api/requests?client_id=paging&since={ids[199]}").get_json()
+    assert [r["request_id"] for r in after["requests"]] == ids[200:] and after["more"] is False
+    caught_up = client.get(f"/api/requests?client_id=paging&since={ids[-1]}").get_json()
+    assert caught_up == {"requests": [], "latest": ids[-1], "count": 0, "more": False}
+
+
+def test_a_first_call_without_since_is_small(client, app):
+    logged(app, "bulk", 1200)
+    response = client.get("/api/requests")
+    body = response.get_json()
+    assert body["count"] == 100 and body["more"] is True
+    assert len(response.get_data()) < 50_000  # 1,000 rows were about 341 KB
