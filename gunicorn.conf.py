@@ -10,11 +10,13 @@ blog's `gunicorn app:app --bind=0.0.0.0:2431 -w 4`:
 See README.md for the rest (RUNTIME, LAB, limits).
 """
 
+import ctypes
 import importlib.util
 import json
 import os
 import shutil
-import tempfile
+import signal
+import sys
 from pathlib import Path
 
 from gunicorn import util as gunicorn_util
@@ -32,7 +34,10 @@ def _app_module(name):
     return module
 
 
-_concurrency = _app_module("config").concurrency(os.environ)
+master = _app_module("master")
+_deadlines = _app_module("deadlines")
+_config = _app_module("config")
+_concurrency = _config.concurrency(os.environ)
 
 # -- socket ----------------------------------------------------------------
 
@@ -45,7 +50,11 @@ chdir = str(ROOT)
 workers = _concurrency["workers"]
 threads = _concurrency["threads"]
 # sync: one request at a time per process; gthread: a thread pool per process.
-worker_class = _concurrency["worker_class"]
+# Both with a deadline on each request (webapp/deadlines.py: slow clients).
+worker_class = {
+    "sync": _deadlines.DeadlineSyncWorker,
+    "gthread": _deadlines.DeadlineThreadWorker,
+}[_concurrency["worker_class"]]
 # Off on purpose: each worker imports the app (and its model runtime) after
 # the fork. TensorFlow is not fork-safe once its runtime has started.
 preload_app = False
@@ -58,7 +67,7 @@ def _env_int(name, default):
 
 
 # A worker silent for this long is killed and replaced. The slowest legitimate
-# request is a lab workload (<= 200 ms) or a first TensorFlow load (~3 s).
+# request is a lab workload (<= 200 ms); TensorFlow loads in the background.
 timeout = _env_int("TIMEOUT", 30)
 # On SIGTERM/SIGHUP, in-flight requests get this long to finish.
 graceful_timeout = _env_int("GRACEFUL_TIMEOUT", 10)
@@ -76,16 +85,23 @@ limit_request_field_size = _env_int("LIMIT_REQUEST_FIELD_SIZE", 8190)
 
 # -- state shared by the workers of this server --------------------------------
 
-# One folder per master (it survives a `kill -HUP` reload, which keeps the
-# master's pid): Prometheus' per-process metric files and the request log.
-if not os.environ.get("STATE_DIR"):
-    os.environ["STATE_DIR"] = os.path.join(tempfile.gettempdir(), f"mnist-serving-{os.getpid()}")
-    os.environ["MNIST_STATE_IS_TEMPORARY"] = "1"  # ours to delete on exit
-STATE_DIR = os.environ["STATE_DIR"]
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(STATE_DIR, "metrics")
+# Whatever the server creates (request log, metric files, model copies) is
+# for its own user only.
+os.umask(0o077)
+# One private folder per server (it survives a `kill -HUP` reload, which
+# re-reads this file): Prometheus' per-process metric files, the request log,
+# the checked copy of the model. A named STATE_DIR must be ours and private.
+try:
+    if not os.environ.get("STATE_DIR"):
+        os.environ["STATE_DIR"] = str(master.make_state_dir())
+        os.environ["MNIST_STATE_IS_TEMPORARY"] = "1"  # ours to delete on exit
+    STATE_DIR = master.check_state_dir(os.environ["STATE_DIR"])
+except master.StateError as err:
+    sys.exit(f"Error: {err}")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(STATE_DIR / "metrics")
 # gunicorn's control socket defaults to one path per user; servers started
 # side by side (tests, benchmarks) would fight over it.
-control_socket = os.path.join(STATE_DIR, "gunicorn.ctl")
+control_socket = str(STATE_DIR / "gunicorn.ctl")
 
 # -- logging ---------------------------------------------------------------
 
@@ -96,14 +112,18 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-reque
 
 # -- gunicorn's own errors as the API's JSON --------------------------------------
 # A request line or header over the limits above never reaches Flask: gunicorn
-# answers it. Make that answer the same JSON error as every other one.
+# answers it. Make that answer the same JSON error as every other one, with the
+# same security headers.
 
 
 def _write_json_error(sock, status_int, reason, mesg):
+    from webapp.security import HEADERS  # in the worker, where the app is loaded
+
     code = reason.lower().replace(" ", "_")
     body = json.dumps({"error": {"code": code, "message": f"{reason}: {mesg}"}}).encode()
+    headers = "".join(f"{name}: {value}\r\n" for name, value in HEADERS.headers.items())
     head = (
-        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n{headers}"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     gunicorn_util.write_nonblock(sock, head.encode("latin1") + body)
@@ -114,18 +134,53 @@ gunicorn_util.write_error = _write_json_error
 # -- hooks -----------------------------------------------------------------
 
 
+def _serve_checked_model(server):
+    """Copy models/ into the state folder, check the copy, and have new workers load it."""
+    config = _config.load(os.environ)
+    snapshot = master.snapshot_model(config["MODEL_DIR"], STATE_DIR, config["RUNTIME"], ROOT)
+    os.environ["MNIST_MODEL_SNAPSHOT"] = str(snapshot)
+    master.drop_snapshots(STATE_DIR, keep=snapshot)
+    server.log.info("model checked: %s (%s), served from %s", config["MODEL_DIR"], config["RUNTIME"], snapshot)
+
+
 def on_starting(server):
-    """Master, before any worker: a clean state folder for this server."""
-    metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    shutil.rmtree(metrics, ignore_errors=True)
-    os.makedirs(metrics, exist_ok=True)
+    """Master, before any worker: a clean state folder and a checked model."""
+    master.clean_stale(server.log, keep=STATE_DIR)
+    master.record_owner(STATE_DIR, server.pid)
+    _reset_pool(server)
+    metrics = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics.mkdir(exist_ok=True)
+    for stale in metrics.iterdir():  # a named STATE_DIR, used before
+        stale.unlink()
     # The request log is created once, here: workers booting together would
     # otherwise race to switch it to WAL mode.
-    _app_module("requestlog").create(Path(STATE_DIR) / "requests.sqlite")
+    _app_module("requestlog").create(STATE_DIR / "requests.sqlite")
+    try:
+        _serve_checked_model(server)
+        os.environ["LAB_TOKEN"] = master.teacher_token(os.environ.get("LAB_TOKEN", "").strip())
+    except master.StateError as err:
+        server.log.error("%s", err)
+        sys.exit(1)
     # The lab's add/remove-a-worker buttons signal the master (TTIN/TTOU). Set
     # here, not above: with --daemon the master's pid changes after this file is read.
     os.environ["GUNICORN_MASTER_PID"] = str(server.pid)
     server.log.info("state in %s", STATE_DIR)
+
+
+def _reset_pool(server):
+    # The lab's add/remove buttons count the workers asked for from here
+    # (webapp/lab): the settings' number at start and after a reload.
+    with master.server_lock(STATE_DIR, "pool"):
+        master.write_pool(STATE_DIR, server.cfg.workers)
+
+
+def on_reload(server):
+    """Master, on `kill -HUP`, before new workers start: the new model only if it loads."""
+    _reset_pool(server)
+    try:
+        _serve_checked_model(server)
+    except master.StateError as err:
+        server.log.error("%s; the workers keep serving the last good model", err)
 
 
 def when_ready(server):
@@ -136,6 +191,26 @@ def when_ready(server):
         server.cfg.threads,
         ", ".join(server.cfg.bind),
     )
+    if _config.load(os.environ)["LAB"]:
+        host, _, port = server.cfg.bind[0].rpartition(":")
+        host = "localhost" if host in ("0.0.0.0", "::", "[::]", "") else host
+        server.log.info(
+            "teacher's page (the lab's server controls need it): http://%s:%s/?token=%s",
+            host,
+            port,
+            os.environ["LAB_TOKEN"],
+        )
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def post_fork(server, worker):
+    """Worker: be stopped as soon as the master dies (kill -9), not ~15 s later."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != server.pid:  # the master died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def post_worker_init(worker):

@@ -69,13 +69,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not state_dir:  # outside gunicorn: a folder of our own, gone at exit
         state_dir = tempfile.mkdtemp(prefix="mnist-")
         atexit.register(shutil.rmtree, state_dir, ignore_errors=True)
-    state_dir = Path(state_dir)
+    state_dir = app.config["STATE_DIR"] = Path(state_dir)
     app.extensions["request_log"] = requestlog.RequestLog(
         state_dir / "requests.sqlite", app.config["REQUEST_LOG_SIZE"]
     )
     model = Model(
         app.config["RUNTIME"],
-        app.config["MODEL_DIR"],
+        app.config["SERVED_MODEL_DIR"],
         threads=app.config["MODEL_THREADS"],
         intra_op=app.config["TF_INTRA_OP"],
         inter_op=app.config["TF_INTER_OP"],

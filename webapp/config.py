@@ -76,11 +76,23 @@ def concurrency(env: Mapping[str, str] = os.environ) -> dict:
 
 def load(env: Mapping[str, str] = os.environ) -> dict:
     """Every app setting, with its default; names are the environment variables'."""
+    shape = concurrency(env)
+    model_dir = Path(env.get("MODEL_DIR", "").strip() or ROOT / "models")
+    snapshot = env.get("MNIST_MODEL_SNAPSHOT", "").strip()
     settings = {
-        **{key.upper(): value for key, value in concurrency(env).items()},
+        **{key.upper(): value for key, value in shape.items()},
         "RUNTIME": _choice(env, "RUNTIME", "litert", RUNTIMES),
         "LAB": _flag(env, "LAB", True),
-        "MODEL_DIR": Path(env.get("MODEL_DIR", "").strip() or ROOT / "models"),
+        "MODEL_DIR": model_dir,
+        # What workers load: the copy of MODEL_DIR the gunicorn master checked
+        # (webapp/master.py), or MODEL_DIR itself outside gunicorn.
+        "SERVED_MODEL_DIR": Path(snapshot) if snapshot else model_dir,
+        # The lab's server controls (add/remove a worker) need this token; the
+        # gunicorn master makes one at start unless it is set.
+        "LAB_TOKEN": env.get("LAB_TOKEN", "").strip() or None,
+        # Proxies whose X-Forwarded-For and X-Request-ID are believed (nginx in
+        # front: 127.0.0.1); from anyone else these headers are ignored.
+        "TRUSTED_PROXIES": frozenset(filter(None, (ip.strip() for ip in env.get("TRUSTED_PROXIES", "").split(",")))),
         # Threads inside one model call: 1 by default, as each worker is one of several.
         "MODEL_THREADS": _int(env, "MODEL_THREADS", 1, 1, 64),
         # TensorFlow runtime only: its intra-op and inter-op thread pools (0 = TF's default).
@@ -99,5 +111,11 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         "BATCH_MAX_DELAY_MS": _int(env, "BATCH_MAX_DELAY_MS", 2, 0, 1000),
         # The lab's longest workload; raised only by tests of the worker timeout.
         "LAB_MAX_MS": _int(env, "LAB_MAX_MS", 200, 1, 600_000),
+        # Lab workloads at once: server-wide (every worker thread but one, so a
+        # prediction always finds one free), and per client but the teacher.
+        "LAB_MAX_IN_FLIGHT": _int(
+            env, "LAB_MAX_IN_FLIGHT", max(1, shape["workers"] * shape["threads"] - 1), 1, 4096
+        ),
+        "LAB_MAX_PER_CLIENT": _int(env, "LAB_MAX_PER_CLIENT", 2, 1, 4096),
     }
     return settings

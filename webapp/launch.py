@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -51,11 +52,12 @@ def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict]:
         return 0, {}
 
 
-def post_json(url: str, body: dict, timeout: float = 10.0) -> tuple[int, bytes]:
-    """POST a JSON body: (status, raw answer), 4xx/5xx included."""
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
+def post_json(url: str, body: dict, timeout: float = 10.0, token: str | None = None) -> tuple[int, bytes]:
+    """POST a JSON body (as the teacher, with ``token``): (status, raw answer), 4xx/5xx included."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
@@ -74,6 +76,11 @@ class Server:
     log_path: Path
     state_dir: Path
     _log_file: object = field(repr=False, default=None)
+
+    @property
+    def token(self) -> str:
+        """The teacher's token: the lab's server controls need it (webapp/teacher.py)."""
+        return self.env["LAB_TOKEN"]
 
     @property
     def pid(self) -> int:
@@ -140,6 +147,7 @@ def start(
         "STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "LAB_TOKEN": secrets.token_urlsafe(24),
         **{k: str(v) for k, v in env.items()},
     }
     log_file = open(log_path, "w")  # noqa: SIM115 - closed in Server.stop

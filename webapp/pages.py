@@ -12,6 +12,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template
 
+from .teacher import keep_token_from_url
+
 bp = Blueprint("pages", __name__)
 
 
@@ -31,4 +33,4 @@ def jquery_file() -> str:
 @bp.get("/")
 def index():
     """The canvas, the answer and the live panel of workers."""
-    return render_template("index.html", jquery=jquery_file())
+    return keep_token_from_url() or render_template("index.html", jquery=jquery_file())

@@ -12,18 +12,25 @@ Off with LAB=0 (404), capped at LAB_MAX_MS.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 from flask import Blueprint, current_app
 
+from .. import master
 from ..api import client_id, json_body, log_answer, worker_info
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
+from ..teacher import is_teacher
 from ..workers import received, registry_of, request_id
+from .limits import lab_slot
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("lab", __name__)
 
@@ -45,14 +52,50 @@ def burn_python(ms: float) -> None:
 
 
 def tensorflow_model() -> tuple[Model, float]:
-    """This worker's TensorFlow model and its seconds per image, loaded on first use."""
-    extensions = current_app.extensions
+    """This worker's TensorFlow model and its seconds per image; 503 while it loads.
+
+    Importing TensorFlow takes seconds (tens on a busy machine): inside a
+    request it would silence a sync worker's heartbeat until gunicorn's
+    timeout killed it. So the first request starts the load in a background
+    thread and is told to come back (503, Retry-After); the workers of a server
+    load one at a time (a lock in the state folder), so a burst landing on all
+    of them does not load four TensorFlows at once on two cores.
+    """
+    app = current_app._get_current_object()
     with _tf_lock:
-        if "lab_tf" not in extensions:
-            config = current_app.config
+        loaded = app.extensions.get("lab_tf")
+        if loaded is not None:
+            return loaded
+        if _tf_loader["thread"] is None:
+            _tf_loader["thread"] = threading.Thread(
+                target=_load_tensorflow, args=(app,), name="tensorflow-load", daemon=True
+            )
+            _tf_loader["thread"].start()
+        waiting = _tf_loader["waiting"]
+    pid = os.getpid()
+    raise ApiError(
+        "tensorflow_loading",
+        f"Waiting for another worker to load TensorFlow before worker {pid} loads it."
+        if waiting
+        else f"Loading TensorFlow in worker {pid} (a few seconds, once per worker); try again in a moment.",
+        503,
+        retry_after=1,
+        worker=pid,
+    )
+
+
+_tf_loader: dict = {"thread": None, "waiting": True}
+
+
+def _load_tensorflow(app) -> None:
+    config = app.config
+    try:
+        with master.server_lock(Path(config["STATE_DIR"]), "tensorflow"):
+            _tf_loader["waiting"] = False
+            log.info("pid %d: loading TensorFlow for the lab", os.getpid())
             model = Model(
                 "tensorflow",
-                config["MODEL_DIR"],
+                config["SERVED_MODEL_DIR"],
                 intra_op=config["TF_INTRA_OP"],
                 inter_op=config["TF_INTER_OP"],
             )
@@ -63,8 +106,13 @@ def tensorflow_model() -> tuple[Model, float]:
             started = time.perf_counter()
             for _ in range(3):
                 model.predict(batch)
-            extensions["lab_tf"] = (model, (time.perf_counter() - started) / 3 / len(batch))
-    return extensions["lab_tf"]
+            per_image = (time.perf_counter() - started) / 3 / len(batch)
+        with _tf_lock:
+            app.extensions["lab_tf"] = (model, per_image)
+    except Exception:  # noqa: BLE001 - said in the log; the next request tries again
+        log.exception("pid %d could not load TensorFlow for the lab", os.getpid())
+        with _tf_lock:
+            _tf_loader.update(thread=None, waiting=True)
 
 
 def run_tensorflow(ms: float) -> int:
@@ -88,17 +136,18 @@ def work():
         raise ApiError("bad_ms", f"'ms' must be a number of milliseconds from 0 to {cap}.")
     cid = client_id(body.get("client_id"))
     if kind == "tensorflow":
-        tensorflow_model()  # a first call loads TensorFlow: not part of the timed work
-    thread_cpu, process_cpu = time.thread_time(), time.process_time()
-    started = time.time()
-    batch = None
-    if kind == "python":
-        burn_python(ms)
-    elif kind == "io":
-        time.sleep(ms / 1000)
-    else:
-        batch = run_tensorflow(ms)
-    finished = time.time()
+        tensorflow_model()  # 503 while this worker loads TensorFlow
+    with lab_slot(is_teacher()):
+        thread_cpu, process_cpu = time.thread_time(), time.process_time()
+        started = time.time()
+        batch = None
+        if kind == "python":
+            burn_python(ms)
+        elif kind == "io":
+            time.sleep(ms / 1000)
+        else:
+            batch = run_tensorflow(ms)
+        finished = time.time()
     served = log_answer(cid, started, finished, kind=kind, batch_size=batch)
     return {
         "kind": kind,
@@ -123,21 +172,35 @@ def scale_workers():
     action = json_body().get("action")
     if action not in ("add", "remove"):
         raise ApiError("bad_action", "'action' must be 'add' or 'remove'.")
-    master = int(os.environ.get("GUNICORN_MASTER_PID", "0"))
-    if not master or current_app.config["THREADS"] > 1 and current_app.config["MODE"] != "hybrid":
+    if not is_teacher():
+        raise ApiError(
+            "not_teacher",
+            "Adding or removing workers is the teacher's: open the address with ?token= that the "
+            "server printed at start (or send 'Authorization: Bearer <token>').",
+            403,
+        )
+    config = current_app.config
+    master_pid = int(os.environ.get("GUNICORN_MASTER_PID", "0"))
+    if not master_pid or config["THREADS"] > 1 and config["MODE"] != "hybrid":
         raise ApiError(
             "not_scalable",
             "Workers can be added or removed only in process modes under gunicorn "
             "(MODE=processes or hybrid).",
             409,
         )
-    count = len(registry_of(current_app).live_workers())
-    target = count + 1 if action == "add" else count - 1
-    if not MIN_WORKERS <= target <= MAX_WORKERS:
-        raise ApiError(
-            "worker_limit",
-            f"The lab keeps between {MIN_WORKERS} and {MAX_WORKERS} workers; there are {count}.",
-            409,
-        )
-    os.kill(master, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
-    return {"action": action, "workers": count, "target": target, "master_pid": master}, 202
+    # Count what was asked for, not what has registered: a new worker takes a
+    # second to show up, and every request meanwhile would otherwise add one more.
+    state_dir = Path(config["STATE_DIR"])
+    with master.server_lock(state_dir, "pool"):
+        asked = master.read_pool(state_dir, config["WORKERS"])
+        target = asked + 1 if action == "add" else asked - 1
+        if not MIN_WORKERS <= target <= MAX_WORKERS:
+            raise ApiError(
+                "worker_limit",
+                f"The lab keeps between {MIN_WORKERS} and {MAX_WORKERS} workers; {asked} are asked for.",
+                409,
+            )
+        master.write_pool(state_dir, target)
+        os.kill(master_pid, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
+    live = len(registry_of(current_app).live_workers())
+    return {"action": action, "workers": live, "target": target, "master_pid": master_pid}, 202

@@ -1,0 +1,85 @@
+"""How much lab work may run at once: server-wide, and per client.
+
+A lab workload holds a worker (or a thread) for up to LAB_MAX_MS. Unbounded, a
+burst of them (the page can send 64; a script any number) queues in front of
+every prediction. So a workload first takes a slot:
+
+- server-wide, at most LAB_MAX_IN_FLIGHT at once (default: every worker thread
+  of the server but one, so one is always free for predictions);
+- per client (its address), at most LAB_MAX_PER_CLIENT at once, except the
+  teacher, whose bursts are the demonstration.
+
+Beyond either, the answer is 429 with Retry-After: the page waits and sends
+again, so its burst still completes. Slots are flock()s on small files in the
+state folder: shared by every worker process, and released by the kernel if a
+worker dies holding one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+
+from flask import current_app, request
+
+from ..errors import ApiError
+
+CLIENT_BUCKETS = 4096  # clients are hashed into this many sets of slot files: a bounded folder
+
+
+def client_address() -> str:
+    """The client's address: the socket's peer, or, through a trusted proxy, the one it names."""
+    peer = request.remote_addr or ""
+    if peer in current_app.config["TRUSTED_PROXIES"]:
+        forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
+        return forwarded or peer
+    return peer
+
+
+def _take_one(folder: Path, name: str, count: int) -> int | None:
+    """An open, locked file of ``name-0`` … ``name-(count-1)``; None if all are taken."""
+    for k in range(count):
+        fd = os.open(folder / f"{name}-{k}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            os.close(fd)
+    return None
+
+
+def _busy(message: str) -> ApiError:
+    return ApiError("lab_busy", message, 429, retry_after=1)
+
+
+@contextlib.contextmanager
+def lab_slot(teacher: bool):
+    """Hold a server-wide slot (and, for a student, one of the client's) for one workload."""
+    config = current_app.config
+    folder = Path(config["STATE_DIR"]) / "lab"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    held = []
+    try:
+        if not teacher:
+            bucket = int(hashlib.sha256(client_address().encode()).hexdigest(), 16) % CLIENT_BUCKETS
+            fd = _take_one(folder, f"client-{bucket}", config["LAB_MAX_PER_CLIENT"])
+            if fd is None:
+                raise _busy(
+                    f"You already have {config['LAB_MAX_PER_CLIENT']} lab workloads running; "
+                    "the page sends the rest as they finish."
+                )
+            held.append(fd)
+        fd = _take_one(folder, "server", config["LAB_MAX_IN_FLIGHT"])
+        if fd is None:
+            raise _busy(
+                f"The server runs at most {config['LAB_MAX_IN_FLIGHT']} lab workloads at once, "
+                "so that predictions always find a free worker; try again in a moment."
+            )
+        held.append(fd)
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)  # closing the file releases its lock

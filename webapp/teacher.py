@@ -1,0 +1,45 @@
+"""Who may control the server: the teacher, who holds the token printed at start.
+
+Anyone on the network may draw and run lab workloads (capped, webapp/lab/limits.py);
+only the teacher may add or remove worker processes. The gunicorn master makes a
+token at start (or takes LAB_TOKEN) and prints the teacher's address,
+``http://host:2431/?token=…``, as Jupyter does. Opening it stores the token in a
+cookie for this site (HttpOnly, SameSite=Strict) and drops it from the address
+bar; scripts send ``Authorization: Bearer <token>`` instead.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import current_app, redirect, request
+
+COOKIE = "lab_token"
+
+
+def token_given() -> str | None:
+    """The token this request carries: its cookie, or an Authorization: Bearer header."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer ") :].strip()
+    return request.cookies.get(COOKIE)
+
+
+def is_teacher() -> bool:
+    """True if the request carries this server's token."""
+    token = current_app.config["LAB_TOKEN"]
+    given = token_given()
+    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+
+
+def keep_token_from_url():
+    """On a page opened as ``/?token=…``: a redirect that keeps the token in a cookie
+    (if it is right) and shows the address without it; else None."""
+    given = request.args.get("token")
+    if given is None:
+        return None
+    response = redirect(request.path, 303)  # relative: never to another host
+    token = current_app.config["LAB_TOKEN"]
+    if token and hmac.compare_digest(given.encode(), token.encode()):
+        response.set_cookie(COOKIE, given, httponly=True, samesite="Strict")
+    return response
