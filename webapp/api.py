@@ -16,6 +16,7 @@ from .batching import Call
 from .errors import ApiError
 from .png import grey_png
 from .preprocess import normalize, preprocess
+from .teacher import is_teacher
 from .workers import received, registry_of, request_id
 
 bp = Blueprint("api", __name__)
@@ -217,6 +218,9 @@ def workers():
             "bind": config["BIND"],
             "host": registry.describe_self()["host"],
             "lab": config["LAB"],
+            # Whether this request carries the teacher's token: the page shows
+            # the server's controls (add/remove a worker) only then.
+            "teacher": is_teacher(),
         },
         "model": current_app.extensions["model"].describe(),
         "answered_by": registry.pid,
