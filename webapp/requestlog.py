@@ -3,8 +3,9 @@
 SQLite in WAL mode (standard library): each worker appends through one writer
 thread, in small transactions, off the request's path; any worker reads
 everything. SQLite's locking means concurrent workers never interleave or
-garble rows. About the latest ``size`` rows are kept: each writer deletes the
-older ones after every _PRUNE_EVERY rows it stores, not in every transaction.
+garble rows. The latest ``size`` rows are kept, and at most _SLACK more: the
+writer whose rows bring the log past size + _SLACK deletes the oldest, in the
+same transaction, so however many workers write, no reader sees more.
 """
 
 from __future__ import annotations
@@ -48,7 +49,17 @@ CREATE TABLE IF NOT EXISTS requests (
 # while since() finds a recent id by reading back from the newest rows (2 µs)
 # and even an unknown one by reading the whole ~1,000 (35 µs), a few times a second.
 _LINGER = 0.05  # seconds a row may wait for others to share its transaction
-_PRUNE_EVERY = 200  # rows a writer stores between two deletions of the oldest
+_SLACK = 200  # rows kept over size before the oldest are deleted (in all, not per worker)
+# Deletes the oldest rows, down to size, once there are size + _SLACK: one statement
+# per transaction, whose constant test SQLite makes before touching a row, so it costs
+# a few µs when there is nothing to delete. seq has no gaps (rows go from the oldest
+# end only), so MAX - MIN + 1 is the number of rows, each read from the primary key
+# alone (in one SELECT, MAX and MIN together scan the whole table).
+_PRUNE = """
+DELETE FROM requests
+WHERE seq <= (SELECT MAX(seq) FROM requests) - :size
+  AND (SELECT MAX(seq) FROM requests) - (SELECT MIN(seq) FROM requests) + 1 > :size + :slack
+"""
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -126,7 +137,7 @@ class RequestLog:
     def _write_forever(self) -> None:
         db = _connect(self.path)
         insert = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-        unpruned = 0  # rows stored since the oldest were last deleted
+        prune = {"size": self.size, "slack": _SLACK}
         while True:
             # One transaction per _LINGER, not per request: profiling a loaded
             # sync worker showed a transaction per request costing more CPU
@@ -134,16 +145,10 @@ class RequestLog:
             rows, flushes = self._gather()
             try:
                 if rows:
-                    unpruned += len(rows)
                     with db:
                         db.execute("BEGIN IMMEDIATE")
                         db.executemany(insert, rows)
-                        if unpruned >= _PRUNE_EVERY:
-                            db.execute(
-                                "DELETE FROM requests WHERE seq <= (SELECT MAX(seq) FROM requests) - ?",
-                                (self.size,),
-                            )
-                            unpruned = 0
+                        db.execute(_PRUNE, prune)
             except Exception:  # noqa: BLE001 - whatever it is, the writer must live on
                 log.exception("pid %d could not store %d request rows", os.getpid(), len(rows))
             finally:

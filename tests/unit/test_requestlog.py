@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webapp.requestlog import _PRUNE_EVERY, RequestLog
+from webapp.requestlog import _SLACK, RequestLog
 
 
 def row(n: int, **extra) -> dict:
@@ -19,11 +19,27 @@ def test_rows_come_back_oldest_first_and_the_oldest_are_deleted(tmp_path: Path) 
             log.flush()  # several transactions, as under load
     log.flush()
     rows = log.since(limit=1000)
-    assert 50 <= len(rows) <= 50 + _PRUNE_EVERY
+    assert 50 <= len(rows) <= 50 + _SLACK
     assert [r["request_id"] for r in rows] == [f"r{n}" for n in range(1000 - len(rows), 1000)]
     seqs = [r["seq"] for r in rows]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert [r["request_id"] for r in log.since("r990")] == [f"r{n}" for n in range(991, 1000)]
+
+
+def test_every_worker_together_keeps_at_most_200_more_rows(tmp_path: Path) -> None:
+    # One RequestLog per gunicorn worker, all on one file: 8 writers, each short of 200 rows.
+    path = tmp_path / "log.sqlite"
+    logs = [RequestLog(path, size=50) for _ in range(8)]
+    n = 0
+    for _ in range(3):
+        for log in logs:
+            for _ in range(150):
+                log.record(row(n))
+                n += 1
+            log.flush()
+            kept = logs[0].since(limit=10_000)
+            assert 50 <= len(kept) <= 50 + _SLACK == 250
+            assert [r["request_id"] for r in kept] == [f"r{i}" for i in range(n - len(kept), n)]
 
 
 def test_a_row_that_cannot_be_stored_does_not_stop_the_writer(tmp_path: Path) -> None:
