@@ -93,7 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.extensions["predict"] = partial(direct, model)
     if not app.config.get("DEFER_MODEL"):
         model.load().warm_up()
-        registry.g_ready.set(1)
+        registry.set_ready()
 
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)

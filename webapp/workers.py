@@ -14,6 +14,7 @@ from the OS (psutil).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import itertools
 import logging
@@ -46,8 +47,6 @@ class Registry:
     """This process's counters, and a reader of every live worker's."""
 
     def __init__(self, metrics_dir: str):
-        from prometheus_client import Counter, Gauge, Histogram
-
         self.metrics_dir = metrics_dir
         self.pid = os.getpid()
         self.started = time.time()
@@ -69,6 +68,19 @@ class Registry:
         self._durations: list[tuple[str, float]] = []
         self._changed = threading.Event()
         self._publishing = threading.Lock()  # one publish() at a time: figures never go back
+        self._counters: dict[tuple[str, str, int], object] = {}  # metric children, by labels
+        self._histograms: dict[str, object] = {}
+        self.shared = True  # False once the metric files cannot be written (a full disk)
+        try:
+            self._make_metrics()
+        except OSError as err:
+            self._stop_sharing(err)
+        threading.Thread(target=self._publish_forever, name="metrics", daemon=True).start()
+        atexit.register(self.publish)
+
+    def _make_metrics(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
         live = {"registry": None, "multiprocess_mode": "liveall"}
         self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live)
         self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live)
@@ -88,10 +100,26 @@ class Registry:
         self.g_started.set(self.started)
         self.g_served.set(0)
         self.g_in_flight.set(0)
-        self._counters: dict[tuple[str, str, int], object] = {}  # metric children, by labels
-        self._histograms: dict[str, object] = {}
-        threading.Thread(target=self._publish_forever, name="metrics", daemon=True).start()
-        atexit.register(self.publish)
+
+    def _stop_sharing(self, err: OSError) -> None:
+        """The metric files cannot be written: serve on, without them (said once)."""
+        if self.shared:
+            self.shared = False
+            log.warning(
+                "pid %d cannot write its metric files in %s (%s): it keeps answering, but is left "
+                "out of the worker list and /metrics until it restarts",
+                self.pid,
+                self.metrics_dir,
+                err.strerror or err,
+            )
+
+    def set_ready(self) -> None:
+        """The model is loaded and warm: say so in the worker list."""
+        if self.shared:
+            try:
+                self.g_ready.set(1)
+            except OSError as err:
+                self._stop_sharing(err)
 
     # -- this worker ---------------------------------------------------------
 
@@ -134,6 +162,16 @@ class Registry:
 
     def publish(self) -> None:
         """Write this worker's figures to the metric files now."""
+        if not self.shared:
+            with self._lock:  # nowhere to write them: do not keep them either
+                self._answers, self._durations = {}, []
+            return
+        try:
+            self._publish()
+        except OSError as err:
+            self._stop_sharing(err)
+
+    def _publish(self) -> None:
         with self._publishing:
             with self._lock:
                 answers, self._answers = self._answers, {}
@@ -188,12 +226,9 @@ class Registry:
         return workers
 
     def _read_live_workers(self) -> list[dict]:
-        from prometheus_client.multiprocess import MultiProcessCollector
-
         self.publish()  # this worker's own figures as they are now
-        files = glob.glob(os.path.join(self.metrics_dir, "gauge_liveall_*.db"))
         by_pid: dict[int, dict] = {}
-        for metric in MultiProcessCollector.merge(files, accumulate=False):
+        for metric in merge_metric_files(self.metrics_dir, "gauge_liveall_*.db", accumulate=False):
             for sample in metric.samples:
                 pid = int(sample.labels.get("pid", 0))
                 by_pid.setdefault(pid, {})[sample.name] = sample.value
@@ -248,12 +283,80 @@ class Registry:
     def metrics_text(self) -> tuple[bytes, str]:
         """Prometheus text format, summed over every worker (dead ones' counters included)."""
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-        from prometheus_client.multiprocess import MultiProcessCollector
 
         self.publish()  # this worker's own latest figures; the others' are at most PUBLISH_EVERY old
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=self.metrics_dir)
+        registry.register(_FilesCollector(self.metrics_dir))
         return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _FilesCollector:
+    """Every worker's metric files, summed (prometheus_client's MultiProcessCollector,
+    minus the files it cannot read)."""
+
+    def __init__(self, metrics_dir: str):
+        self.metrics_dir = metrics_dir
+
+    def collect(self):
+        return merge_metric_files(self.metrics_dir, "*.db", accumulate=True)
+
+
+def merge_metric_files(metrics_dir: str, pattern: str, accumulate: bool) -> list:
+    """The metrics of the files matching pattern, merged; a damaged file is set aside.
+
+    A file that cannot be read (cut short by a full disk or a crash) would
+    otherwise fail every /api/workers and /metrics from then on: it is renamed
+    to *.damaged, with one log line, and the rest are read.
+    """
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    files = glob.glob(os.path.join(metrics_dir, pattern))
+    try:
+        return MultiProcessCollector.merge(files, accumulate=accumulate)
+    except Exception:  # noqa: BLE001 - whatever a damaged file raises (struct, JSON, Unicode)
+        pass
+    readable = []
+    for path in files:
+        try:
+            MultiProcessCollector.merge([path], accumulate=accumulate)
+            readable.append(path)
+        except FileNotFoundError:
+            pass  # a dead worker's, removed meanwhile
+        except Exception as err:  # noqa: BLE001
+            log.warning("metric file %s cannot be read (%s): set aside as .damaged", path, err)
+            with contextlib.suppress(OSError):
+                os.replace(path, path + ".damaged")
+    return MultiProcessCollector.merge(readable, accumulate=accumulate)
+
+
+def _preallocate_metric_files() -> None:
+    """Have prometheus_client reserve each metric file's disk blocks before writing them.
+
+    It creates a sparse 1 MB file and writes into it through the mapping; on a
+    full disk the first write to an unallocated page is SIGBUS, and the worker
+    dies (again at every restart). posix_fallocate() fails with ENOSPC instead,
+    which Registry turns into "serve on, without metric files". Growing past
+    1 MB would be sparse again, but the labels are a closed set (routes,
+    methods, statuses): our files stay far smaller.
+
+    Imported here, not at the top: prometheus_client picks its multiprocess
+    mode when first imported, once PROMETHEUS_MULTIPROC_DIR is set.
+    """
+    from prometheus_client import values
+    from prometheus_client.mmap_dict import _INITIAL_MMAP_SIZE, MmapedDict
+
+    class PreallocatedFile(MmapedDict):
+        def __init__(self, filename, read_mode=False):
+            if not read_mode:
+                fd = os.open(filename, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+                try:
+                    if os.fstat(fd).st_size == 0:
+                        os.posix_fallocate(fd, 0, _INITIAL_MMAP_SIZE)
+                finally:
+                    os.close(fd)
+            super().__init__(filename, read_mode)
+
+    values.MmapedDict = PreallocatedFile  # the name prometheus_client's values open files by
 
 
 def _ensure_metrics_dir() -> str:
@@ -276,9 +379,11 @@ def _remove_metrics_dir(path: str) -> None:
 
 def init_app(app: Flask) -> Registry:
     """Create this worker's registry and count every request in it."""
-    registry = Registry(_ensure_metrics_dir())
+    metrics_dir = _ensure_metrics_dir()
+    _preallocate_metric_files()
+    registry = Registry(metrics_dir)
     app.extensions["workers"] = registry
-    app.wsgi_app = tracked(app.wsgi_app, registry)
+    app.wsgi_app = tracked(app.wsgi_app, registry, app.config["TRUSTED_PROXIES"])
 
     @app.after_request
     def _answered(response):
@@ -297,7 +402,7 @@ def init_app(app: Flask) -> Registry:
     return registry
 
 
-def tracked(wsgi_app, registry: Registry):
+def tracked(wsgi_app, registry: Registry, trusted_proxies: frozenset[str] = frozenset()):
     """WSGI middleware: every request's id and arrival, and the model requests in flight.
 
     Around the app rather than in Flask hooks: a request with a model call is
@@ -306,9 +411,11 @@ def tracked(wsgi_app, registry: Registry):
 
     def app(environ, start_response):
         environ[_RECEIVED] = time.time()
-        # The caller's X-Request-ID if it is sane, else a new one; echoed back,
-        # written in the access log and in the JSON answer.
-        incoming = environ.get("HTTP_X_REQUEST_ID")
+        # A new id, or a trusted proxy's X-Request-ID (nginx makes unique ones);
+        # echoed back, written in the access log and in the JSON answer. A
+        # client's own id is not taken: ids must stay unique in the request log,
+        # whose readers page by them.
+        incoming = environ.get("HTTP_X_REQUEST_ID") if environ.get("REMOTE_ADDR") in trusted_proxies else None
         request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else registry.new_request_id()
         environ[_ID] = request_id
 

@@ -1,0 +1,372 @@
+"""A live class against real gunicorn servers: curious students, a hostile local user, an unlucky operator.
+
+Each test is one finding of the "safe in a live class" review: the request or
+the accident that took the server down (or let a student steer it), and what
+must happen instead.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+
+from webapp import master
+from webapp.launch import ROOT, free_port, get_json, post_json, running_server, start
+from webapp.master import PREFIX
+
+MODELS = ROOT / "models"
+
+
+def wait_for(condition, timeout: float = 30.0, every: float = 0.1):
+    """Poll condition() until it returns something true; that value, or fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {condition.__doc__ or condition}")
+        time.sleep(every)
+
+
+def inference_body(mnist_test) -> dict:
+    return {"images": mnist_test[0][0].tolist()}
+
+
+# -- 1. the pool: a cap that holds, and only the teacher steers it ----------------------
+
+
+def test_students_cannot_add_or_remove_workers(server):
+    for action in ("add", "remove"):
+        status, body = post_json(server.url + "/api/lab/workers", {"action": action})
+        assert status == 403 and json.loads(body)["error"]["code"] == "not_teacher"
+        status, body = post_json(server.url + "/api/lab/workers", {"action": action}, token="x" * 32)
+        assert status == 403
+    assert get_json(server.url + "/api/workers")[1]["settings"]["teacher"] is False
+
+
+def test_the_teachers_address_keeps_the_token_in_a_cookie(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    connection.request("GET", f"/?token={server.token}")
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 303 and response.getheader("Location") == "/"
+    cookie = response.getheader("Set-Cookie")
+    assert cookie.startswith(f"lab_token={server.token}")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    request = urllib.request.Request(server.url + "/api/workers", headers={"Cookie": cookie.split(";")[0]})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert json.loads(answer.read())["settings"]["teacher"] is True
+    connection.request("GET", "/?token=not-the-token-at-all")
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 303 and response.getheader("Set-Cookie") is None
+
+
+def test_the_cap_holds_under_any_number_of_concurrent_adds():
+    with running_server(MODE="processes", WORKERS="2") as server:
+        add = lambda _: post_json(server.url + "/api/lab/workers", {"action": "add"}, token=server.token)  # noqa: E731
+        with ThreadPoolExecutor(30) as pool:
+            statuses = [status for status, _ in pool.map(add, range(60))]
+        assert statuses.count(202) == 6, statuses  # 2 -> 8, no more
+        assert set(statuses) == {202, 409}
+        time.sleep(3)  # long enough for any extra worker to boot and register
+        assert len(server.wait_ready(workers=8, timeout=60)) == 8
+        assert len(psutil.Process(server.pid).children()) == 8
+        # And the page can shrink it back.
+        status, body = post_json(server.url + "/api/lab/workers", {"action": "remove"}, token=server.token)
+        assert status == 202 and json.loads(body)["target"] == 7
+
+
+# -- 2. the state folder -----------------------------------------------------------------
+
+
+def _gunicorn(env: dict, port: int, out=subprocess.PIPE) -> subprocess.Popen:
+    """gunicorn as `make run` starts it (no STATE_DIR unless given), on a free port."""
+    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "PYTHONUNBUFFERED": "1", **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if v is not None},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_the_state_folder_is_private_and_unpredictable_and_stale_ones_are_cleaned():
+    tmp = Path(tempfile.gettempdir())
+    dead = tmp / f"{PREFIX}dead-server"
+    dead.mkdir()
+    (dead / master.OWNER).write_text(json.dumps({"pid": 2**22 + 1, "started": 0}))
+    reused = tmp / f"{PREFIX}reused-pid"  # a live pid, but not the process that made it
+    reused.mkdir()
+    (reused / master.OWNER).write_text(json.dumps({"pid": os.getpid(), "started": 12345.0}))
+    starting = tmp / f"{PREFIX}starting-now"  # no owner record yet, and new: left alone
+    starting.mkdir()
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "gunicorn.log"
+    out = open(log, "w")  # noqa: SIM115 - closed below
+    process = _gunicorn({"STATE_DIR": None}, port, out)
+    try:
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/readyz")[0] == 200)
+        state = Path(log.read_text().split("state in ", 1)[1].split()[0])
+        assert state.name.startswith(PREFIX) and str(process.pid) not in state.name
+        info = os.lstat(state)
+        assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.geteuid()
+        assert stat.S_IMODE(os.stat(state / "requests.sqlite").st_mode) == 0o600
+        assert not dead.exists() and not reused.exists()
+        assert starting.exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+        shutil.rmtree(starting, ignore_errors=True)
+        out.close()
+        shutil.rmtree(log.parent, ignore_errors=True)
+    assert not state.exists()  # a temporary folder of ours is removed on exit
+
+
+@pytest.mark.parametrize("problem", ["world-writable", "not ours", "a link"])
+def test_a_named_state_folder_must_be_ours_and_private(tmp_path, problem):
+    folder = tmp_path / "state"
+    if problem == "world-writable":
+        folder.mkdir(mode=0o777)
+        folder.chmod(0o777)
+    elif problem == "not ours":
+        folder.mkdir(mode=0o700)
+        os.chown(folder, 65534, 65534) if os.geteuid() == 0 else pytest.skip("needs root to chown")
+    else:
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        folder.symlink_to(tmp_path / "elsewhere")
+    process = _gunicorn({"STATE_DIR": str(folder)}, free_port())
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert f"STATE_DIR={folder}" in output, output[-2000:]
+
+
+def test_a_damaged_metric_file_is_set_aside_never_a_500(server):
+    damaged = server.state_dir / "metrics" / "gauge_liveall_99999.db"
+    damaged.write_bytes(b"\x00\x01garbage!!!!")
+    try:
+        for route in ("/api/workers", "/metrics"):
+            for _ in range(8):  # every worker meets it
+                status, _ = (
+                    get_json(server.url + route) if route != "/metrics" else (_get(server, route), None)
+                )
+                assert status == 200
+        assert len(server.workers()) == 4
+        assert "set aside" in server.log()
+    finally:
+        damaged.unlink(missing_ok=True)
+        for leftover in (server.state_dir / "metrics").glob("*.damaged"):
+            leftover.unlink()
+
+
+def _get(server, route: str) -> int:
+    try:
+        with urllib.request.urlopen(server.url + route, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+# -- 3. a damaged model and `make reload` -----------------------------------------------------
+
+
+def test_a_damaged_model_and_a_reload_keep_the_last_good_model_serving(tmp_path, mnist_test):
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models, ignore=shutil.ignore_patterns("*.png", "*.json", "*.md"))
+    body = inference_body(mnist_test)
+    with running_server(MODE="processes", MODEL_DIR=str(models)) as server:
+        good = get_json(server.url + "/api/workers")[1]["model"]["sha256"]
+        before = {w["pid"] for w in server.workers()}
+        failures, answered = [], [0]
+        stop = threading.Event()
+
+        def load():
+            while not stop.is_set():
+                status, answer = post_json(server.url + "/inference", body, timeout=10)
+                if status == 200:
+                    answered[0] += 1
+                else:
+                    failures.append((status, answer[:200]))
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            tflite = models / "mnist_cnn.tflite"
+            tflite.write_bytes(tflite.read_bytes()[:5000])  # half-copied
+            os.kill(server.pid, signal.SIGHUP)
+            # Every worker is replaced, and the new ones serve the last good model.
+            wait_for(lambda: not before & {w["pid"] for w in server.workers()} and len(server.workers()) == 4)
+            time.sleep(1)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(15)
+        assert failures == [] and answered[0] > 50
+        assert server.process.poll() is None
+        assert get_json(server.url + "/api/workers")[1]["model"]["sha256"] == good
+        assert "keep serving the last good model" in server.log_path.read_text()
+
+
+def test_a_damaged_model_at_start_is_a_clear_error(tmp_path):
+    (tmp_path / "mnist_cnn.tflite").write_bytes(b"not a model")
+    process = _gunicorn({"STATE_DIR": str(tmp_path / "state"), "MODEL_DIR": str(tmp_path)}, free_port())
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "does not load" in output, output[-2000:]
+
+
+# -- 4. TensorFlow loads where no timeout can hit it ----------------------------------------
+
+
+def test_a_tensorflow_burst_never_costs_a_worker_its_heartbeat():
+    # A timeout shorter than TensorFlow's import: loading it inside a request
+    # would get every worker killed.
+    with running_server(MODE="processes", TIMEOUT="3") as server:
+        before = {w["pid"] for w in server.wait_ready()}
+        url = server.url + "/api/lab/work"
+        body = {"kind": "tensorflow", "ms": 20}
+
+        def until_answered(_):
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                status, answer = post_json(url, body, token=server.token, timeout=30)
+                if status != 503:
+                    return status, json.loads(answer)
+                assert json.loads(answer)["error"]["code"] == "tensorflow_loading"
+                time.sleep(0.5)
+            return 0, {}
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(until_answered, range(8)))
+        assert all(status == 200 for status, _ in answers), answers
+        assert {w["pid"] for w in server.workers()} == before  # nobody was killed
+        assert "WORKER TIMEOUT" not in server.log_path.read_text()
+
+
+# -- 6. lab work is capped: predictions keep answering ---------------------------------------
+
+
+def test_predictions_keep_answering_during_any_lab_burst(server, mnist_test):
+    body = inference_body(mnist_test)
+    lab = {"kind": "python", "ms": 200}
+    with ThreadPoolExecutor(70) as pool:
+        burst = [pool.submit(post_json, server.url + "/api/lab/work", lab, 30) for _ in range(64)]
+        time.sleep(0.3)  # the burst is in
+        started = time.monotonic()
+        predictions = [pool.submit(post_json, server.url + "/inference", body, 10) for _ in range(6)]
+        answered = [p.result() for p in predictions]
+        took = time.monotonic() - started
+        results = [b.result() for b in burst]
+    assert [status for status, _ in answered] == [200] * 6
+    assert took < 5, f"6 predictions took {took:.1f} s behind the burst"
+    statuses = [status for status, _ in results]
+    assert set(statuses) <= {200, 429} and 429 in statuses
+    refused = json.loads(next(answer for status, answer in results if status == 429))["error"]
+    assert refused["code"] == "lab_busy"
+
+
+def test_one_client_runs_at_most_two_lab_workloads_at_once_the_teacher_more(server):
+    lab = {"kind": "io", "ms": 200}
+    with ThreadPoolExecutor(3) as pool:
+        student = list(pool.map(lambda _: post_json(server.url + "/api/lab/work", lab), range(3)))
+    assert sorted(status for status, _ in student) == [200, 200, 429]
+    with ThreadPoolExecutor(3) as pool:
+        teacher = list(
+            pool.map(lambda _: post_json(server.url + "/api/lab/work", lab, token=server.token), range(3))
+        )
+    assert [status for status, _ in teacher] == [200] * 3
+
+
+def test_a_429_says_when_to_come_back(server):
+    connection = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(3)]
+    for c in connection:
+        c.request(
+            "POST",
+            "/api/lab/work",
+            json.dumps({"kind": "io", "ms": 200}),
+            {"Content-Type": "application/json"},
+        )
+    responses = [c.getresponse() for c in connection]
+    refused = [r for r in responses if r.status == 429]
+    assert refused and refused[0].getheader("Retry-After") == "1"
+    for r in responses:
+        r.read()
+
+
+# -- 10. kill -9 of the master ---------------------------------------------------------------
+
+
+def test_workers_leave_within_two_seconds_of_the_masters_death():
+    server = start(MODE="processes")
+    try:
+        server.wait_ready()
+        workers = [w["pid"] for w in server.workers()]
+        os.kill(server.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_for(
+            lambda: (
+                not any(
+                    psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in workers
+                )
+            ),
+            10,
+        )
+        assert time.monotonic() - killed < 3
+        with socket.socket() as s:  # the port is free again: a restart can bind it
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", server.port))
+    finally:
+        server.stop()
+
+
+# -- low: gunicorn's own errors and request ids ------------------------------------------------
+
+
+def test_gunicorns_own_errors_carry_the_security_headers(server):
+    for raw, status in (
+        (b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(60)) + b"\r\n", 431),
+        (b"NOT A REQUEST\r\n\r\n", 400),
+    ):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(raw)
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 %d" % status), head
+        assert b"Content-Security-Policy:" in head and b"X-Content-Type-Options: nosniff" in head
+        assert json.loads(body)["error"]["code"]
+
+
+def test_a_clients_own_request_id_never_enters_the_log(server, mnist_test):
+    body = json.dumps(inference_body(mnist_test)).encode()
+    ids = []
+    for _ in range(2):
+        request = urllib.request.Request(
+            server.url + "/inference", body, {"Content-Type": "application/json", "X-Request-ID": "mine-1"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            ids.append(answer.headers["X-Request-ID"])
+    assert "mine-1" not in ids and len(set(ids)) == 2
