@@ -140,7 +140,9 @@ def _serve_checked_model(server):
     snapshot = master.snapshot_model(config["MODEL_DIR"], STATE_DIR, config["RUNTIME"], ROOT)
     os.environ["MNIST_MODEL_SNAPSHOT"] = str(snapshot)
     master.drop_snapshots(STATE_DIR, keep=snapshot)
-    server.log.info("model checked: %s (%s), served from %s", config["MODEL_DIR"], config["RUNTIME"], snapshot)
+    server.log.info(
+        "model checked: %s (%s), served from %s", config["MODEL_DIR"], config["RUNTIME"], snapshot
+    )
 
 
 def on_starting(server):

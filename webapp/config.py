@@ -92,7 +92,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         "LAB_TOKEN": env.get("LAB_TOKEN", "").strip() or None,
         # Proxies whose X-Forwarded-For and X-Request-ID are believed (nginx in
         # front: 127.0.0.1); from anyone else these headers are ignored.
-        "TRUSTED_PROXIES": frozenset(filter(None, (ip.strip() for ip in env.get("TRUSTED_PROXIES", "").split(",")))),
+        "TRUSTED_PROXIES": frozenset(
+            filter(None, (ip.strip() for ip in env.get("TRUSTED_PROXIES", "").split(",")))
+        ),
         # Threads inside one model call: 1 by default, as each worker is one of several.
         "MODEL_THREADS": _int(env, "MODEL_THREADS", 1, 1, 64),
         # TensorFlow runtime only: its intra-op and inter-op thread pools (0 = TF's default).

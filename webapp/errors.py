@@ -10,9 +10,7 @@ class ApiError(Exception):
     that are only for now (429, 503); ``detail`` adds fields to the error object.
     """
 
-    def __init__(
-        self, code: str, message: str, status: int = 400, retry_after: int | None = None, **detail
-    ):
+    def __init__(self, code: str, message: str, status: int = 400, retry_after: int | None = None, **detail):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
         self.retry_after, self.detail = retry_after, detail

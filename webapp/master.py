@@ -219,4 +219,3 @@ def teacher_token(given: str | None) -> str:
             raise StateError("LAB_TOKEN must be 16-128 letters, digits, '-' or '_'.")
         return given
     return secrets.token_urlsafe(24)
-
