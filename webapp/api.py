@@ -252,4 +252,6 @@ def requests_since():
         "latest": rows[-1]["request_id"] if rows else since,
         "count": len(rows),
         "more": more,
+        # Whether this worker can store rows (a full disk: no; predictions go on).
+        "log": log.status(),
     }

@@ -17,10 +17,21 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """200 once this worker's model is loaded and warmed up, else 503."""
+    """200 once this worker's model is loaded and warmed up, else 503.
+
+    What does not stop predictions is said, not failed on: whether the request
+    log is being written (a full disk) and whether this worker shares its metrics.
+    """
     model = current_app.extensions["model"]
+    registry = registry_of(current_app)
     status = 200 if model.ready else 503
-    return {"ready": model.ready, "pid": registry_of(current_app).pid, "model": model.describe()}, status
+    return {
+        "ready": model.ready,
+        "pid": registry.pid,
+        "model": model.describe(),
+        "request_log": current_app.extensions["request_log"].status(),
+        "metrics_shared": registry.shared,
+    }, status
 
 
 @bp.get("/metrics")

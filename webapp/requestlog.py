@@ -94,7 +94,14 @@ class RequestLog:
 
     def __init__(self, path: Path, size: int = 1000):
         self.path, self.size = Path(path), size
-        create(self.path)
+        # What went wrong storing rows (a full disk), and how many were lost
+        # since: /readyz and /api/requests say it; predictions go on regardless.
+        self.problem: str | None = None
+        self.lost = 0
+        try:
+            create(self.path)
+        except sqlite3.Error as err:
+            self._failed(err, 0)
         # Rows in COLUMNS order, and flush()es' events. SimpleQueue: put() is a
         # C call, where queue.Queue takes a lock and a condition in Python.
         self._queue: queue.SimpleQueue[tuple | threading.Event] = queue.SimpleQueue()
@@ -134,8 +141,26 @@ class RequestLog:
         rows = [item for item in items if type(item) is tuple]
         return rows, [item for item in items if type(item) is not tuple]
 
+    def status(self) -> dict:
+        """Whether rows are being stored: {"ok", "problem", "lost"}."""
+        return {"ok": self.problem is None, "problem": self.problem, "lost": self.lost}
+
+    def _failed(self, err: Exception, rows: int) -> None:
+        self.lost += rows
+        if self.problem is None:
+            self.problem = f"the request log cannot be written ({err})"
+            log.warning(
+                "pid %d: %s; predictions go on, their rows are dropped until it can be written again",
+                os.getpid(),
+                self.problem,
+            )
+
+    def _recovered(self) -> None:
+        log.warning("pid %d: the request log is written again (%d rows were lost)", os.getpid(), self.lost)
+        self.problem, self.lost = None, 0
+
     def _write_forever(self) -> None:
-        db = _connect(self.path)
+        db = None
         insert = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         prune = {"size": self.size, "slack": _SLACK}
         while True:
@@ -145,10 +170,15 @@ class RequestLog:
             rows, flushes = self._gather()
             try:
                 if rows:
+                    db = db or _connect(self.path)
                     with db:
                         db.execute("BEGIN IMMEDIATE")
                         db.executemany(insert, rows)
                         db.execute(_PRUNE, prune)
+                    if self.problem:
+                        self._recovered()
+            except sqlite3.Error as err:  # a full disk, a damaged file: one warning, then drop rows
+                self._failed(err, len(rows))
             except Exception:  # noqa: BLE001 - whatever it is, the writer must live on
                 log.exception("pid %d could not store %d request rows", os.getpid(), len(rows))
             finally:
@@ -164,7 +194,15 @@ class RequestLog:
     def since(
         self, request_id: str | None = None, client_id: str | None = None, limit: int = 1000
     ) -> list[dict]:
-        """Rows after ``request_id`` (all kept rows if it is unknown), oldest first."""
+        """Rows after ``request_id`` (all kept rows if it is unknown), oldest first; none
+        if the log cannot be read (said by status())."""
+        try:
+            return self._since(request_id, client_id, limit)
+        except sqlite3.Error as err:
+            self._failed(err, 0)
+            return []
+
+    def _since(self, request_id: str | None, client_id: str | None, limit: int) -> list[dict]:
         db = self._reader()
         after = 0
         if request_id:

@@ -370,3 +370,67 @@ def test_a_clients_own_request_id_never_enters_the_log(server, mnist_test):
         with urllib.request.urlopen(request, timeout=5) as answer:
             ids.append(answer.headers["X-Request-ID"])
     assert "mine-1" not in ids and len(set(ids)) == 2
+
+
+# -- 7. a full disk under the state folder ------------------------------------------------------
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 16 MB tmpfs of our own (root only), unmounted after."""
+    mount = tmp_path / "disk"
+    mount.mkdir(mode=0o700)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_degrades_the_log_and_never_the_predictions(small_disk, mnist_test):
+    body = inference_body(mnist_test)
+    state = small_disk / "state"
+    with running_server(MODE="processes", STATE_DIR=str(state)) as server:
+        before = {w["pid"] for w in server.wait_ready()}
+        filler = _fill(small_disk)
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(lambda _: post_json(server.url + "/inference", body)[0], range(300)))
+        assert statuses == [200] * 300
+        # A worker that starts on the full disk serves too (no SIGBUS, no crash loop).
+        victim = next(iter(before))
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(server.wait_ready()) == 4 or None, 30)
+        statuses = [post_json(server.url + "/inference", body)[0] for _ in range(100)]
+        assert statuses == [200] * 100
+        ready = [get_json(server.url + "/readyz")[1] for _ in range(12)]
+        assert any(not r["request_log"]["ok"] and "full" in r["request_log"]["problem"] for r in ready), ready
+        log = server.log_path.read_text()
+        assert "SIGBUS" not in log and "Traceback" not in log
+        assert log.count("Booting worker") <= 6  # the four, the replacement, and no loop
+        assert log.count("cannot be written") <= 5  # once per worker, not per row
+        # Room again: the log resumes by itself.
+        filler.unlink()
+        latest = get_json(server.url + "/api/requests?limit=1")[1]["latest"]
+        for _ in range(40):
+            post_json(server.url + "/inference", body)
+        page = wait_for(lambda: get_json(f"{server.url}/api/requests?since={latest}")[1]["requests"], 10)
+        assert len(page) >= 1
+        assert "written again" in server.log_path.read_text()
