@@ -10,12 +10,12 @@ PYTEST_ARGS ?=
 
 RUN_DIR ?= run
 
-.PHONY: run test train lint browser wrk clean start stop reload bench load lab
+.PHONY: run test train lint browser wrk nginx clean start stop reload bench load lab
 
 run: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
-test: $(VENV)/.dev browser wrk
+test: $(VENV)/.dev browser wrk nginx
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Retrain the shipped model (about 10 minutes on 2 cores); fetches MNIST if needed.
@@ -42,6 +42,12 @@ reload:
 wrk:
 	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		apt-get update -q >/dev/null && apt-get install -y -q wrk) || echo "wrk not installed: benchmark test skipped"
+
+# nginx, the buffering proxy of deploy/: its tests run the real one. Installed
+# with apt-get where it can be (elsewhere: brew install nginx); skipped without it.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -q >/dev/null && apt-get install -y -q nginx-light) || echo "nginx not installed: its tests are skipped"
 
 # Serving benchmark (MODE x RUNTIME x route x concurrency) with wrk; prints a table.
 bench: $(VENV)/.dev browser wrk

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -171,3 +172,64 @@ def running_server(timeout: float = 60.0, **env: str) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+NGINX_SITE = ROOT / "deploy" / "nginx.conf"
+
+
+def find_nginx() -> str | None:
+    """The nginx binary (Debian puts it in /usr/sbin, often not on a user's PATH)."""
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+
+@contextlib.contextmanager
+def running_nginx(upstreams: list[str], port: int | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Real nginx with deploy/nginx.conf in front of ``upstreams`` ("127.0.0.1:port"), on a
+    free loopback port, in a folder of its own; yields its URL and stops it after.
+
+    The site file is used as shipped; only its upstream servers and its listen
+    address are replaced.
+    """
+    binary = find_nginx()
+    if binary is None:
+        raise FileNotFoundError("nginx is not installed (make nginx)")
+    port = port or free_port(host)
+    prefix = Path(tempfile.mkdtemp(prefix="mnist-nginx-"))
+    site = NGINX_SITE.read_text()
+    servers = "".join(f"    server {upstream} max_fails=1 fail_timeout=5s;\n" for upstream in upstreams)
+    site = re.sub(r"(upstream mnist_serving \{\n)(?:    server [^\n]*\n)+", lambda m: m[1] + servers, site)
+    site = re.sub(r"listen [^;]+;", f"listen {host}:{port};", site)
+    (prefix / "site.conf").write_text(site)
+    temp = "".join(
+        f"    {kind}_temp_path {prefix / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (prefix / "nginx.conf").write_text(
+        f"daemon off;\npid {prefix / 'nginx.pid'};\nerror_log {prefix / 'error.log'} info;\n"
+        f"events {{ worker_connections 1024; }}\n"
+        f"http {{\n    access_log {prefix / 'access.log'};\n{temp}    include {prefix / 'site.conf'};\n}}\n"
+    )
+    process = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://{host}:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"nginx did not start:\n{(prefix / 'error.log').read_text()[-3000:]}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        shutil.rmtree(prefix, ignore_errors=True)

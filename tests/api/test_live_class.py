@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from webapp import master
+from webapp import launch, master
 from webapp.launch import ROOT, free_port, get_json, post_json, running_server, start
 from webapp.master import PREFIX
 
@@ -434,3 +434,71 @@ def test_a_full_disk_degrades_the_log_and_never_the_predictions(small_disk, mnis
         page = wait_for(lambda: get_json(f"{server.url}/api/requests?since={latest}")[1]["requests"], 10)
         assert len(page) >= 1
         assert "written again" in server.log_path.read_text()
+
+
+# -- 5. slow clients ----------------------------------------------------------------------------
+
+PARTIAL = (
+    b"POST /inference HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
+)
+
+
+def _slow_clients(port: int, n: int) -> list[socket.socket]:
+    """n connections that send part of a request and then say nothing."""
+    clients = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(PARTIAL)
+        clients.append(s)
+    return clients
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except (TimeoutError, OSError):
+        return False
+
+
+@pytest.mark.parametrize("mode", ["processes", "threads"])
+def test_slow_clients_hold_a_worker_only_until_the_request_timeout(mode, mnist_test):
+    body = inference_body(mnist_test)
+    with running_server(MODE=mode, REQUEST_TIMEOUT="2") as server:
+        slow = _slow_clients(server.port, 4)  # as many as the server has workers (or threads)
+        try:
+            time.sleep(0.5)
+            started = time.monotonic()
+            statuses = [post_json(server.url + "/inference", body, timeout=20)[0] for _ in range(12)]
+            took = time.monotonic() - started
+            assert statuses == [200] * 12
+            # Before: 30 s (workers killed by the heartbeat timeout), or never (threads).
+            assert took < 8, f"12 requests took {took:.1f} s behind 4 slow clients"
+            assert all(_closed_within(s, 5) for s in slow)
+        finally:
+            for s in slow:
+                s.close()
+        assert {w["pid"] for w in server.workers()} == {w["pid"] for w in server.wait_ready()}
+        assert "WORKER TIMEOUT" not in server.log_path.read_text()
+
+
+def test_behind_nginx_slow_clients_cost_gunicorn_nothing(mnist_test):
+    if launch.find_nginx() is None:
+        pytest.skip("nginx is not installed (make nginx)")
+    body = inference_body(mnist_test)
+    with running_server(MODE="processes") as server:
+        with launch.running_nginx([f"127.0.0.1:{server.port}"]) as url:
+            port = int(url.rsplit(":", 1)[1])
+            slow = _slow_clients(port, 16)  # four times the workers
+            try:
+                time.sleep(0.5)
+                started = time.monotonic()
+                statuses = [post_json(url + "/inference", body, timeout=20)[0] for _ in range(12)]
+                took = time.monotonic() - started
+            finally:
+                for s in slow:
+                    s.close()
+            assert statuses == [200] * 12
+            assert took < 3, f"12 requests took {took:.1f} s through nginx beside 16 slow clients"
