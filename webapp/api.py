@@ -26,6 +26,7 @@ LIVE_WORKERS_MAX_AGE = 0.2
 # /api/requests without a limit: its rows are ~340 bytes each, a page of 1,000 was 341 KB.
 REQUESTS_PAGE = 100
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # ours, or a kept X-Request-ID (workers.py)
 
 
 # -- request parsing -----------------------------------------------------------
@@ -64,7 +65,8 @@ def json_body() -> dict:
 
 
 def client_id(value: object) -> str | None:
-    if value is None or value == "":
+    """A valid client id, None if there is none; an empty one is refused, as the schema says."""
+    if value is None:
         return None
     if not isinstance(value, str) or not _CLIENT_ID.fullmatch(value):
         raise ApiError("bad_client_id", "'client_id' must be 1-64 letters, digits, '-' or '_'.")
@@ -221,6 +223,9 @@ def workers():
             # Whether this request carries the teacher's token: the page shows
             # the server's controls (add/remove a worker) only then.
             "teacher": is_teacher(),
+            # How much lab work runs at once (webapp/lab/limits.py): the page sends no more.
+            "lab_max_in_flight": config["LAB_MAX_IN_FLIGHT"],
+            "lab_max_per_client": config["LAB_MAX_PER_CLIENT"],
         },
         "model": current_app.extensions["model"].describe(),
         "answered_by": registry.pid,
@@ -233,7 +238,9 @@ def workers():
 def requests_since():
     """Recent answered requests of every client on every worker, oldest first: the newest
     ``limit`` (100 unless asked, up to 1000) after ``since``; ``more`` if older ones were left out."""
-    since = request.args.get("since") or None
+    since = request.args.get("since")
+    if since is not None and not _REQUEST_ID.fullmatch(since):
+        raise ApiError("bad_since", "'since' must be a request_id: the 'latest' of an earlier answer.")
     cid = client_id(request.args.get("client_id"))
     try:
         limit = int(request.args.get("limit", REQUESTS_PAGE))

@@ -17,6 +17,11 @@ bp = Blueprint("openapi", __name__)
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
+# A data URL of a picture the server decodes (decode.image_from_data_url): whether
+# the picture is whole, and has ink, no schema can say (400, 413, 415, 422).
+_DATA_URL = r"^data:image/(png|jpeg|webp)(;[-\w]+=[-\w.]+)*;base64,[A-Za-z0-9+/]*={0,2}$"
+
+
 def _errors(*statuses: int) -> dict:
     return {
         str(s): {"description": "a JSON error", "content": {"application/json": {"schema": _ERROR}}}
@@ -37,8 +42,10 @@ def spec(config) -> dict:
     client_id = {
         "type": "string",
         "pattern": "^[A-Za-z0-9_-]{1,64}$",
-        "description": "groups one tab's requests",
+        "description": "groups one tab's requests (1-64 letters, digits, '-' or '_'; not empty)",
     }
+    # In a JSON body, null is the same as leaving it out.
+    json_client_id = {**client_id, "type": ["string", "null"]}
     number = {"type": "number"}
     nullable_number = {"type": ["number", "null"]}
     return {
@@ -64,9 +71,11 @@ def spec(config) -> dict:
                                     "properties": {
                                         "image": {
                                             "type": "string",
-                                            "description": "data:image/png|jpeg|webp;base64,…",
+                                            "pattern": _DATA_URL,
+                                            "description": "a PNG, JPEG or WebP picture of a digit as a "
+                                            "base64 data URL, as canvas.toDataURL() gives",
                                         },
-                                        "client_id": client_id,
+                                        "client_id": json_client_id,
                                     },
                                 }
                             },
@@ -141,8 +150,9 @@ def spec(config) -> dict:
                         {
                             "name": "since",
                             "in": "query",
-                            "schema": {"type": "string"},
-                            "description": "a request_id: only the requests after it",
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"},
+                            "description": "a request_id (the last answer's `latest`): only the requests "
+                            "after it; all kept requests if it is no longer kept",
                         },
                         {"name": "client_id", "in": "query", "schema": client_id},
                         {
@@ -168,11 +178,17 @@ def spec(config) -> dict:
                                         "type": "boolean",
                                         "description": "older requests after `since` were left out",
                                     },
+                                    "log": _ref("LogStatus"),
                                 },
                             },
                             "the requests",
                         ),
                         **_errors(400),
+                        "414": {
+                            "description": "a request line over LIMIT_REQUEST_LINE bytes, refused by "
+                            "gunicorn before the app",
+                            "content": {"application/json": {"schema": _ERROR}},
+                        },
                     },
                 }
             },
@@ -193,7 +209,7 @@ def spec(config) -> dict:
                                             "minimum": 0,
                                             "maximum": config["LAB_MAX_MS"],
                                         },
-                                        "client_id": client_id,
+                                        "client_id": json_client_id,
                                     },
                                 }
                             }
@@ -201,7 +217,7 @@ def spec(config) -> dict:
                     },
                     "responses": {
                         "200": _json(_ref("LabWork"), "who ran it, when, for how much CPU"),
-                        **_errors(400, 404, 415),
+                        **_errors(400, 404, 415, 429, 503),
                     },
                 }
             },
@@ -222,7 +238,7 @@ def spec(config) -> dict:
                     },
                     "responses": {
                         "202": _json({"type": "object"}, "the master was signalled"),
-                        **_errors(400, 404, 409, 415),
+                        **_errors(400, 403, 404, 409, 415),
                     },
                 }
             },
@@ -236,7 +252,22 @@ def spec(config) -> dict:
                 "get": {
                     "summary": "200 once this worker's model is loaded and warm, else 503",
                     "responses": {
-                        "200": _json({"type": "object"}, "ready"),
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "ready": {"type": "boolean"},
+                                    "pid": {"type": "integer"},
+                                    "request_log": _ref("LogStatus"),
+                                    "metrics_shared": {
+                                        "type": "boolean",
+                                        "description": "false if this worker cannot write its metric "
+                                        "files (a full disk): it answers, but is not in the worker list",
+                                    },
+                                },
+                            },
+                            "ready",
+                        ),
                         "503": _json({"type": "object"}, "not ready"),
                     },
                 }
@@ -279,8 +310,25 @@ def spec(config) -> dict:
                         "error": {
                             "type": "object",
                             "required": ["code", "message"],
-                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "worker": {
+                                    "type": "integer",
+                                    "description": "tensorflow_loading: the pid of the worker loading it",
+                                },
+                            },
                         }
+                    },
+                },
+                "LogStatus": {
+                    "type": "object",
+                    "description": "whether this worker stores answered requests in the log",
+                    "required": ["ok", "problem", "lost"],
+                    "properties": {
+                        "ok": {"type": "boolean"},
+                        "problem": {"type": ["string", "null"], "description": "why not, for a person"},
+                        "lost": {"type": "integer", "description": "rows dropped since it went wrong"},
                     },
                 },
                 "Worker": {
@@ -373,6 +421,18 @@ def spec(config) -> dict:
                                 "bind": {"type": "string"},
                                 "host": {"type": "string"},
                                 "lab": {"type": "boolean"},
+                                "teacher": {
+                                    "type": "boolean",
+                                    "description": "this request carries the teacher's token",
+                                },
+                                "lab_max_in_flight": {
+                                    "type": "integer",
+                                    "description": "lab workloads the server runs at once",
+                                },
+                                "lab_max_per_client": {
+                                    "type": "integer",
+                                    "description": "lab workloads one client (not the teacher) runs at once",
+                                },
                             },
                         },
                         "model": {"type": "object"},

@@ -16,11 +16,13 @@ const POLL_TIMEOUT_MS = 3000;
 const UNAVAILABLE_STATUSES = [0, 502, 503, 504];
 
 export class Failure extends Error {
-  constructor(kind, status, code, message) {
+  constructor(kind, status, code, message, retryAfterMs = null, worker = null) {
     super(message);
-    this.kind = kind; // 'unavailable' | 'refused' | 'server'
+    this.kind = kind; // 'unavailable' | 'busy' (try again after retryAfterMs) | 'refused' | 'server'
     this.status = status;
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
+    this.worker = worker; // the PID an error names (a worker loading TensorFlow)
   }
 }
 
@@ -81,6 +83,11 @@ function send(options) {
 export function describeFailure(xhr, textStatus) {
   const status = xhr.status || 0;
   const error = (xhr.responseJSON && xhr.responseJSON.error) || {};
+  // "Not now": too much lab work at once (429), or a worker loading TensorFlow for the lab (503).
+  if (status === 429 || (status === 503 && error.code === 'tensorflow_loading')) {
+    const seconds = Number(xhr.getResponseHeader('Retry-After')) || 1;
+    return new Failure('busy', status, error.code, error.message || 'The server is busy.', seconds * 1000, error.worker ?? null);
+  }
   if (textStatus === 'timeout') {
     return new Failure('unavailable', 0, 'timeout',
       'The server took too long to answer. Trying again when it responds…');

@@ -12,20 +12,49 @@ export function burstSize(raw) {
   return Math.min(n, MAX_BURST);
 }
 
-// Calls send() n times before waiting for any answer (send: () => a promise of api.js);
-// onAnswer(answer) runs as each returns and gives back the row it stored, which the
-// summary is made of.
-export async function runBurst(n, send, onAnswer) {
+const BUSY_GIVE_UP_MS = 120000; // a request the server keeps saying "not now" to, this long: a failure
+
+// Sends n requests (send: () => a promise of api.js), at most `concurrency` at once (all at
+// once by default); onAnswer(answer) runs as each returns and gives back the row it stored,
+// which the summary is made of. A "not now" from the server (kind 'busy': too much lab work
+// at once, a worker loading TensorFlow) is sent again after the wait it asks for; onWait(failure)
+// says so meanwhile.
+export async function runBurst(n, send, onAnswer, { concurrency = n, onWait = () => {} } = {}) {
   const begun = performance.now();
-  const calls = [];
-  for (let i = 0; i < n; i += 1) {
-    calls.push(send().then(onAnswer));
+  const results = [];
+  let next = 0;
+  async function lane() {
+    while (next < n) {
+      next += 1;
+      results.push(await settle(() => untilAnswered(send, onWait).then(onAnswer)));
+    }
   }
-  const settled = await Promise.allSettled(calls);
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, concurrency)) }, lane));
   const wallMs = performance.now() - begun;
-  const rows = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value);
-  const failures = settled.filter((s) => s.status === 'rejected').map((s) => s.reason);
+  const rows = results.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+  const failures = results.filter((s) => s.status === 'rejected').map((s) => s.reason);
   return summarize(n, rows, failures, wallMs);
+}
+
+async function settle(call) {
+  try {
+    return { status: 'fulfilled', value: await call() };
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
+}
+
+async function untilAnswered(send, onWait) {
+  const giveUp = performance.now() + BUSY_GIVE_UP_MS;
+  for (;;) {
+    try {
+      return await send();
+    } catch (failure) {
+      if (failure.kind !== 'busy' || performance.now() + failure.retryAfterMs > giveUp) throw failure;
+      onWait(failure);
+      await new Promise((resolve) => setTimeout(resolve, failure.retryAfterMs));
+    }
+  }
 }
 
 export function summarize(n, rows, failures, wallMs) {

@@ -20,7 +20,6 @@ const FALLBACK_MAX_MS = 200; // the server's default LAB_MAX_MS, until /openapi.
 const MIN_WORKERS = 1; // the server keeps the lab's workers within these
 const MAX_WORKERS = 8;
 const SCALE_TIMEOUT_MS = 15000; // a worker that has not come or gone by then: say so
-const LOADING_S = 1; // a tensorflow request that waited this long before its work was loading TensorFlow
 const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
 // MODE presets (workers, threads), as webapp/config.py sets them; and the mode to compare with.
 const PRESETS = { processes: [4, 1], threads: [1, 4], single: [1, 1], hybrid: [2, 2], batched: [1, 8] };
@@ -214,9 +213,9 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     const live = state.livePids.length;
     const ready = state.livePids.filter((pid) => state.tensorflowPids.has(pid)).length;
     const text =
-      `Warm-up: each worker loads TensorFlow on its first tensorflow request, about 3 s, longer on a busy machine (not counted as work, but in the wall time). ` +
+      `Warm-up: each worker loads TensorFlow on its first tensorflow request, one worker at a time, a few seconds each (longer on a busy machine; not counted as work, but in the wall time). ` +
       (live ? `Loaded, as far as this tab has seen: ${ready} of ${live} ${plural(live, 'worker', 'workers')}.` : '');
-    $note.prop('hidden', false).attr('data-loaded', ready).text(text);
+    $note.prop('hidden', false).attr({ 'data-loaded': ready, 'data-state': 'idle' }).text(text);
   }
 
   function readChoice() {
@@ -236,19 +235,33 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     const title = `Lab burst ${number}, ${n} × ${kind} ${ms} ms`;
     const cold = kind === 'tensorflow' && state.livePids.some((pid) => !state.tensorflowPids.has(pid));
     setRunning(true);
-    byTestId('lab-summary')
+    const $summary = byTestId('lab-summary');
+    $summary
       .empty()
       .removeAttr('data-requests')
-      .text(`${title}: sending…${cold ? ' Workers that have not run TensorFlow yet load it first (about 3 s).' : ''}`);
+      .text(`${title}: sending…${cold ? ' Workers that have not run TensorFlow yet load it first (a few seconds each).' : ''}`);
     const loading = new Set();
-    const summary = await runBurst(n, () => api.labWork(kind, ms, clientId), (answer) => {
-      const body = answer.body;
-      if (body.kind === 'tensorflow') {
-        state.tensorflowPids.add(body.worker.pid);
-        if (body.timing.started - body.timing.received > LOADING_S) loading.add(body.worker.pid);
+    // The server runs only so much lab work at once (so predictions always find a free
+    // worker): send no more than that at once, the rest as answers come back.
+    const { lab_max_in_flight: serverCap, lab_max_per_client: perClient, teacher } = state.settings || {};
+    const concurrency = Math.min(n, serverCap || n, teacher ? n : perClient || n);
+    const onWait = (failure) => {
+      if (failure.code === 'tensorflow_loading') {
+        loading.add(failure.worker);
+        byTestId('lab-warmup').prop('hidden', false).attr('data-state', 'loading').text(failure.message);
+      } else {
+        $summary.text(`${title}: ${failure.message}`);
       }
-      return onAnswer(answer, number);
-    });
+    };
+    const summary = await runBurst(
+      n,
+      () => api.labWork(kind, ms, clientId),
+      (answer) => {
+        if (answer.body.kind === 'tensorflow') state.tensorflowPids.add(answer.body.worker.pid);
+        return onAnswer(answer, number);
+      },
+      { concurrency, onWait },
+    );
     setRunning(false);
     showWarmUp();
     if (summary.failure && summary.failure.code === 'lab_off') showOff();
@@ -290,7 +303,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
       $el.append(
         $('<span>', {
           class: 'note',
-          text: `${loadedTensorflow} ${plural(loadedTensorflow, 'worker', 'workers')} loaded TensorFlow first (about 3 s, in the wall time): fire it again for the steady state.`,
+          text: `${loadedTensorflow} ${plural(loadedTensorflow, 'worker', 'workers')} loaded TensorFlow first (in the wall time): fire it again for the steady state.`,
         }),
       );
     }
@@ -372,16 +385,25 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     const canScale = scalable(settings) && !state.refusal;
     const live = state.livePids.length;
     const busy = Boolean(state.scaling);
-    byTestId('lab-workers').attr({ 'data-scalable': String(canScale), 'data-state': busy ? 'pending' : 'idle' });
-    byTestId('add-worker').prop('disabled', !canScale || busy || live >= MAX_WORKERS);
-    byTestId('remove-worker').prop('disabled', !canScale || busy || live <= MIN_WORKERS);
+    byTestId('lab-workers').attr({
+      'data-scalable': String(canScale),
+      'data-teacher': String(settings.teacher),
+      'data-state': busy ? 'pending' : 'idle',
+    });
+    // The server's controls are the teacher's: shown only on the page opened with the token.
+    byTestId('add-worker').prop({ hidden: !settings.teacher, disabled: !canScale || busy || live >= MAX_WORKERS });
+    byTestId('remove-worker').prop({ hidden: !settings.teacher, disabled: !canScale || busy || live <= MIN_WORKERS });
     const $note = byTestId('lab-workers-note');
-    if (!canScale) {
+    if (!settings.teacher) {
+      const why =
+        'Adding and removing workers is the teacher’s: it works on the page opened with the address (and token) the server printed at start.';
+      if ($note.text() !== why) $note.attr('data-state', 'teacher-only').text(why);
+    } else if (!canScale) {
       const why =
         state.refusal ||
         `Workers can be added or removed in process modes only (MODE=processes or hybrid): gunicorn's TTIN and TTOU add and remove processes, and this server runs ${shape(settings.workers, settings.threads)}.`;
       if ($note.text() !== why) $note.attr('data-state', 'refused').text(why);
-    } else if (!busy && [undefined, 'refused'].includes($note.attr('data-state'))) {
+    } else if (!busy && [undefined, 'refused', 'teacher-only'].includes($note.attr('data-state'))) {
       $note.removeAttr('data-state');
       $note.text(`${MIN_WORKERS} to ${MAX_WORKERS} workers. A new one gets a new PID, a card and a lane.`);
     }

@@ -15,9 +15,10 @@ SURE = 0.9  # a traced digit must be read this surely to be picked for the test
 
 
 @pytest.fixture()
-def lab_page(page: Page) -> Page:
-    """The page at "/", with the server's workers on its panel (it is live)."""
-    page.goto("/")
+def lab_page(page: Page, server) -> Page:
+    """The teacher's page (opened with the server's token), with the server's workers on
+    its panel (it is live)."""
+    page.goto(f"/?token={server.token}")
     expect(page.get_by_test_id("worker").first).to_be_visible()
     return page
 

@@ -77,7 +77,7 @@ def test_choosing_tensorflow_warns_that_each_worker_loads_it_first(lab_page: Pag
 
 def test_a_python_burst_in_threads_mode_takes_turns_on_one_pid(page: Page, start_server) -> None:
     server = start_server(MODE="threads")
-    page.goto(server.url)
+    page.goto(f"{server.url}/?token={server.token}")
     expect(page.get_by_test_id("lab-mode")).to_contain_text("MODE=threads")
     expect(page.get_by_test_id("lab-restart")).to_have_text("MODE=processes make run")
 
@@ -101,7 +101,7 @@ def test_a_python_burst_in_threads_mode_takes_turns_on_one_pid(page: Page, start
 
 def test_threads_mode_cannot_add_workers_and_says_why(page: Page, start_server) -> None:
     server = start_server(MODE="threads")
-    page.goto(server.url)
+    page.goto(f"{server.url}/?token={server.token}")
 
     expect(page.get_by_test_id("lab-workers")).to_have_attribute("data-scalable", "false")
     expect(page.get_by_test_id("add-worker")).to_be_disabled()
@@ -112,8 +112,9 @@ def test_threads_mode_cannot_add_workers_and_says_why(page: Page, start_server) 
 def test_adding_a_worker_brings_a_new_pid_that_takes_requests_and_removing_it_goes_back(
     page: Page, start_server
 ) -> None:
-    server = start_server(MODE="processes", WORKERS="2")
-    page.goto(server.url)
+    # Room for lab work on all three workers (by default one stays free for predictions).
+    server = start_server(MODE="processes", WORKERS="2", LAB_MAX_IN_FLIGHT="3")
+    page.goto(f"{server.url}/?token={server.token}")
     live = page.get_by_test_id("worker-panel").locator(LIVE)
     expect(live).to_have_count(2)
     before = set(live.evaluate_all(PIDS))
@@ -137,6 +138,33 @@ def test_adding_a_worker_brings_a_new_pid_that_takes_requests_and_removing_it_go
     expect(note).to_have_attribute("data-state", "done")
     expect(note).to_contain_text("left")
     expect(page.get_by_test_id("add-worker")).to_be_enabled()
+
+
+def test_a_first_tensorflow_burst_says_which_worker_is_loading_it_and_completes(
+    page: Page, start_server
+) -> None:
+    server = start_server(MODE="processes", WORKERS="2")
+    page.goto(f"{server.url}/?token={server.token}")
+    expect(page.get_by_test_id("worker").first).to_be_visible()
+    page.get_by_test_id("lab-kind").select_option("tensorflow")
+    page.get_by_test_id("lab-ms").fill("20")
+    page.get_by_test_id("lab-size").fill("4")
+    page.get_by_test_id("lab-burst").click()
+
+    warmup = page.get_by_test_id("lab-warmup")
+    expect(warmup).to_contain_text(re.compile(r"(Loading TensorFlow in|before) worker \d+"))
+    summary = page.get_by_test_id("lab-summary")
+    expect(summary).to_have_attribute("data-requests", "4", timeout=120_000)
+    assert summary.get_attribute("data-failed") == "0"
+    expect(summary).to_contain_text("loaded TensorFlow first")
+
+
+def test_a_students_page_has_no_server_controls_and_says_whose_they_are(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_test_id("lab-workers")).to_have_attribute("data-teacher", "false")
+    expect(page.get_by_test_id("add-worker")).to_be_hidden()
+    expect(page.get_by_test_id("remove-worker")).to_be_hidden()
+    expect(page.get_by_test_id("lab-workers-note")).to_contain_text("the teacher")
 
 
 def test_with_the_lab_off_the_lab_card_hides_itself(page: Page, start_server) -> None:
