@@ -58,6 +58,15 @@ CASES = [
         "bad_client_id",
     ),
     ("/api/predict", {"json": {"image": data_url(png_bytes()), "client_id": ["x"]}}, 400, "bad_client_id"),
+    # The schema says 1-64 characters: an empty id is refused, not taken for none.
+    ("/api/predict", {"json": {"image": data_url(png_bytes()), "client_id": ""}}, 400, "bad_client_id"),
+    (
+        "/api/predict",
+        {"data": {"image": (io.BytesIO(png_bytes()), "a.png"), "client_id": ""}},
+        400,
+        "bad_client_id",
+    ),
+    ("/api/lab/work", {"json": {"kind": "io", "ms": 0, "client_id": ""}}, 400, "bad_client_id"),
     ("/api/predict", {"data": "image=abc", "content_type": "text/plain"}, 415, "unsupported_media_type"),
     ("/api/predict", {"data": {"file": (io.BytesIO(b"x"), "x.png")}}, 400, "missing_image"),
     ("/api/predict", {"data": {"image": (io.BytesIO(b"not an image"), "x.png")}}, 415, "bad_image"),
@@ -129,7 +138,19 @@ def test_unknown_routes_and_wrong_methods_are_json(client, method, route, status
     assert response.get_json()["error"]["code"] == code
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=5000", "client_id=bad id"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=abc",
+        "limit=5000",
+        "client_id=bad id",
+        "client_id=",
+        "since=",
+        "since=a b",
+        "since=" + "x" * 65,
+    ],
+)
 def test_bad_request_log_queries_are_refused(client, query):
     response = client.get(f"/api/requests?{query}")
     assert response.status_code == 400
