@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -164,3 +165,17 @@ def test_a_first_call_without_since_is_small(client, app):
     body = response.get_json()
     assert body["count"] == 100 and body["more"] is True
     assert len(response.get_data()) < 50_000  # 1,000 rows were about 341 KB
+
+
+# -- 6. every page names an icon that exists ---------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/docs"])
+def test_every_page_names_an_icon_that_answers(client, path):
+    # Without one the browser asks for /favicon.ico, a 404 in the console.
+    html = client.get(path).get_data(as_text=True)
+    icons = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+    assert icons, f"{path} names no icon"
+    for href in icons:
+        with client.get(href) as response:
+            assert response.status_code == 200 and response.mimetype.startswith("image/")
