@@ -41,6 +41,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
 PUBLISH_EVERY = 0.05  # seconds a change may wait to reach the metric files
 _ID, _RECEIVED = "mnist.request_id", "mnist.received"  # set in each request's WSGI environ
+# Methods /metrics names; any other is counted as "other".
+_METHOD_LABELS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 
 class Registry:
@@ -391,9 +393,12 @@ def init_app(app: Flask) -> Registry:
         # only while the request is open.
         this = request._get_current_object()  # one proxy lookup, not three
         rule = this.url_rule
+        method = this.method
         registry.answered(
             rule.rule if rule else "unmatched",
-            this.method,
+            # gunicorn takes any token as a method: a label per token would be a
+            # new series forever, so labels come from a closed set.
+            method if method in _METHOD_LABELS else "other",
             response.status_code,
             time.time() - this.environ[_RECEIVED],
         )

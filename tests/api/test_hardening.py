@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -179,3 +181,40 @@ def test_every_page_names_an_icon_that_answers(client, path):
     for href in icons:
         with client.get(href) as response:
             assert response.status_code == 200 and response.mimetype.startswith("image/")
+
+
+# -- 7. /metrics has a closed set of labels ---------------------------------------------------
+
+METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
+
+
+def metric_samples(server) -> list[tuple[str, dict, float]]:
+    """/metrics' mnist_http_requests_total samples: (name, labels, value)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, _, body = raw_request(server, "GET", "/metrics")
+    assert status == 200
+    return [
+        (s.name, s.labels, s.value)
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name == "mnist_http_requests_total"
+    ]
+
+
+def test_any_http_method_adds_no_metric_series(server):
+    rng = random.Random(7)
+    before = sum(value for _, _, value in metric_samples(server))
+    for _ in range(50):
+        method = "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ", k=rng.randint(3, 12)))
+        path = rng.choice(["/api/workers", "/api/predict", "/no-such-page", "/healthz"])
+        raw_request(server, method, path)
+    deadline = time.monotonic() + 5
+    while True:  # each worker publishes its counts within 50 ms
+        samples = metric_samples(server)
+        if sum(value for _, _, value in samples) >= before + 50 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert sum(value for _, _, value in samples) >= before + 50
+    assert {labels["method"] for _, labels, _ in samples} <= METHODS
+    assert sum(value for _, labels, value in samples if labels["method"] == "other") >= 50
