@@ -162,6 +162,7 @@ def on_starting(server):
         os.environ["LAB_TOKEN"] = master.teacher_token(os.environ.get("LAB_TOKEN", "").strip())
     except master.StateError as err:
         server.log.error("%s", err)
+        on_exit(server)  # nothing left behind by a start that failed
         sys.exit(1)
     # The lab's add/remove-a-worker buttons signal the master (TTIN/TTOU). Set
     # here, not above: with --daemon the master's pid changes after this file is read.

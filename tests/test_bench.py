@@ -51,6 +51,11 @@ def test_the_classroom_load_test_prints_its_table():
     assert "| `GET /api/workers` |" in out and "| **all** |" in out
 
 
+def test_the_abuse_benchmark_prints_what_the_server_withstood():
+    out = run("bench.abuse", "--only", "master,pool")
+    assert "| kill -9 master |" in out and "| pool cap |" in out and "8 workers (cap 8)" in out
+
+
 def test_the_benchmarks_drawings_come_from_a_real_canvas(page, client, mnist_test):
     from bench.canvas import draw
 

@@ -267,11 +267,24 @@ def test_a_tensorflow_burst_never_costs_a_worker_its_heartbeat():
 # -- 6. lab work is capped: predictions keep answering ---------------------------------------
 
 
-def test_predictions_keep_answering_during_any_lab_burst(server, mnist_test):
+def _lab_from(port: int, source: str, work: dict) -> tuple[int, dict]:
+    """One lab request from the loopback address ``source``: a student of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    try:
+        connection.request("POST", "/api/lab/work", json.dumps(work), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("students", [1, 64])
+def test_predictions_keep_answering_during_any_lab_burst(server, mnist_test, students):
     body = inference_body(mnist_test)
     lab = {"kind": "python", "ms": 200}
+    sources = [f"127.0.0.{10 + i % students}" for i in range(64)]
     with ThreadPoolExecutor(70) as pool:
-        burst = [pool.submit(post_json, server.url + "/api/lab/work", lab, 30) for _ in range(64)]
+        burst = [pool.submit(_lab_from, server.port, source, lab) for source in sources]
         time.sleep(0.3)  # the burst is in
         started = time.monotonic()
         predictions = [pool.submit(post_json, server.url + "/inference", body, 10) for _ in range(6)]
@@ -279,10 +292,12 @@ def test_predictions_keep_answering_during_any_lab_burst(server, mnist_test):
         took = time.monotonic() - started
         results = [b.result() for b in burst]
     assert [status for status, _ in answered] == [200] * 6
-    assert took < 5, f"6 predictions took {took:.1f} s behind the burst"
+    # Without the caps: 64 x 200 ms of queued work on 4 workers, over 3 s.
+    assert took < 2.5, f"6 predictions took {took:.1f} s behind the burst"
     statuses = [status for status, _ in results]
-    assert set(statuses) <= {200, 429} and 429 in statuses
-    refused = json.loads(next(answer for status, answer in results if status == 429))["error"]
+    assert set(statuses) <= {200, 429}
+    assert statuses.count(200) <= 64 - 50  # most were told to come back
+    refused = next(answer for status, answer in results if status == 429)["error"]
     assert refused["code"] == "lab_busy"
 
 

@@ -1,0 +1,253 @@
+"""What a live class can throw at the server, and what the server does: prints a table.
+
+    python -m bench.abuse            # every scenario, about 2 minutes
+    python -m bench.abuse --only slow,lab
+
+Each scenario is one finding of the "safe in a live class" review, measured on
+real gunicorn servers on free loopback ports (and a real nginx, if installed):
+the attack, bounded in count and time, and what predictions (or the pool) did
+meanwhile. The tests (tests/api/test_live_class.py) assert the mechanisms;
+this prints the figures the README quotes. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+
+from bench.serving import save
+from webapp import dataset, launch
+
+PARTIAL = (
+    b"POST /inference HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
+)
+
+
+def _digit() -> dict:
+    images, _ = dataset.load("test")
+    return {"images": images[0].tolist()}
+
+
+def _timed(url: str, body: dict, n: int) -> tuple[list[int], list[float]]:
+    """n /inference requests one after another: their statuses and seconds."""
+    statuses, seconds = [], []
+    for _ in range(n):
+        started = time.monotonic()
+        statuses.append(launch.post_json(url + "/inference", body, timeout=60)[0])
+        seconds.append(time.monotonic() - started)
+    return statuses, seconds
+
+
+def _latency(seconds: list[float]) -> str:
+    return f"median {statistics.median(seconds) * 1000:.0f} ms, max {max(seconds) * 1000:.0f} ms"
+
+
+def _row(scenario: str, attack: str, result: str) -> dict:
+    print(f"  {scenario}: {result}", flush=True)
+    return {"scenario": scenario, "attack": attack, "result": result}
+
+
+def pool(body: dict) -> list[dict]:
+    with launch.running_server(MODE="processes", WORKERS="2") as server:
+
+        def add(_):
+            return launch.post_json(server.url + "/api/lab/workers", {"action": "add"}, token=server.token)
+
+        with ThreadPoolExecutor(30) as workers:
+            statuses = [status for status, _ in workers.map(add, range(300))]
+        time.sleep(3)
+        live = len(psutil.Process(server.pid).children())
+        anonymous = launch.post_json(server.url + "/api/lab/workers", {"action": "remove"})[0]
+    return [
+        _row(
+            "pool cap",
+            "300 concurrent 'add' as the teacher, on 2 workers",
+            f"{statuses.count(202)} accepted, {statuses.count(409)} refused (409): {live} workers (cap 8)",
+        ),
+        _row("pool control", "'remove' without the token", f"HTTP {anonymous} (teacher only)"),
+    ]
+
+
+def _lab_from(port: int, source: str) -> int:
+    """One python 200 ms lab request from the loopback address ``source`` (a student)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    try:
+        work = json.dumps({"kind": "python", "ms": 200})
+        connection.request("POST", "/api/lab/work", work, {"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def lab(body: dict) -> list[dict]:
+    rows = []
+    for who, sources in (
+        ("one client", ["127.0.0.1"] * 64),
+        ("64 students", [f"127.0.0.{10 + i}" for i in range(64)]),
+    ):
+        with launch.running_server(MODE="processes") as server:
+            with ThreadPoolExecutor(70) as clients:
+                burst = [clients.submit(_lab_from, server.port, source) for source in sources]
+                time.sleep(0.3)
+                statuses, seconds = _timed(server.url, body, 12)
+                lab_statuses = [b.result() for b in burst]
+        rows.append(
+            _row(
+                f"lab burst, {who}",
+                f"64 concurrent python 200 ms lab requests from {who}, 4 workers",
+                f"12 predictions meanwhile: {statuses.count(200)} answered, {_latency(seconds)}; "
+                f"lab: {lab_statuses.count(200)} ran, {lab_statuses.count(429)} got 429",
+            )
+        )
+    return rows
+
+
+def slow(body: dict) -> list[dict]:
+    rows = []
+    for mode in ("processes", "threads"):
+        with launch.running_server(MODE=mode) as server:
+            clients = []
+            for _ in range(4):
+                s = socket.create_connection(("127.0.0.1", server.port))
+                s.sendall(PARTIAL)
+                clients.append(s)
+            time.sleep(0.5)
+            statuses, seconds = _timed(server.url, body, 12)
+            for s in clients:
+                s.close()
+        rows.append(
+            _row(
+                f"slow clients, {mode}",
+                "4 connections that send half a request, then nothing (REQUEST_TIMEOUT 10 s)",
+                f"12 requests: {statuses.count(200)} answered in {sum(seconds):.1f} s, {_latency(seconds)}",
+            )
+        )
+    if launch.find_nginx():
+        with (
+            launch.running_server(MODE="processes") as server,
+            launch.running_nginx([f"127.0.0.1:{server.port}"]) as url,
+        ):
+            port = int(url.rsplit(":", 1)[1])
+            clients = []
+            for _ in range(64):
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(PARTIAL)
+                clients.append(s)
+            time.sleep(0.5)
+            statuses, seconds = _timed(url, body, 12)
+            for s in clients:
+                s.close()
+        rows.append(
+            _row(
+                "slow clients, behind nginx",
+                "64 such connections to nginx (deploy/nginx.conf), 4 workers behind it",
+                f"12 requests: {statuses.count(200)} answered in {sum(seconds):.1f} s, {_latency(seconds)}",
+            )
+        )
+    return rows
+
+
+def tensorflow(body: dict) -> list[dict]:
+    with launch.running_server(MODE="processes", TIMEOUT="5") as server:
+        before = {w["pid"]: w["pss_bytes"] for w in server.wait_ready()}
+        started = time.monotonic()
+        url = server.url + "/api/lab/work"
+
+        def until_answered(_):
+            while time.monotonic() - started < 300:
+                status, _ = launch.post_json(
+                    url, {"kind": "tensorflow", "ms": 20}, token=server.token, timeout=30
+                )
+                if status != 503:
+                    return status
+                time.sleep(0.5)
+            return 0
+
+        with ThreadPoolExecutor(8) as clients:
+            futures = [clients.submit(until_answered, i) for i in range(8)]
+            # Predictions while the workers load TensorFlow.
+            statuses, seconds = _timed(server.url, body, 40)
+            answered = [f.result() for f in futures]
+        loaded_after = time.monotonic() - started
+        # Every worker, loaded: one more round until each has answered.
+        while True:
+            status, raw = launch.post_json(
+                url, {"kind": "tensorflow", "ms": 20}, token=server.token, timeout=30
+            )
+            after = {w["pid"]: w["pss_bytes"] for w in server.workers()}
+            if status == 200 and len(after) == len(before):
+                break
+            time.sleep(0.5)
+        time.sleep(1.5)
+        after = {w["pid"]: w["pss_bytes"] for w in server.workers()}
+        killed = len(set(before) - set(after))
+        grown = [after[pid] - before[pid] for pid in before if pid in after and after[pid] and before[pid]]
+    return [
+        _row(
+            "TensorFlow burst",
+            "8 lab tensorflow requests on a fresh 4-worker server, TIMEOUT 5 s",
+            f"answered {answered.count(200)}/8 after {loaded_after:.1f} s, {killed} workers killed; "
+            f"40 predictions meanwhile: {_latency(seconds)}",
+        ),
+        _row(
+            "TensorFlow memory",
+            "PSS of a worker before and after the lab loaded TensorFlow in it",
+            f"+{statistics.median(grown) / 2**20:.0f} MB per worker (median of {len(grown)})"
+            if grown
+            else "n/a",
+        ),
+    ]
+
+
+def master(body: dict) -> list[dict]:
+    server = launch.start(MODE="processes")
+    try:
+        server.wait_ready()
+        workers = [w["pid"] for w in server.workers()]
+        os.kill(server.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        while any(
+            psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in workers
+        ):
+            if time.monotonic() - killed > 30:
+                break
+            time.sleep(0.05)
+        gone = time.monotonic() - killed
+    finally:
+        server.stop()
+    return [
+        _row("kill -9 master", "SIGKILL to the gunicorn master", f"its 4 workers gone {gone:.2f} s later")
+    ]
+
+
+SCENARIOS = {"pool": pool, "lab": lab, "slow": slow, "tensorflow": tensorflow, "master": master}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS)
+    )
+    args = parser.parse_args(argv)
+    body = _digit()
+    rows = []
+    for name in args.only.split(","):
+        print(f"{name}…", flush=True)
+        rows += SCENARIOS[name.strip()](body)
+    print("\n| scenario | attack | what happened |\n|---|---|---|")
+    for row in rows:
+        print(f"| {row['scenario']} | {row['attack']} | {row['result']} |")
+    print(f"\nsaved {save('abuse', {'rows': rows})}")
+
+
+if __name__ == "__main__":
+    main()
