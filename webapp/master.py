@@ -144,11 +144,17 @@ def write_json(path: Path, value) -> None:
 
 
 @contextlib.contextmanager
-def server_lock(state_dir: Path, name: str):
-    """Hold a lock shared by every process of this server (an flock, released if the holder dies)."""
+def server_lock(state_dir: Path, name: str, on_wait=None):
+    """Hold a lock shared by every process of this server (an flock, released if the holder
+    dies); ``on_wait()`` is called first if another process holds it."""
     fd = os.open(state_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)

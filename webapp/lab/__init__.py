@@ -84,13 +84,17 @@ def tensorflow_model() -> tuple[Model, float]:
     )
 
 
-_tf_loader: dict = {"thread": None, "waiting": True}
+_tf_loader: dict = {"thread": None, "waiting": False}  # waiting: another worker is loading first
+
+
+def _wait_for_another() -> None:
+    _tf_loader["waiting"] = True
 
 
 def _load_tensorflow(app) -> None:
     config = app.config
     try:
-        with master.server_lock(Path(config["STATE_DIR"]), "tensorflow"):
+        with master.server_lock(Path(config["STATE_DIR"]), "tensorflow", on_wait=_wait_for_another):
             _tf_loader["waiting"] = False
             log.info("pid %d: loading TensorFlow for the lab", os.getpid())
             model = Model(
@@ -112,7 +116,7 @@ def _load_tensorflow(app) -> None:
     except Exception:  # noqa: BLE001 - said in the log; the next request tries again
         log.exception("pid %d could not load TensorFlow for the lab", os.getpid())
         with _tf_lock:
-            _tf_loader.update(thread=None, waiting=True)
+            _tf_loader.update(thread=None, waiting=False)
 
 
 def run_tensorflow(ms: float) -> int:
