@@ -68,8 +68,12 @@ def chunked_post(server, path: str, body: bytes, content_type: str = "applicatio
     host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
     conn = http.client.HTTPConnection(host, port, timeout=10)
     pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    headers = {"Content-Type": content_type}
     try:
-        conn.request("POST", path, body=pieces, headers={"Content-Type": content_type}, encode_chunked=True)
+        try:
+            conn.request("POST", path, body=pieces, headers=headers, encode_chunked=True)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before the whole body was read: the answer is there to read
         response = conn.getresponse()
         raw = response.read()
         return response.status, json.loads(raw) if response.status != 200 else raw.decode()
@@ -106,7 +110,7 @@ def test_a_chunked_body_over_the_limit_is_refused_like_a_long_content_length(ser
     limit = app.config["MAX_CONTENT_LENGTH"]
     status, answer = chunked_post(server, path, padded(body, limit + 50_000))
     assert (status, answer) == (413, too_large_error(client, app))
-    status, answer = chunked_post(server, path, b"[" + b"0," * limit)  # not JSON either
+    status, answer = chunked_post(server, path, b"[" + b"0," * (limit // 2 + 25_000))  # not JSON either
     assert (status, answer) == (413, too_large_error(client, app))
 
 
