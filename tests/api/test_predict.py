@@ -64,13 +64,20 @@ def test_a_multipart_upload_works_like_curl_F(client, seven):
     assert response.get_json()["digit"] == 7 and response.get_json()["client_id"] == "curl"
 
 
-def test_a_sane_request_id_is_kept_and_an_insane_one_replaced(client, seven):
-    kept = client.post("/api/predict", json={"image": data_url(seven)}, headers={"X-Request-ID": "abc-123"})
-    assert kept.get_json()["request_id"] == "abc-123"
-    replaced = client.post(
-        "/api/predict", json={"image": data_url(seven)}, headers={"X-Request-ID": "a b\x01"}
-    )
+def test_a_proxys_sane_request_id_is_kept_a_clients_never(client, seven):
+    from webapp import create_app
+
+    # The test client comes from 127.0.0.1: here a trusted proxy (nginx in front).
+    behind_nginx = create_app({"TESTING": True, "TRUSTED_PROXIES": frozenset({"127.0.0.1"})}).test_client()
+    body = {"image": data_url(seven)}
+    kept = behind_nginx.post("/api/predict", json=body, headers={"X-Request-ID": "abc-123"})
+    assert kept.get_json()["request_id"] == "abc-123" == kept.headers["X-Request-ID"]
+    replaced = behind_nginx.post("/api/predict", json=body, headers={"X-Request-ID": "a b\x01"})
     assert replaced.get_json()["request_id"] != "a b\x01"
+    # Straight from a client, its own id would let it reuse another's and hide rows
+    # from the log's readers: the server makes its own.
+    ignored = client.post("/api/predict", json=body, headers={"X-Request-ID": "abc-123"})
+    assert ignored.get_json()["request_id"] != "abc-123"
 
 
 def test_inference_keeps_the_reference_contract(client, mnist_test):
