@@ -29,7 +29,7 @@ def _app_module(name):
     # whatever the master imports, every forked worker inherits, and a
     # `kill -HUP` reload could then not pick up changed app code.
     spec = importlib.util.spec_from_file_location(f"_mnist_{name}", ROOT / "webapp" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
     spec.loader.exec_module(module)
     return module
 

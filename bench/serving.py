@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from webapp import launch
+from webapp.config import MODES
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -180,7 +181,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default="processes,threads,single,hybrid,batched")
+    parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--runtimes", default="litert,tensorflow")
     parser.add_argument("--concurrency", default="1,4,16", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--duration", type=int, default=4, help="whole seconds per measurement (4)")

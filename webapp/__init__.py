@@ -15,6 +15,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import config as config_module
+from .config import MODES
 from .errors import ApiError, handle_api_error
 from .jsonio import OrjsonProvider
 
@@ -81,7 +82,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         inter_op=app.config["TF_INTER_OP"],
     )
     app.extensions["model"] = model
-    if app.config["MODE"] == "batched":
+    if MODES[app.config["MODE"]].batches:
         batcher = Batcher(
             model,
             app.config["BATCH_MAX_SIZE"],

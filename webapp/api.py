@@ -13,6 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import decode
 from .batching import Call
+from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
 from .png import grey_png
 from .preprocess import normalize, preprocess
@@ -23,6 +24,7 @@ bp = Blueprint("api", __name__)
 
 # /api/workers is polled by every open page about once a second.
 LIVE_WORKERS_MAX_AGE = 0.2
+PRESETS = presets()
 # /api/requests without a limit: its rows are ~340 bytes each, a page of 1,000 was 341 KB.
 REQUESTS_PAGE = 100
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -208,6 +210,7 @@ def inference():
 def workers():
     """The server's concurrency settings and every live worker process."""
     config = current_app.config
+    mode = MODES[config["MODE"]]
     registry = registry_of(current_app)
     live = registry.live_workers(max_age=LIVE_WORKERS_MAX_AGE)
     return {
@@ -226,6 +229,13 @@ def workers():
             # How much lab work runs at once (webapp/lab/limits.py): the page sends no more.
             "lab_max_in_flight": config["LAB_MAX_IN_FLIGHT"],
             "lab_max_per_client": config["LAB_MAX_PER_CLIENT"],
+            "lab_max_ms": config["LAB_MAX_MS"],
+            "lab_workers": [MIN_WORKERS, MAX_WORKERS],
+            # This mode's properties, and every preset: the page copies none of them.
+            "can_add_workers": mode.can_add_workers,
+            "batches": mode.batches,
+            "contrast": mode.contrast,
+            "presets": PRESETS,
         },
         "model": current_app.extensions["model"].describe(),
         "answered_by": registry.pid,

@@ -8,18 +8,81 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Named presets for teaching: (worker processes, threads per worker).
+
+@dataclass(frozen=True)
+class Mode:
+    """A MODE preset: how gunicorn runs the app, and what follows from it.
+
+    Code asks a mode's properties (can the lab add workers? do predictions share
+    model calls?), never its name; the page (through /api/workers), the lab
+    command and the benchmarks read these records. A new preset is a new record.
+    """
+
+    name: str
+    workers: int  # worker processes
+    threads: int  # threads per process (gunicorn's gthread worker when > 1)
+    about: str  # what it is, for a person
+    contrast: str  # the mode the page suggests trying next
+    colour: str  # its colour in the lab's charts
+    can_add_workers: bool  # the lab's buttons grow or shrink the pool (TTIN/TTOU)
+    batches: bool = False  # one process's predictions share model calls
+
+    def worker_class(self, threads: int) -> str:
+        """gunicorn's worker class for this mode run with ``threads`` threads per process."""
+        return "gthread" if threads > 1 else "sync"  # sync: one request at a time
+
+
+# In the order the lab shows them.
 MODES = {
-    "processes": (4, 1),  # gunicorn -w 4, like the reference blog
-    "threads": (1, 4),  # one process, four threads sharing one GIL
-    "single": (1, 1),  # everything queues
-    "hybrid": (2, 2),  # two processes of two threads
-    "batched": (1, 8),  # one process; its threads' requests share model calls
-}
+    mode.name: mode
+    for mode in (
+        Mode(
+            name="single", workers=1, threads=1, about="one request at a time: the baseline",
+            contrast="processes", colour="#8c8c8c", can_add_workers=True,
+        ),
+        Mode(
+            name="threads", workers=1, threads=4, about="one process, four threads sharing one GIL",
+            contrast="processes", colour="#dd8452", can_add_workers=False,
+        ),
+        Mode(
+            name="processes", workers=4, threads=1, about="gunicorn -w 4, the reference blog's setup",
+            contrast="threads", colour="#4c72b0", can_add_workers=True,
+        ),
+        Mode(
+            name="hybrid", workers=2, threads=2, about="two processes of two threads",
+            contrast="threads", colour="#55a868", can_add_workers=True,
+        ),
+        Mode(
+            name="batched", workers=1, threads=8, about="one process; its predictions share model calls",
+            contrast="processes", colour="#8172b3", can_add_workers=False, batches=True,
+        ),
+    )
+}  # fmt: skip
+DEFAULT_MODE = "processes"
+# Worker processes the lab's add/remove buttons keep the pool within.
+MIN_WORKERS, MAX_WORKERS = 1, 8
+
+
+def presets() -> dict:
+    """The presets as /api/workers gives them to the page."""
+    return {
+        name: {
+            "workers": mode.workers,
+            "threads": mode.threads,
+            "about": mode.about,
+            "contrast": mode.contrast,
+            "can_add_workers": mode.can_add_workers,
+            "batches": mode.batches,
+        }
+        for name, mode in MODES.items()
+    }
+
+
 RUNTIMES = ("litert", "tensorflow")
 
 
@@ -60,16 +123,14 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def concurrency(env: Mapping[str, str] = os.environ) -> dict:
     """MODE preset, overridden by WORKERS / THREADS: how gunicorn runs the app."""
-    mode = _choice(env, "MODE", "processes", MODES)
-    workers, threads = MODES[mode]
-    workers = _int(env, "WORKERS", workers, 1, 64)
-    threads = _int(env, "THREADS", threads, 1, 64)
+    mode = MODES[_choice(env, "MODE", DEFAULT_MODE, MODES)]
+    workers = _int(env, "WORKERS", mode.workers, 1, 64)
+    threads = _int(env, "THREADS", mode.threads, 1, 64)
     return {
-        "mode": mode,
+        "mode": mode.name,
         "workers": workers,
         "threads": threads,
-        # gthread is gunicorn's threaded worker; sync serves one request at a time.
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": mode.worker_class(threads),
         "bind": env.get("BIND", "").strip() or "0.0.0.0:2431",
     }
 

@@ -433,6 +433,20 @@ def spec(config) -> dict:
                                     "type": "integer",
                                     "description": "lab workloads one client (not the teacher) runs at once",
                                 },
+                                "lab_max_ms": {"type": "integer", "description": "the longest lab workload"},
+                                "lab_workers": {
+                                    "type": "array",
+                                    "items": {"type": "integer"},
+                                    "description": "the fewest and most workers the lab's buttons keep",
+                                },
+                                "can_add_workers": {"type": "boolean"},
+                                "batches": {"type": "boolean"},
+                                "contrast": {"type": "string", "description": "the mode to compare with"},
+                                "presets": {
+                                    "type": "object",
+                                    "description": "every MODE preset: workers, threads, about, contrast, "
+                                    "can_add_workers, batches",
+                                },
                             },
                         },
                         "model": {"type": "object"},

@@ -24,6 +24,7 @@ from flask import Blueprint, current_app
 
 from .. import master
 from ..api import client_id, json_body, log_answer, worker_info
+from ..config import MAX_WORKERS, MIN_WORKERS, MODES
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..teacher import is_teacher
@@ -165,9 +166,6 @@ def work():
     }
 
 
-MIN_WORKERS, MAX_WORKERS = 1, 8
-
-
 @bp.post("/api/lab/workers")
 def scale_workers():
     """Add or remove one worker process live: gunicorn's TTIN / TTOU to the master."""
@@ -185,11 +183,11 @@ def scale_workers():
         )
     config = current_app.config
     master_pid = int(os.environ.get("GUNICORN_MASTER_PID", "0"))
-    if not master_pid or config["THREADS"] > 1 and config["MODE"] != "hybrid":
+    if not master_pid or not MODES[config["MODE"]].can_add_workers:
         raise ApiError(
             "not_scalable",
-            "Workers can be added or removed only in process modes under gunicorn "
-            "(MODE=processes or hybrid).",
+            "Workers can be added or removed only under gunicorn, in the modes whose processes "
+            f"are the point: MODE={' or '.join(n for n, m in MODES.items() if m.can_add_workers)}.",
             409,
         )
     # Count what was asked for, not what has registered: a new worker takes a

@@ -55,7 +55,7 @@ POOL_SETUPS = (
     {"MODE": "processes", "WORKERS": 2, "TF_INTRA_OP": 1, "TF_INTER_OP": 1},
 )
 # The modes in teaching order: the baseline, then threads, processes, both, batching.
-MODE_ORDER = ("single", "threads", "processes", "hybrid", "batched")
+MODE_ORDER = tuple(MODES)  # as webapp/config.py lists them
 REQUEST_TIMEOUT = 120.0  # seconds; a lab request takes tens of milliseconds
 
 Say = Callable[[str], None]
@@ -362,7 +362,7 @@ def run_mode(
     say: Say = _quiet,
 ) -> list[dict]:
     """One mode: a server per RUNTIME its workloads need, each workload warmed up and measured."""
-    workers, threads = MODES[mode]
+    workers, threads = MODES[mode].workers, MODES[mode].threads
     rows = []
     for runtime in ("litert", "tensorflow"):
         # Workloads that import TensorFlow in the workers go last, so the others run without it.
@@ -410,7 +410,8 @@ def pools(ms: float, repeats: int, log_dir: Path, say: Say = _quiet) -> list[dic
     rows = []
     for setup in POOL_SETUPS:
         env = {key: str(value) for key, value in setup.items()}
-        workers, threads = int(env.get("WORKERS", MODES[env["MODE"]][0])), MODES[env["MODE"]][1]
+        preset = MODES[env["MODE"]]
+        workers, threads = int(env.get("WORKERS", preset.workers)), preset.threads
         say("pools: " + " ".join(f"{k}={v}" for k, v in env.items()) + ": starting gunicorn")
         with serving(log_dir, **env) as (server, _):
             warm_up(server, workload, 2)
@@ -544,7 +545,7 @@ def chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
 
     names = _ordered({r["workload"] for r in rows}, WORKLOADS)
     modes = _ordered({r["mode"] for r in rows}, MODE_ORDER)
-    colours = dict(zip(MODE_ORDER, ("#8c8c8c", "#dd8452", "#4c72b0", "#55a868", "#8172b3"), strict=True))
+    colours = {name: mode.colour for name, mode in MODES.items()}
     columns = min(len(names), 3)
     lines = -(-len(names) // columns)
     figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.6 * lines), squeeze=False)
@@ -589,7 +590,7 @@ def pools_chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
         for r in rows
     ]
     figure, ax = plt.subplots(figsize=(7.6, 3.8))
-    colours = ["#dd8452" if r["mode"] == "threads" else "#4c72b0" for r in rows]
+    colours = [MODES[r["mode"]].colour for r in rows]
     bars = ax.bar(labels, [r["ratio"] for r in rows], color=colours)
     for bar, r in zip(bars, rows, strict=True):
         x = bar.get_x() + bar.get_width() / 2
