@@ -57,7 +57,7 @@ bench: $(VENV)/.dev browser wrk
 # measured here; writes docs/lab/ (JSON, Markdown tables, charts). See docs/teaching.md.
 LAB_ARGS ?=
 lab: $(VENV)/.runtime
-	$(BIN)/python -m webapp.lab $(LAB_ARGS)
+	$(BIN)/python -m lab $(LAB_ARGS)
 
 # A class of 100 students on one server, with Locust; prints a table.
 load: $(VENV)/.dev browser
@@ -69,7 +69,7 @@ lint: $(VENV)/.dev
 
 # A Chromium for Playwright: its own download where possible, else the system's.
 browser: $(VENV)/.dev
-	$(BIN)/python -m tests.browser --install
+	$(BIN)/python -m harness.browser --install
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

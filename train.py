@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from webapp import dataset
+from digits import dataset
 from webapp.preprocess import normalize
 
 NUM_CLASSES = 10

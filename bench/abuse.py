@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 
 from bench.serving import save
-from webapp import dataset, launch
+from digits import dataset
+from harness import launch
 
 PARTIAL = (
     b"POST /inference HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"

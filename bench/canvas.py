@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from webapp.drawing import CANVAS_SIZE, PEN_WIDTH, mnist_strokes
+from digits.drawing import CANVAS_SIZE, PEN_WIDTH, mnist_strokes
 
 INK = "#111111"  # static/js/canvas.js INK
 
@@ -46,10 +46,10 @@ def draw(page, images: list[np.ndarray]) -> list[str]:
 
 
 def browser_drawings(images: list[np.ndarray]) -> list[str]:
-    """draw() in a headless Chromium of its own (see tests/browser.py)."""
+    """draw() in a headless Chromium of its own (see harness/browser.py)."""
     from playwright.sync_api import Error, sync_playwright
 
-    from tests.browser import LAUNCH_ARGS, find_chromium
+    from harness.browser import LAUNCH_ARGS, find_chromium
 
     with sync_playwright() as playwright:
         try:
@@ -57,7 +57,7 @@ def browser_drawings(images: list[np.ndarray]) -> list[str]:
         except Error as error:
             first_line = str(error).strip().splitlines()[0]
             raise SystemExit(
-                f"bench: needs a Chromium to draw with ({first_line}); run: python -m tests.browser --install"
+                f"bench: needs a Chromium to draw with ({first_line}); run: python -m harness.browser --install"
             ) from None
         try:
             return draw(browser.new_page(), images)

@@ -25,5 +25,5 @@ def parse_only():
 
 @app.get("/api/workers")
 def workers():
-    # Enough for webapp.launch to see the server as ready.
+    # Enough for harness.launch to see the server as ready.
     return {"settings": {"workers": 0}, "workers": []}

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench.serving import save
-from webapp import launch
+from harness import launch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -31,7 +31,7 @@ DRAWING_COUNT = 12  # different digits the class sends
 def write_drawings(out: Path) -> Path:
     """The class's digits, drawn and encoded by Chromium's canvas, as a JSON list of data URLs."""
     from bench.canvas import browser_drawings
-    from webapp import dataset
+    from digits import dataset
 
     images, _ = dataset.load("test")
     path = out / "drawings.json"

@@ -37,8 +37,8 @@ def _drawings() -> list[str]:
         with open(given) as f:
             return json.load(f)
     from bench.classroom import DRAWING_COUNT
-    from webapp import dataset
-    from webapp.drawing import data_url, draw_like_a_pen
+    from digits import dataset
+    from digits.drawing import data_url, draw_like_a_pen
 
     images, _ = dataset.load("test")
     return [data_url(draw_like_a_pen(image)) for image in images[:DRAWING_COUNT]]

@@ -1,9 +1,9 @@
 """From the end of a stroke to the answer on screen, measured in a real Chromium.
 
-    .venv/bin/python bench/page_latency.py            # its own gunicorn, 4 workers
-    .venv/bin/python bench/page_latency.py --runs 60
-    .venv/bin/python bench/page_latency.py --url http://localhost:2431/
-    .venv/bin/python bench/page_latency.py --runs 0 --screenshot docs/screenshot.png
+    .venv/bin/python -m bench.page_latency            # its own gunicorn, 4 workers
+    .venv/bin/python -m bench.page_latency --runs 60
+    .venv/bin/python -m bench.page_latency --url http://localhost:2431/
+    .venv/bin/python -m bench.page_latency --runs 0 --screenshot docs/screenshot.png
 
 Draws single-stroke digits with the mouse, `--runs` times. In the page, a listener
 notes the time of the stroke's pointerup; a MutationObserver notes when the
@@ -19,17 +19,15 @@ import argparse
 import contextlib
 import re
 import statistics
-import sys
 from pathlib import Path
 
+from playwright.sync_api import Page, expect, sync_playwright
+
+from digits.strokes import DIGIT_STROKES, draw_strokes
+from harness.browser import LAUNCH_ARGS, find_chromium
+from harness.launch import running_server
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from tests.browser import LAUNCH_ARGS, find_chromium  # noqa: E402
-from tests.e2e.strokes import DIGIT_STROKES, draw_strokes  # noqa: E402
-from webapp.launch import running_server  # noqa: E402
 
 DIGITS = ["1", "7", "0"]  # one stroke each: the stroke's end is the drawing's end
 INSTRUMENT = """() => {

@@ -9,7 +9,7 @@ PNG, drawn and encoded by Chromium: bench/canvas.py) and /inference (a 28x28
 list) with wrk at each concurrency, and reads each worker's PSS. Prints a
 Markdown table and writes JSON to bench/results/.
 Needs `wrk` (apt-get install wrk, brew install wrk) and a Chromium
-(`python -m tests.browser --install`; `make bench` sees to both).
+(`python -m harness.browser --install`; `make bench` sees to both).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from webapp import launch
+from harness import launch
 from webapp.config import MODES
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +45,7 @@ def request_bodies() -> dict[str, bytes]:
     """The tests' payloads: the first MNIST test digit (a 7) as the page sends it, drawn in a
     browser's canvas, and as the reference's 28x28 list."""
     from bench.canvas import browser_drawings
-    from webapp import dataset
+    from digits import dataset
 
     images, _ = dataset.load("test")
     return {

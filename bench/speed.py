@@ -32,7 +32,7 @@ from bench.serving import (
     start_server,
     write_request,
 )
-from webapp.launch import Server
+from harness.launch import Server
 
 SERVERS = {
     "ceiling": {"app": "bench.ceiling:app"},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import LAUNCH_ARGS, find_chromium
-from webapp import create_app, dataset
-from webapp.launch import running_server
+from digits import dataset
+from harness.browser import LAUNCH_ARGS, find_chromium
+from harness.launch import running_server
+from webapp import create_app
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +44,7 @@ def base_url(server):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Playwright's own Chromium where installed, else the system's (see tests/browser.py)."""
+    """Playwright's own Chromium where installed, else the system's (see harness/browser.py)."""
     path = find_chromium()
     extra = {"executable_path": path} if path else {}
     return {**browser_type_launch_args, **extra, "args": LAUNCH_ARGS}

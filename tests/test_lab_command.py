@@ -1,4 +1,4 @@
-"""`python -m webapp.lab`: writes its results and leaves no server behind, even when interrupted."""
+"""`python -m lab`: writes its results and leaves no server behind, even when interrupted."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from lab import matrix
 from webapp.config import ROOT
-from webapp.lab import matrix
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -24,7 +24,7 @@ class Watched:
 
     def __init__(self, *args: str):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.lab", *args],
+            [sys.executable, "-m", "lab", *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -95,7 +95,7 @@ def test_a_tiny_matrix_writes_json_table_and_chart_and_stops_every_server(tmp_pa
         assert row["ok"] == 6 and row["errors"] == 0 and row["rps"] > 0
         assert row["pids"] == 1 and row["p50_ms"] <= row["p95_ms"]
     assert rows["single", "python"]["threads_seen"] == 1
-    assert results["machine"]["cores"] >= 1 and results["command"].startswith("python -m webapp.lab")
+    assert results["machine"]["cores"] >= 1 and results["command"].startswith("python -m lab")
     assert (out / "throughput.png").read_bytes().startswith(PNG_MAGIC)
     assert "| python | single | 1 x 1 |" in (out / "results.md").read_text()
     assert "| predict-litert | threads | 1 x 4 |" in run.output  # the table is printed too

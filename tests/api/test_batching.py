@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from webapp.drawing import data_url, draw_like_a_pen
-from webapp.launch import post_json, running_server
+from digits.drawing import data_url, draw_like_a_pen
+from harness.launch import post_json, running_server
 from webapp.model import Model
 from webapp.preprocess import normalize, preprocess
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from PIL import Image
 
-from webapp.drawing import encoded
+from digits.drawing import encoded
 
 ROW = [0] * 28
 GOOD_LIST = [ROW] * 28

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from webapp.drawing import data_url, draw_like_a_pen
-from webapp.launch import post_json, running_server
+from digits.drawing import data_url, draw_like_a_pen
+from harness.launch import post_json, running_server
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from webapp.launch import post_json, running_server
+from harness.launch import post_json, running_server
 
 MS = 150
 

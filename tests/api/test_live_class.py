@@ -26,8 +26,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from webapp import launch, master
-from webapp.launch import ROOT, free_port, get_json, post_json, running_server, start
+from harness import launch
+from harness.launch import ROOT, free_port, get_json, post_json, running_server, start
+from webapp import master
 from webapp.master import PREFIX
 
 MODELS = ROOT / "models"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from webapp.drawing import data_url, draw_like_a_pen, encoded
+from digits.drawing import data_url, draw_like_a_pen, encoded
 from webapp.preprocess import preprocess
 
 

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from webapp.drawing import data_url, draw_like_a_pen
-from webapp.launch import post_json
+from digits.drawing import data_url, draw_like_a_pen
+from harness.launch import post_json
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.strokes import render_strokes
-from webapp.drawing import data_url, mnist_strokes
-from webapp.launch import Server, post_json, start
+from digits.drawing import data_url, mnist_strokes
+from digits.strokes import render_strokes
+from harness.launch import Server, post_json, start
 
 SURE = 0.9  # a traced digit must be read this surely to be picked for the test
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.strokes import DIGIT_STROKES, draw_digit, draw_strokes, ink_pixels, touch_strokes
-from webapp.drawing import mnist_strokes
+from digits.drawing import mnist_strokes
+from digits.strokes import DIGIT_STROKES, draw_digit, draw_strokes, ink_pixels, touch_strokes
 
 RECORD_POINTER_KINDS = """canvas => {
     window.pointerKinds = [];

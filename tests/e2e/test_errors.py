@@ -7,7 +7,7 @@ import signal
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.strokes import draw_digit
+from digits.strokes import draw_digit
 
 # Long enough for a gunicorn with 4 workers to start again on a slow machine.
 RECOVERY_MS = 60_000

@@ -6,9 +6,9 @@ import json
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.strokes import DIGIT_STROKES, draw_digit, render_strokes
-from webapp.drawing import data_url
-from webapp.launch import post_json
+from digits.drawing import data_url
+from digits.strokes import DIGIT_STROKES, draw_digit, render_strokes
+from harness.launch import post_json
 
 ROW_FIELDS = """rows => rows.map(r => [
     r.dataset.pid, Number(r.dataset.received), Number(r.dataset.finished), r.dataset.digit

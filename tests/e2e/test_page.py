@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.strokes import draw_digit
+from digits.strokes import draw_digit
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORD_CSP_VIOLATIONS = """

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from webapp import dataset
+from digits import dataset
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from webapp.drawing import draw_like_a_pen
+from digits.drawing import draw_like_a_pen
 from webapp.errors import ApiError
 from webapp.model import Model
 from webapp.preprocess import normalize, preprocess, to_mnist

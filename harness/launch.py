@@ -3,7 +3,7 @@
 Used by the tests, the benchmarks and the lab command, and importable by other
 teams' test suites:
 
-    from webapp.launch import running_server
+    from harness.launch import running_server
 
     with running_server(MODE="threads") as server:
         requests.get(server.url + "/api/workers")

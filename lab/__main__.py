@@ -1,9 +1,9 @@
 """Compare the serving modes from the command line: every MODE x every workload.
 
-    python -m webapp.lab                                   # the whole matrix (a few minutes)
-    python -m webapp.lab --modes single,processes --requests 40
-    python -m webapp.lab --workloads python,io --no-pools --out /tmp/lab
-    python -m webapp.lab --pools-only --out /tmp/lab          # claim 3 only (about a minute)
+    python -m lab                                   # the whole matrix (a few minutes)
+    python -m lab --modes single,processes --requests 40
+    python -m lab --workloads python,io --no-pools --out /tmp/lab
+    python -m lab --pools-only --out /tmp/lab          # claim 3 only (about a minute)
 
 For each mode it starts gunicorn on a free loopback port, waits until ready, warms
 every worker up, fires the same fixed load, and measures throughput, p50/p95
@@ -27,8 +27,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..config import MODES, ROOT
-from . import matrix
+from lab import matrix
+from webapp.config import MODES, ROOT
 
 DEFAULT_OUT = ROOT / "docs" / "lab"
 NOTES = (
@@ -53,7 +53,7 @@ def _names(allowed) -> Callable[[str], list[str]]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m webapp.lab", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m lab", description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=200, help="requests per mode and workload (200)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (8)")
     p.add_argument(
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     chosen = matrix.workloads(args.workloads, args.ms)
     results = {
-        "command": shlex.join(["python", "-m", "webapp.lab", *sys.argv[1:]]),
+        "command": shlex.join(["python", "-m", "lab", *sys.argv[1:]]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": matrix.machine(),
         "settings": {k: (_shown(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},

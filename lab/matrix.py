@@ -40,8 +40,8 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from .. import launch
-from ..config import MODES
+from harness import launch
+from webapp.config import MODES
 
 # What the lab fires, in the order of the guide's claims.
 WORKLOADS = ("python", "io", "tensorflow", "predict-litert", "predict-tensorflow")
@@ -94,10 +94,9 @@ def workloads(names: list[str], ms: float) -> list[Workload]:
 @functools.cache
 def canvas_body() -> bytes:
     """A /api/predict body as the page sends it: an MNIST test 7 drawn with a round pen, as a PNG."""
-    # webapp/drawing.py is the project's one canvas-like drawer; the tests and bench use it too.
-    from webapp.drawing import data_url, draw_like_a_pen
-
-    from .. import dataset
+    # digits/drawing.py is the project's one canvas-like drawer; the tests and bench use it too.
+    from digits import dataset
+    from digits.drawing import data_url, draw_like_a_pen
 
     images, _ = dataset.load("test")
     return json.dumps({"image": data_url(draw_like_a_pen(images[0]))}).encode()

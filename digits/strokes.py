@@ -1,7 +1,7 @@
 """Digits as pen strokes, and drawing them on the page's canvas like a person would.
 
 A stroke is a list of (x, y) points in [0, 1] x [0, 1] of the canvas;
-``webapp.drawing.mnist_strokes`` turns an MNIST image into strokes.
+``digits.drawing.mnist_strokes`` turns an MNIST image into strokes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page
 
-from webapp.drawing import CANVAS_SIZE, PEN_WIDTH, Point, Stroke
+from digits.drawing import CANVAS_SIZE, PEN_WIDTH, Point, Stroke
 
 # Hand-drawn shapes, as someone would draw them with a mouse.
 DIGIT_STROKES: dict[str, list[Stroke]] = {
