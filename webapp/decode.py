@@ -57,12 +57,14 @@ def image_from_data_url(value: object, max_pixels: int) -> Image.Image:
 
 
 def open_image(raw: bytes, max_pixels: int) -> Image.Image:
-    """PNG/JPEG/WebP bytes -> a fully decoded image; refuses bombs and truncated files."""
+    """PNG/JPEG/WebP bytes -> a decoded image, a large JPEG reduced (see the limits
+    below); refuses from the header what would cost too much, and damaged files."""
     if not raw:
         raise ApiError("bad_image", "The image is empty (0 bytes).")
     canvas = _canvas_png(raw)
     if canvas is not None:  # every canvas drawing: libspng alone, without Pillow's parse
-        _check_pixels(*canvas, max_pixels)
+        _check_size(*canvas, max_pixels)
+        _check_png_bytes(*canvas, channels=4, depth=8)
         try:
             return Image.fromarray(pyspng.load(raw, format="RGBA"))
         except (RuntimeError, ValueError, MemoryError):  # RuntimeError: libspng's word for a damaged PNG
@@ -71,31 +73,210 @@ def open_image(raw: bytes, max_pixels: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw), formats=list(FORMATS))
-            _check_pixels(*image.size, max_pixels)
-            if _spng_can_decode(image):
-                return Image.fromarray(pyspng.load(raw, format=image.mode))
+            _check_size(*image.size, max_pixels)
+            if image.format == "PNG":
+                _check_png(raw, image.size)
+                if _spng_can_decode(image):
+                    return Image.fromarray(pyspng.load(raw, format=image.mode))
+            elif image.format == "WEBP":
+                _check_webp(*image.size)
+            else:  # JPEG, or MPO: a phone camera's JPEG with more pictures after the first
+                _reduce_jpeg(image, raw)
             image.load()
     except ApiError:
         raise
     except UnidentifiedImageError:
         raise ApiError("bad_image", "The data is not a PNG, JPEG or WebP image.", 415) from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ApiError("image_too_large", "The image has too many pixels to decode safely.", 413) from None
+        raise ApiError(
+            "image_too_large", f"The image has too many pixels: at most {max_pixels:,} are accepted.", 413
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError):
         raise _damaged() from None
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # an animated image: its first frame
+    if image.mode.startswith("I;16"):
+        return _grey_8_bits(image)
     return image
 
 
-def _check_pixels(width: int, height: int, max_pixels: int) -> None:
-    """Refuse a picture too large to decode, from its header, before a single pixel is decoded."""
+# -- what one decode may cost ----------------------------------------------------
+#
+# The budget: no image accepted here takes more than about 100 ms or 64 MB to
+# decode on the 2-core VM (bench/decode_budget.py measures each kind of file at
+# its limit; README "Limits, and why" has the figures). Every limit is decided
+# from the header, before a pixel is decoded. They are constants, not settings:
+# each follows from how a decoder's cost grows, not from how a class uses the
+# server. MAX_IMAGE_PIXELS (config.py) caps every picture's header besides.
+
+# Each side at most: JPEG draft mode reduces by 8 at most, so no JPEG decodes to
+# more than JPEG_DECODED_SIDE a side; PNG decoders pay ~40 ns a row (a 31 KB PNG
+# of 1x16,000,000 took 0.64 s).
+MAX_SIDE = 8192
+# Nothing with a digit in it is ten times longer one way than the other (a
+# canvas is square, a photo 4:3 or 16:9): a longer strip is a mistake or a trap.
+MAX_ASPECT = 10
+# A larger JPEG is decoded reduced by 2, 4 or 8 inside libjpeg's inverse DCT
+# (draft mode), to at most this a side: the model needs 28x28. A 4032x3024
+# photo decodes to 1008x756 in a fifth of the time and a twelfth of the memory.
+JPEG_DECODED_SIDE = 1024
+# A progressive JPEG (or one whose first scan lacks a colour) is decoded from a
+# buffer of all its DCT coefficients, 2 bytes a sample however much it is
+# reduced, and every scan walks it: up to ~30 ns a sample (colour noise). At
+# most this many samples (6 MB; 2 Mpx with 4:2:0 colour, 1 Mpx with 4:4:4).
+# Phone cameras write baseline JPEGs.
+JPEG_BUFFERED_SAMPLES = 3_000_000
+# PNG decoders (libspng, Pillow) unfilter every byte of pixel data, ~12 ns a
+# byte at worst (the Paeth filter on 16-bit or Pillow-decoded rows): at most
+# this many, counting at least a byte a channel. 1.5 Mpx of RGBA, 6 Mpx of grey;
+# half as many at 16 bits a channel.
+PNG_MAX_BYTES = 6_000_000
+# WebP cannot be decoded reduced, and noise-like lossy content costs ~100 ns a
+# pixel (libwebp): at most this many pixels.
+WEBP_MAX_PIXELS = 800_000
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type: grey, RGB, palette, grey + alpha, RGBA
+# JPEG start-of-frame markers, which name the coding process; cameras and
+# browsers write the first three (Huffman-coded baseline, extended, progressive).
+_JPEG_FRAMES = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_DECODED = {0xC0, 0xC1, 0xC2}
+_JPEG_PROGRESSIVE = 0xC2
+_JPEG_SCAN = 0xDA
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    """Refuse a picture too large or too thin to decode, from its header, before a single pixel is decoded."""
+    if width < 1 or height < 1:
+        raise _damaged()
+    if max(width, height) > MAX_SIDE:
+        raise ApiError(
+            "image_too_large",
+            f"The image is {width:,}×{height:,} pixels; each side may be at most {MAX_SIDE:,} pixels.",
+            413,
+        )
     if width * height > max_pixels:
         raise ApiError(
             "image_too_large",
-            f"The image is {width}×{height} pixels; at most {max_pixels:,} pixels are accepted.",
+            f"The image is {width:,}×{height:,} pixels; at most {max_pixels:,} pixels are accepted.",
             413,
         )
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ApiError(
+            "bad_aspect_ratio",
+            f"The image is {width:,}×{height:,} pixels, a strip; a picture of a digit may be at most "
+            f"{MAX_ASPECT} times as long as it is wide.",
+            422,
+        )
+
+
+def _check_png(raw: bytes, size: tuple[int, int]) -> None:
+    """A PNG Pillow has opened: its pixel data, from the IHDR chunk (first in every PNG)."""
+    width, height, depth, colour = struct.unpack_from(">IIBB", raw, 16)
+    if raw[12:16] != b"IHDR" or (width, height) != size or colour not in _PNG_CHANNELS:
+        raise _damaged()
+    _check_png_bytes(width, height, _PNG_CHANNELS[colour], depth)
+
+
+def _check_png_bytes(width: int, height: int, channels: int, depth: int) -> None:
+    size = width * height * channels * max(depth, 8) // 8
+    if size > PNG_MAX_BYTES:
+        raise ApiError(
+            "image_too_large",
+            f"The PNG is {width:,}×{height:,} pixels, {channels} channel{'s' * (channels > 1)} "
+            f"of {depth} bits: {size:,} bytes to decode; at most {PNG_MAX_BYTES:,} are accepted "
+            f"({PNG_MAX_BYTES // 4:,} pixels of 8-bit RGBA).",
+            413,
+        )
+
+
+def _check_webp(width: int, height: int) -> None:
+    if width * height > WEBP_MAX_PIXELS:
+        raise ApiError(
+            "image_too_large",
+            f"The WebP image is {width:,}×{height:,} pixels; a WebP image may have at most "
+            f"{WEBP_MAX_PIXELS:,} (it cannot be decoded reduced): send a smaller one, or a JPEG.",
+            413,
+        )
+
+
+def _reduce_jpeg(image: Image.Image, raw: bytes) -> None:
+    """Refuse a JPEG too costly to decode even reduced; set a large one to decode
+    reduced by 2, 4 or 8 (Pillow's draft mode), to at most JPEG_DECODED_SIDE a side."""
+    header = _jpeg_header(raw)
+    if header is None:
+        raise _damaged()
+    frame, buffered = header
+    if frame not in _JPEG_DECODED:
+        raise ApiError(
+            "unsupported_image_type",
+            f"This JPEG's coding process (SOF{frame - 0xC0}) is not supported; send a baseline or "
+            "progressive JPEG, as cameras and browsers write.",
+            415,
+        )
+    width, height = image.size
+    if buffered and (samples := _coefficient_samples(image)) > JPEG_BUFFERED_SAMPLES:
+        kind = "progressive" if frame == _JPEG_PROGRESSIVE else "multi-scan"
+        raise ApiError(
+            "image_too_large",
+            f"The JPEG is {kind} and {width:,}×{height:,} pixels: its decoder would hold {samples:,} "
+            f"samples at once, however much it is reduced; at most {JPEG_BUFFERED_SAMPLES:,} are "
+            f"accepted ({JPEG_BUFFERED_SAMPLES * width * height // samples:,} pixels with its colour "
+            "sampling). Send it as a baseline JPEG, or smaller.",
+            413,
+        )
+    longest = max(width, height)
+    scale = next((s for s in (1, 2, 4, 8) if -(-longest // s) <= JPEG_DECODED_SIDE), 8)
+    if scale > 1:
+        image.draft(None, (width // scale, height // scale))
+        if max(image.size) > JPEG_DECODED_SIDE:  # draft mode declined: never decode it whole
+            message = f"The JPEG is {width:,}×{height:,} pixels and cannot be decoded reduced."
+            raise ApiError("image_too_large", message, 413)
+
+
+def _jpeg_header(raw: bytes) -> tuple[int, bool] | None:
+    """A JPEG's start-of-frame marker, and whether libjpeg must buffer all its
+    coefficients: a progressive JPEG, or one whose first scan lacks some of its
+    colours (libjpeg's has_multiple_scans). None if there is no frame and scan.
+
+    Read from the markers before the first scan, as Pillow reads them (it keeps
+    neither): bytes between markers are skipped.
+    """
+    frame = components = None
+    position = 2  # after the start-of-image marker
+    while (position := raw.find(b"\xff", position)) >= 0 and position + 10 <= len(raw):
+        marker = raw[position + 1]
+        if marker in (0x00, 0x01, 0xFF) or 0xD0 <= marker <= 0xD9:
+            position += 1  # a fill byte, or a marker without a segment
+        elif marker == _JPEG_SCAN:
+            if frame is None:
+                return None
+            return frame, frame == _JPEG_PROGRESSIVE or raw[position + 4] < components
+        else:
+            if marker in _JPEG_FRAMES and frame is None:
+                frame, components = marker, raw[position + 9]
+            position += 2 + int.from_bytes(raw[position + 2 : position + 4], "big")
+    return None
+
+
+def _coefficient_samples(image: Image.Image) -> int:
+    """Samples in libjpeg's whole-image coefficient buffer: every colour's 8x8 blocks
+    (its chroma fewer, when subsampled), from the frame header Pillow has read."""
+    width, height = image.size
+    layers = image.layer  # (id, horizontal, vertical sampling factor, table) a colour
+    most_h = max(1, *(h for _, h, _, _ in layers))  # 0 is invalid: libjpeg refuses it when decoding
+    most_v = max(1, *(v for _, _, v, _ in layers))
+    return sum(64 * -(-width * h // (8 * most_h)) * -(-height * v // (8 * most_v)) for _, h, v, _ in layers)
+
+
+def _grey_8_bits(image: Image.Image) -> Image.Image:
+    """A 16-bit grey PNG ('I;16') -> 8-bit grey ('L', or 'LA' with a tRNS key):
+    the high bytes. Pillow's own convert() clips at 255, making every grey white."""
+    pixels = np.asarray(image)
+    grey = Image.fromarray((pixels >> 8).astype(np.uint8))
+    key = image.info.get("transparency")
+    if not isinstance(key, int):
+        return grey
+    return Image.merge("LA", (grey, Image.fromarray(np.where(pixels == key, 0, 255).astype(np.uint8))))
 
 
 def _damaged() -> ApiError:
