@@ -163,7 +163,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         "TF_INTER_OP": _int(env, "TF_INTER_OP", 1, 0, 64),
         # A canvas PNG is 10-40 KB; 2 MB leaves room for photos, and no more.
         "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 64 * 1024**2),
-        # Pillow refuses to decode more pixels than this (decompression bombs).
+        # The most pixels an image's header may claim (and Pillow's decompression-bomb
+        # guard). Each format's tighter limits, from its decoder's cost, are constants
+        # in webapp/decode.py: the sides, PNG bytes, WebP pixels, progressive JPEGs.
         "MAX_IMAGE_PIXELS": _int(env, "MAX_IMAGE_PIXELS", 16_000_000, 1024, 178_956_970),
         # /api/requests keeps this many of the latest requests, of all workers.
         "REQUEST_LOG_SIZE": _int(env, "REQUEST_LOG_SIZE", 1000, 10, 100_000),
