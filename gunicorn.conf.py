@@ -4,7 +4,7 @@ Every value comes from the environment, with the defaults of the reference
 blog's `gunicorn app:app --bind=0.0.0.0:2431 -w 4`:
 
     BIND=0.0.0.0:2431   where to listen
-    MODE=processes      processes (4x1) | threads (1x4) | single (1x1) | hybrid (2x2) | batched
+    MODE=processes      a preset of webapp/config.py (MODES): processes (4x1), threads (1x4), ...
     WORKERS, THREADS    override the preset's processes and threads per process
 
 See README.md for the rest (RUNTIME, LAB, limits).
@@ -49,12 +49,12 @@ wsgi_app = "webapp:create_app()"
 chdir = str(ROOT)
 workers = _concurrency["workers"]
 threads = _concurrency["threads"]
-# sync: one request at a time per process; gthread: a thread pool per process.
-# Both with a deadline on each request (webapp/deadlines.py: slow clients).
-worker_class = {
-    "sync": _deadlines.DeadlineSyncWorker,
-    "gthread": _deadlines.DeadlineThreadWorker,
-}[_concurrency["worker_class"]]
+# sync: one request at a time per process; gthread: a thread pool per process,
+# both with a deadline on each request (webapp/deadlines.py: slow clients);
+# gevent: greenlets on one thread, as many at once as worker_connections.
+worker_class = _deadlines.worker_class(_concurrency["worker_class"])
+if _concurrency["worker_class"] == "gevent":
+    worker_connections = _concurrency["at_once"]
 # Off on purpose: each worker imports the app (and its model runtime) after
 # the fork. TensorFlow is not fork-safe once its runtime has started.
 preload_app = False

@@ -31,10 +31,17 @@ class Mode:
     colour: str  # its colour in the lab's charts
     can_add_workers: bool  # the lab's buttons grow or shrink the pool (TTIN/TTOU)
     batches: bool = False  # one process's predictions share model calls
+    greenlets: int = 0  # > 0: gevent's worker, this many requests at once on one thread
 
     def worker_class(self, threads: int) -> str:
         """gunicorn's worker class for this mode run with ``threads`` threads per process."""
+        if self.greenlets:
+            return "gevent"  # one event loop; a request yields it only while it waits
         return "gthread" if threads > 1 else "sync"  # sync: one request at a time
+
+    def at_once(self, threads: int) -> int:
+        """Requests one worker process serves at once."""
+        return self.greenlets or threads
 
 
 # In the order the lab shows them.
@@ -61,6 +68,11 @@ MODES = {
             name="batched", workers=1, threads=8, about="one process; its predictions share model calls",
             contrast="processes", colour="#8172b3", can_add_workers=False, batches=True,
         ),
+        Mode(
+            name="async", workers=1, threads=1, greenlets=100,
+            about="one process, one thread, many greenlets (gevent): requests take turns whenever one waits",
+            contrast="threads", colour="#c44e52", can_add_workers=False,
+        ),
     )
 }  # fmt: skip
 DEFAULT_MODE = "processes"
@@ -78,6 +90,7 @@ def presets() -> dict:
             "contrast": mode.contrast,
             "can_add_workers": mode.can_add_workers,
             "batches": mode.batches,
+            "greenlets": mode.greenlets,
         }
         for name, mode in MODES.items()
     }
@@ -131,6 +144,7 @@ def concurrency(env: Mapping[str, str] = os.environ) -> dict:
         "workers": workers,
         "threads": threads,
         "worker_class": mode.worker_class(threads),
+        "at_once": mode.at_once(threads),
         "bind": env.get("BIND", "").strip() or "0.0.0.0:2431",
     }
 
@@ -177,9 +191,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         # The lab's longest workload; raised only by tests of the worker timeout.
         "LAB_MAX_MS": _int(env, "LAB_MAX_MS", 200, 1, 600_000),
         # Lab workloads at once: server-wide (every worker thread but one, so a
-        # prediction always finds one free), and per client but the teacher.
+        # prediction always finds one free; 8 at most), and per client but the teacher.
         "LAB_MAX_IN_FLIGHT": _int(
-            env, "LAB_MAX_IN_FLIGHT", max(1, shape["workers"] * shape["threads"] - 1), 1, 4096
+            env, "LAB_MAX_IN_FLIGHT", max(1, min(shape["workers"] * shape["at_once"] - 1, 8)), 1, 4096
         ),
         "LAB_MAX_PER_CLIENT": _int(env, "LAB_MAX_PER_CLIENT", 2, 1, 4096),
     }

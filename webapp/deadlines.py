@@ -74,3 +74,9 @@ class DeadlineThreadWorker(_Deadlines, ThreadWorker):
 
     def handle(self, conn):
         return self._serve(conn.sock, super().handle, conn)
+
+
+def worker_class(name: str):
+    """gunicorn's worker class for a worker_class name of webapp/config.py: ours for sync
+    and gthread; gevent's as it is (a slow client holds only a greenlet there)."""
+    return {"sync": DeadlineSyncWorker, "gthread": DeadlineThreadWorker}.get(name, name)

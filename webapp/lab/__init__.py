@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -67,11 +69,9 @@ def tensorflow_model() -> tuple[Model, float]:
         loaded = app.extensions.get("lab_tf")
         if loaded is not None:
             return loaded
-        if _tf_loader["thread"] is None:
-            _tf_loader["thread"] = threading.Thread(
-                target=_load_tensorflow, args=(app,), name="tensorflow-load", daemon=True
-            )
-            _tf_loader["thread"].start()
+        if not _tf_loader["started"]:
+            _tf_loader["started"] = True
+            _in_an_os_thread(_load_tensorflow, app)
         waiting = _tf_loader["waiting"]
     pid = os.getpid()
     raise ApiError(
@@ -85,7 +85,29 @@ def tensorflow_model() -> tuple[Model, float]:
     )
 
 
-_tf_loader: dict = {"thread": None, "waiting": False}  # waiting: another worker is loading first
+# started: a load is under way; waiting: another worker is loading first. Plain
+# assignments only outside _tf_lock: the loader may run in an OS thread under
+# gevent, where _tf_lock is a greenlet lock.
+_tf_loader: dict = {"started": False, "waiting": False}
+
+
+def _in_an_os_thread(target, *args) -> None:
+    """Run target in a thread of the operating system, beside the requests.
+
+    Under gevent's worker (MODE=async) threading.Thread makes a greenlet, and
+    TensorFlow's seconds of import would stop the event loop, heartbeat
+    included: there, gevent's pool of real threads runs it.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+
+        # TensorFlow's import asks platform for the processor, which runs `uname -p`;
+        # gevent's subprocess works only on the event loop's thread: ask it here, once.
+        platform.processor()
+        gevent.get_hub().threadpool.spawn(target, *args)
+    else:
+        threading.Thread(target=target, args=args, name="tensorflow-load", daemon=True).start()
 
 
 def _wait_for_another() -> None:
@@ -112,12 +134,10 @@ def _load_tensorflow(app) -> None:
             for _ in range(3):
                 model.predict(batch)
             per_image = (time.perf_counter() - started) / 3 / len(batch)
-        with _tf_lock:
-            app.extensions["lab_tf"] = (model, per_image)
+        app.extensions["lab_tf"] = (model, per_image)
     except Exception:  # noqa: BLE001 - said in the log; the next request tries again
         log.exception("pid %d could not load TensorFlow for the lab", os.getpid())
-        with _tf_lock:
-            _tf_loader.update(thread=None, waiting=False)
+        _tf_loader.update(started=False, waiting=False)
 
 
 def run_tensorflow(ms: float) -> int:
