@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +15,7 @@ import pytest
 
 from digits.drawing import data_url, draw_like_a_pen
 from harness.launch import post_json
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +31,7 @@ def fire(url: str, body: dict, count: int, concurrency: int) -> list[tuple[int, 
 def test_the_workers_endpoint_lists_four_live_workers(server):
     # Each worker reuses its list for LIVE_WORKERS_MAX_AGE (0.2 s): one that
     # answered while the last worker was starting may not list it yet.
-    deadline = time.monotonic() + 1
-    while len(workers := server.workers()) < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(workers) == 4
+    workers = wait_for(server.workers, 10, "four workers listed", until=lambda ws: len(ws) == 4)
     assert len({w["pid"] for w in workers}) == 4
     for worker in workers:
         assert worker["ready"] and worker["rss_bytes"] > 0 and worker["threads"] >= 1
@@ -52,14 +51,18 @@ def test_the_shared_request_log_sees_every_workers_requests(server, drawing):
         server.url + "/api/predict", {"image": drawing, "client_id": client}, count=32, concurrency=8
     )
     sent = {json.loads(body)["request_id"] for _, body in answers}
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def rows() -> list[dict]:
         with urllib.request.urlopen(f"{server.url}/api/requests?client_id={client}") as response:
-            rows = json.loads(response.read())["requests"]
-        if {r["request_id"] for r in rows} == sent:
-            break
-        time.sleep(0.1)
-    assert {r["request_id"] for r in rows} == sent
+            return json.loads(response.read())["requests"]
+
+    # Each worker writes its rows a moment after answering: wait for them, not for the moment.
+    rows = wait_for(
+        rows,
+        10,
+        f"the 32 rows of {client} in /api/requests",
+        until=lambda rs: {r["request_id"] for r in rs} == sent,
+    )
     assert len({r["pid"] for r in rows}) >= 2
 
 
@@ -72,50 +75,93 @@ def metric(url: str, sample: str) -> float:
     return 0.0
 
 
-def test_every_workers_figures_reach_metrics_and_the_workers_list(server, mnist_test):
+def published_counts(server, drawing) -> dict[int, int]:
+    """Every worker's figures as published, known from the workers themselves: {pid: requests served}.
+
+    Each /api/predict answer carries its worker's count of model requests. Once the
+    workers list shows every worker at its last answer's count, each worker has
+    published since then, and with that count went everything it answered before
+    (a worker writes its counts and its /metrics figures together). So the figures
+    read next are settled, however late earlier tests' requests were published.
+    """
+    counts: dict[int, int] = {}
+
+    def answer_from_every_worker() -> dict[int, int]:
+        for _, body in fire(server.url + "/api/predict", {"image": drawing}, count=8, concurrency=8):
+            worker = json.loads(body)["worker"]
+            counts[worker["pid"]] = max(counts.get(worker["pid"], 0), worker["requests"])
+        return counts
+
+    wait_for(
+        answer_from_every_worker, 30, "an answer from each of the 4 workers", until=lambda c: len(c) == 4
+    )
+    wait_for(
+        lambda: {w["pid"]: w["requests"] for w in server.workers()},
+        10,
+        f"the workers list at each worker's last answered count {counts}",
+        until=lambda listed: listed == counts,
+    )
+    return counts
+
+
+def test_every_workers_figures_reach_metrics_and_the_workers_list(server, mnist_test, drawing):
     answered = 'mnist_http_requests_total{method="POST",route="/inference",status="200"}'
     timed = 'mnist_http_request_duration_seconds_count{route="/inference"}'
-    time.sleep(0.3)  # earlier tests' figures published (0.05 s) and lists refreshed (0.2 s)
+    served_before = sum(published_counts(server, drawing).values())
     before = metric(server.url, answered), metric(server.url, timed)
-    served_before = sum(w["requests"] for w in server.workers())
     answers = fire(server.url + "/inference", {"images": mnist_test[0][0].tolist()}, count=40, concurrency=8)
     assert all(status == 200 for status, _ in answers)
-    # Each worker writes its figures within PUBLISH_EVERY (0.05 s) of a change.
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        after = metric(server.url, answered), metric(server.url, timed)
-        served = sum(w["requests"] for w in server.workers())
-        if after == (before[0] + 40, before[1] + 40) and served == served_before + 40:
-            break
-        time.sleep(0.1)
-    assert after == (before[0] + 40, before[1] + 40)
-    assert served == served_before + 40
+    # Each worker writes its figures within PUBLISH_EVERY (0.05 s) of a change, and
+    # each reuses its workers list for 0.2 s: wait for the figures, exactly 40 more.
+    wanted = (before[0] + 40, before[1] + 40, served_before + 40)
+    wait_for(
+        lambda: (
+            metric(server.url, answered),
+            metric(server.url, timed),
+            sum(w["requests"] for w in server.workers()),
+        ),
+        10,
+        f"(answered, timed, served) in /metrics and the workers list to reach {wanted}",
+        until=lambda seen: seen == wanted,
+    )
 
 
 def test_a_worker_shows_busy_while_it_works_and_idle_after(server):
     """Lab requests of 200 ms back to back: one worker is busy nearly all the time."""
-    stop = time.monotonic() + 2.0
+    stop = threading.Event()
 
     def keep_one_busy() -> list[int]:
         statuses = []
-        while time.monotonic() < stop:
+        while not stop.is_set():  # until the test has seen it busy
             statuses.append(post_json(server.url + "/api/lab/work", {"kind": "io", "ms": 200})[0])
         return statuses
 
     with ThreadPoolExecutor(1) as pool:
         work = pool.submit(keep_one_busy)
         seen = []
-        while time.monotonic() < stop - 0.3 and 1 not in seen:
+
+        def in_flight() -> int:
             seen.append(sum(w["in_flight"] for w in server.workers()))
-            time.sleep(0.02)
+            return seen[-1]
+
+        try:
+            wait_for(
+                in_flight, 10, "one request in flight in the workers list", until=lambda n: n == 1, every=0.02
+            )
+        finally:
+            stop.set()
         # One at a time; but a worker publishes its count up to 0.05 s late, so the
         # next request's worker may already show busy while the last still does.
-        assert 1 in seen and max(seen) <= 2, seen
+        assert max(seen) <= 2, seen
         assert set(work.result()) == {200}
-    # Each worker publishes within 0.05 s and reuses its list for 0.2 s, so a
-    # worker's list may show the last request for a quarter second after it ends.
-    time.sleep(0.3)
-    assert not any(w["busy"] for _ in range(8) for w in server.workers())
+    # Each worker publishes within 0.05 s and reuses its list for 0.2 s: wait until
+    # eight lists in a row (from whichever workers answer) show every worker idle.
+    wait_for(
+        lambda: [w["pid"] for _ in range(8) for w in server.workers() if w["busy"]],
+        10,
+        "every worker idle in eight workers lists in a row",
+        until=lambda busy: not busy,
+    )
 
 
 def test_inference_answers_the_reference_repos_request(server, mnist_test):
@@ -131,13 +177,12 @@ def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(server, drawin
     os.kill(victim, signal.SIGKILL)
     answers = fire(server.url + "/api/predict", {"image": drawing}, count=40, concurrency=4)
     assert all(status == 200 for status, _ in answers)
-    live = server.wait_ready(workers=4, timeout=30)
-    deadline = time.monotonic() + 10
-    while victim in {w["pid"] for w in live} and time.monotonic() < deadline:
-        time.sleep(0.2)
-        live = server.workers()
-    pids = {w["pid"] for w in live}
-    assert victim not in pids and len(pids) == 4
+    pids = wait_for(
+        lambda: {w["pid"] for w in server.workers() if w["ready"]},
+        30,
+        f"four ready workers without the killed {victim}",
+        until=lambda pids: victim not in pids and len(pids) == 4,
+    )
     assert len(pids - before) == 1
 
 

@@ -1,0 +1,64 @@
+"""How tests wait: on what they can observe, never on a sleep sized to a server's timer.
+
+    rows = wait_for(lambda: requests_of(client), 10, "the 32 rows in /api/requests",
+                    until=lambda rows: len(rows) == 32)
+
+A server publishes its figures within 50 ms, caches its workers list for 0.2 s,
+boots a worker in a second or ten: a test that sleeps "long enough" for one of
+those is red on a busy machine and slow on an idle one. wait_for polls the
+observable result instead (the figure in /metrics, the row in /api/requests, the
+worker in /api/workers) and returns as soon as it is there; when it never comes,
+the failure says what was awaited and the last value seen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+import psutil
+
+T = TypeVar("T")
+
+
+def wait_for(
+    condition: Callable[[], T],
+    timeout: float = 30.0,
+    what: str | None = None,
+    *,
+    until: Callable[[T], object] = bool,
+    every: float = 0.05,
+) -> T:
+    """Call ``condition()`` until ``until(value)`` is true (by default: the value itself); return the value.
+
+    Fails after ``timeout`` seconds with ``what`` was awaited and the last value seen.
+    ``condition`` is called at least once, and once more at the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if until(value):
+            return value
+        if time.monotonic() >= deadline:
+            seen = repr(value)
+            seen = seen if len(seen) <= 2000 else seen[:2000] + "..."
+            raise AssertionError(
+                f"waited {timeout:g} s for {what or condition.__doc__ or condition}; last seen: {seen}"
+            )
+        time.sleep(min(every, max(0.0, deadline - time.monotonic())))
+
+
+def accepted(port: int, clients: Iterable) -> set[int]:
+    """Which of ``clients`` (connected sockets) a process listening on ``port`` has accepted.
+
+    A connection waiting in the listen backlog belongs to no process yet; once a
+    gunicorn worker (or nginx) has accepted it, the kernel lists it under that
+    process. A sync worker that has accepted a connection is held by it.
+    """
+    mine = {sock.getsockname()[1] for sock in clients}
+    return {
+        c.raddr.port
+        for c in psutil.net_connections("tcp")
+        if c.pid and c.laddr and c.laddr.port == port and c.raddr and c.raddr.port in mine
+    }
