@@ -17,6 +17,7 @@ import pytest
 
 from digits.drawing import data_url, draw_like_a_pen
 from harness.launch import post_json, running_server
+from tests.waiting import accepted, wait_for
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -53,6 +54,17 @@ class SteadyLoad:
         for t in self._threads:
             t.join(15)
 
+    def answers(self, more: int, timeout: float = 30.0) -> int:
+        """Wait until `more` requests beyond those answered so far are answered: the load flows."""
+        wanted = self.ok + more
+        return wait_for(
+            lambda: self.ok, timeout, f"{wanted} answered requests", until=lambda ok: ok >= wanted
+        )
+
+
+def ready_pids(server) -> set[int]:
+    return {w["pid"] for w in server.workers() if w["ready"]}
+
 
 @pytest.fixture(scope="module")
 def digit(mnist_test):
@@ -63,15 +75,17 @@ def test_kill_9_under_load_loses_at_most_the_request_in_flight(digit):
     with running_server(MODE="processes") as server:
         victim = server.workers()[0]["pid"]
         with SteadyLoad(server.url + "/inference", digit) as load:
-            time.sleep(1)
+            load.answers(50)  # the load is flowing: the victim is likely serving one
             os.kill(victim, signal.SIGKILL)
             killed_at = time.monotonic()
-            live = server.wait_ready(workers=4, timeout=20)
-            while victim in {w["pid"] for w in live}:
-                live = server.workers()
+            wait_for(
+                lambda: ready_pids(server),
+                20,
+                f"four ready workers without the killed {victim}",
+                until=lambda pids: len(pids) == 4 and victim not in pids,
+            )
             replaced_after = time.monotonic() - killed_at
-            time.sleep(1)
-        assert load.ok > 100
+            load.answers(50)  # and keeps flowing with the replacement
         assert len(load.failed) <= 1, load.failed  # only a request the victim was serving
         assert replaced_after < 10
         assert victim not in {w["pid"] for w in server.workers()}
@@ -98,21 +112,20 @@ def test_a_request_past_the_worker_timeout_is_cut_and_the_worker_replaced(digit)
         )
         started = time.monotonic()
         stuck.start()
-        time.sleep(0.5)
+        wait_for(lambda: sum(w["in_flight"] for w in server.workers()), 10, "the 30 s request in a worker")
         others = [post_json(server.url + "/inference", digit) for _ in range(20)]
         stuck.join(20)
         assert time.monotonic() - started < 15  # cut at ~3 s, not after 30
         assert hung and hung[0] != 200
         assert all(status == 200 for status, _ in others)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            live = {w["pid"] for w in server.wait_ready(workers=4, timeout=20)}
-            if live - before:
-                break
-            time.sleep(0.2)
         # At least the hung worker was replaced (on a loaded machine, a 3 s timeout may
         # catch a slow idle worker too).
-        assert len(live - before) >= 1 and len(live) == 4
+        wait_for(
+            lambda: ready_pids(server),
+            30,
+            f"four ready workers, one or more of them new (before: {sorted(before)})",
+            until=lambda live: len(live) == 4 and live - before,
+        )
 
 
 def _try_post(url: str, body: dict) -> int:
@@ -128,35 +141,40 @@ def test_hup_under_load_fails_no_request(digit):
         # worker's cached list from before the last one booted.
         before = {w["pid"] for w in server.wait_ready()}
         with SteadyLoad(server.url + "/inference", digit) as load:
-            time.sleep(1)
+            load.answers(50)  # the load is flowing
             os.kill(server.pid, signal.SIGHUP)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                pids = {w["pid"] for w in server.workers()}
-                if len(pids) == 4 and not pids & before:
-                    break
-                time.sleep(0.2)
-            time.sleep(1)
-        assert load.failed == [] and load.ok > 100
+            wait_for(
+                lambda: ready_pids(server),
+                30,
+                f"four ready workers, none of {sorted(before)}",
+                until=lambda pids: len(pids) == 4 and not pids & before,
+            )
+            load.answers(50)  # and keeps flowing through the new workers
+        assert load.failed == []
         assert not {w["pid"] for w in server.workers()} & before  # every worker replaced
 
 
 def test_a_slow_client_does_not_stop_the_others(mnist_test, server):
     body = {"image": data_url(draw_like_a_pen(mnist_test[0][0]))}
     stop = threading.Event()
+    connected: list[socket.socket] = []
 
     def dribble():
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            connected.append(sock)
             for byte in b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n":
                 if stop.is_set():
                     return
                 sock.send(bytes([byte]))
-                time.sleep(0.5)
+                time.sleep(0.5)  # the point of the test: a client that sends a byte every half second
 
     slow = threading.Thread(target=dribble)
     slow.start()
     try:
-        time.sleep(1)
+        # A sync worker that has accepted the connection is held by it until it ends.
+        wait_for(
+            lambda: connected and accepted(server.port, connected), 10, "a worker holding the slow client"
+        )
         started = time.monotonic()
         answers = [post_json(server.url + "/api/predict", body) for _ in range(20)]
         took = time.monotonic() - started
@@ -176,10 +194,7 @@ def test_hup_reload_picks_up_a_changed_model(tmp_path, digit):
         before = _model_hash(server)
         (tmp_path / "mnist_cnn.tflite").write_bytes(_other_tflite_model())
         os.kill(server.pid, signal.SIGHUP)
-        deadline = time.monotonic() + 30
-        while _model_hash(server) == before and time.monotonic() < deadline:
-            time.sleep(0.3)
-        assert _model_hash(server) != before
+        wait_for(lambda: _model_hash(server), 30, "the new model's hash", until=lambda sha: sha != before)
         assert post_json(server.url + "/inference", digit)[0] == 200
 
 
