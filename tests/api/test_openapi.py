@@ -11,8 +11,6 @@ and, for what gunicorn answers itself (414), to a real server.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +19,7 @@ from schemathesis.checks import load_all_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
+from tests.waiting import wait_for
 from webapp import create_app
 
 load_all_checks()
@@ -65,10 +64,13 @@ def fuzzed_app():
     # and is told to come back (503, documented); load it now, so the fuzzing meets the
     # workload itself rather than a 503 that Schemathesis counts as a server error.
     client = app.test_client()
-    deadline = time.monotonic() + 120
-    while client.post("/api/lab/work", json={"kind": "tensorflow", "ms": 0}).status_code == 503:
-        assert time.monotonic() < deadline, "TensorFlow did not load in 2 minutes"
-        time.sleep(0.1)
+    wait_for(
+        lambda: client.post("/api/lab/work", json={"kind": "tensorflow", "ms": 0}).status_code,
+        120,
+        "TensorFlow loaded: a tensorflow workload not answered 503",
+        until=lambda status: status != 503,
+        every=0.1,
+    )
     return app
 
 
