@@ -15,10 +15,12 @@ from . import decode
 from .batching import Call
 from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
+from .model import get_model, infer
 from .png import grey_png
 from .preprocess import normalize, preprocess
+from .requestlog import get_log
 from .teacher import is_teacher
-from .workers import received, registry_of, request_id
+from .workers import get_registry, received, request_id
 
 bp = Blueprint("api", __name__)
 
@@ -101,19 +103,17 @@ def png_data_url(pixels: np.ndarray) -> str:
 def run_model(x: np.ndarray) -> Call:
     """Probabilities for x, with the server-clock start and end of the model call
     (shared with other requests in MODE=batched)."""
-    extensions = current_app.extensions
-    if not extensions["model"].ready:
+    if not get_model().ready:
         raise ApiError("not_ready", "The model is still loading; try again in a moment.", 503)
-    return extensions["predict"](x)
+    return infer(x)
 
 
 def log_answer(cid: str | None, started: float, finished: float, **fields) -> int:
     """Add an answered request to the shared log that /api/requests reads, and count it
     as this worker's: returns the worker's new total."""
-    app = current_app._get_current_object()
-    registry = registry_of(app)
+    registry = get_registry()
     me = registry.describe_self()
-    app.extensions["request_log"].record(
+    get_log().record(
         {
             "request_id": request_id(),
             "client_id": cid,
@@ -134,7 +134,7 @@ def log_answer(cid: str | None, started: float, finished: float, **fields) -> in
 def worker_info(served: int) -> dict:
     """Who answered, for a JSON answer: this process and thread, and its answers so far."""
     return {
-        **registry_of(current_app).describe_self(),
+        **get_registry().describe_self(),
         "requests": served,
         "runtime": current_app.config["RUNTIME"],
     }
@@ -211,7 +211,7 @@ def workers():
     """The server's concurrency settings and every live worker process."""
     config = current_app.config
     mode = MODES[config["MODE"]]
-    registry = registry_of(current_app)
+    registry = get_registry()
     live = registry.live_workers(max_age=LIVE_WORKERS_MAX_AGE)
     return {
         "settings": {
@@ -237,7 +237,7 @@ def workers():
             "contrast": mode.contrast,
             "presets": PRESETS,
         },
-        "model": current_app.extensions["model"].describe(),
+        "model": get_model().describe(),
         "answered_by": registry.pid,
         "count": len(live),
         "workers": live,
@@ -258,7 +258,7 @@ def requests_since():
         raise ApiError("bad_limit", "'limit' must be a whole number from 1 to 1000.") from None
     if not 1 <= limit <= 1000:
         raise ApiError("bad_limit", "'limit' must be a whole number from 1 to 1000.")
-    log = current_app.extensions["request_log"]
+    log = get_log()
     log.flush()  # this worker's own latest rows are visible at once
     rows = log.since(since, cid, limit + 1)  # one more: were older rows left out?
     more = len(rows) > limit

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
-from .workers import registry_of
+from .model import get_model
+from .requestlog import get_log
+from .workers import get_registry
 
 bp = Blueprint("health", __name__)
 
@@ -12,7 +14,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """200 while the process is up."""
-    return {"status": "ok", "pid": registry_of(current_app).pid}
+    return {"status": "ok", "pid": get_registry().pid}
 
 
 @bp.get("/readyz")
@@ -22,14 +24,14 @@ def readyz():
     What does not stop predictions is said, not failed on: whether the request
     log is being written (a full disk) and whether this worker shares its metrics.
     """
-    model = current_app.extensions["model"]
-    registry = registry_of(current_app)
+    model = get_model()
+    registry = get_registry()
     status = 200 if model.ready else 503
     return {
         "ready": model.ready,
         "pid": registry.pid,
         "model": model.describe(),
-        "request_log": current_app.extensions["request_log"].status(),
+        "request_log": get_log().status(),
         "metrics_shared": registry.shared,
     }, status
 
@@ -37,5 +39,5 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     """Prometheus text format, aggregated over all workers."""
-    body, content_type = registry_of(current_app).metrics_text()
+    body, content_type = get_registry().metrics_text()
     return body, 200, {"Content-Type": content_type}

@@ -13,6 +13,7 @@ TensorFlow's runtime is not fork-safe once started.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -21,6 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from flask import Flask, current_app
+
+from .batching import Batcher, Call, direct
+from .config import MODES
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +143,41 @@ class Model:
             "load_seconds": round(self.load_seconds, 4),
             "warm_up_seconds": round(self.warm_up_seconds, 4),
         }
+
+
+def init_app(app: Flask) -> Model:
+    """This worker's model, loaded and warm (unless DEFER_MODEL), and how requests call it:
+    one model call each, or shared calls where the mode batches."""
+    from .workers import get_registry
+
+    config = app.config
+    model = Model(
+        config["RUNTIME"],
+        config["SERVED_MODEL_DIR"],
+        threads=config["MODEL_THREADS"],
+        intra_op=config["TF_INTRA_OP"],
+        inter_op=config["TF_INTER_OP"],
+    )
+    registry = get_registry(app)
+    if MODES[config["MODE"]].batches:
+        batcher = Batcher(
+            model, config["BATCH_MAX_SIZE"], config["BATCH_MAX_DELAY_MS"] / 1000, in_flight=registry.in_flight
+        )
+        app.extensions["predict"] = batcher.submit
+    else:
+        app.extensions["predict"] = functools.partial(direct, model)
+    app.extensions["model"] = model
+    if not config.get("DEFER_MODEL"):
+        model.load().warm_up()
+        registry.set_ready()
+    return model
+
+
+def get_model() -> Model:
+    """The model of the app handling this request."""
+    return current_app.extensions["model"]
+
+
+def infer(x: np.ndarray) -> Call:
+    """Probabilities for x and the model call that made them (shared in a batching mode)."""
+    return current_app.extensions["predict"](x)

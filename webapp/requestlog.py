@@ -220,3 +220,18 @@ class RequestLog:
         params.append(limit)
         names = ("seq", *COLUMNS)
         return [dict(zip(names, r, strict=True)) for r in db.execute(sql, params)]
+
+
+def init_app(app) -> RequestLog:
+    """The shared log, in the app's state folder."""
+    log_ = app.extensions["request_log"] = RequestLog(
+        Path(app.config["STATE_DIR"]) / "requests.sqlite", app.config["REQUEST_LOG_SIZE"]
+    )
+    return log_
+
+
+def get_log() -> RequestLog:
+    """The request log of the app handling this request."""
+    from flask import current_app
+
+    return current_app.extensions["request_log"]

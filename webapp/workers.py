@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 import psutil
-from flask import Flask, request
+from flask import Flask, current_app, request
 
 log = logging.getLogger(__name__)
 
@@ -449,5 +449,6 @@ def received() -> float:
     return request.environ[_RECEIVED]
 
 
-def registry_of(app: Flask) -> Registry:
-    return app.extensions["workers"]
+def get_registry(app: Flask | None = None) -> Registry:
+    """This worker's registry (of ``app``, else of the app handling this request)."""
+    return (app or current_app).extensions["workers"]

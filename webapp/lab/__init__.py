@@ -30,7 +30,7 @@ from ..config import MAX_WORKERS, MIN_WORKERS, MODES
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..teacher import is_teacher
-from ..workers import received, registry_of, request_id
+from ..workers import get_registry, received, request_id
 from .limits import lab_slot
 
 log = logging.getLogger(__name__)
@@ -224,5 +224,5 @@ def scale_workers():
             )
         master.write_pool(state_dir, target)
         os.kill(master_pid, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
-    live = len(registry_of(current_app).live_workers())
+    live = len(get_registry().live_workers())
     return {"action": action, "workers": live, "target": target, "master_pid": master_pid}, 202
