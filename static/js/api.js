@@ -7,7 +7,6 @@ const WORKERS_URL = '/api/workers';
 const REQUESTS_URL = '/api/requests';
 const LAB_WORK_URL = '/api/lab/work';
 const LAB_WORKERS_URL = '/api/lab/workers';
-const OPENAPI_URL = '/openapi.json';
 const PREDICT_TIMEOUT_MS = 10000;
 // A lab burst can queue: 64 requests of 200 ms in one thread, or a worker's first TensorFlow load.
 const LAB_TIMEOUT_MS = 30000;
@@ -64,11 +63,6 @@ export function labWorkers(action) {
     data: JSON.stringify({ action }),
     timeout: POLL_TIMEOUT_MS,
   });
-}
-
-// The API's description: the lab reads its limits from it (the longest workload).
-export function openapi() {
-  return send({ url: OPENAPI_URL, method: 'GET', timeout: POLL_TIMEOUT_MS });
 }
 
 function send(options) {

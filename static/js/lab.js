@@ -1,6 +1,8 @@
 // The lab card: pick a workload and N, fire a burst of it at the server, add or remove a
 // worker process live, and say the server's mode and how to restart it in another.
-// Owns the lab card's DOM (its lab-* hooks), as timeline.js owns the timeline's.
+// Owns the lab card's DOM (its lab-* hooks), as timeline.js owns the timeline's. The server's
+// rules (presets, the mode to compare with, what a mode can, the limits) come with its
+// settings in /api/workers: none is copied here.
 
 import * as api from './api.js';
 import { runBurst } from './burst.js';
@@ -16,20 +18,8 @@ const KIND_NOTES = {
 const DEFAULT_SIZE = 8;
 const MAX_SIZE = 64;
 const DEFAULT_MS = 100;
-const FALLBACK_MAX_MS = 200; // the server's default LAB_MAX_MS, until /openapi.json says
-const MIN_WORKERS = 1; // the server keeps the lab's workers within these
-const MAX_WORKERS = 8;
 const SCALE_TIMEOUT_MS = 15000; // a worker that has not come or gone by then: say so
 const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
-// MODE presets (workers, threads), as webapp/config.py sets them; and the mode to compare with.
-const PRESETS = { processes: [4, 1], threads: [1, 4], single: [1, 1], hybrid: [2, 2], batched: [1, 8] };
-const CONTRAST = {
-  processes: 'threads',
-  threads: 'processes',
-  single: 'processes',
-  hybrid: 'threads',
-  batched: 'processes',
-};
 
 function byTestId(id) {
   return $(`[data-testid=${id}]`);
@@ -37,19 +27,19 @@ function byTestId(id) {
 
 // -- pure helpers ----------------------------------------------------------------------
 
-// The command that starts a server like this one, or in `mode` with that mode's preset.
-export function runCommand(mode, workers = null, threads = null) {
-  const [presetWorkers, presetThreads] = PRESETS[mode] || [workers, threads];
+// The command that starts a server like this one, or in `mode` with that mode's preset
+// (settings.presets: the server's).
+function runCommand(settings, mode, workers = null, threads = null) {
+  const preset = settings.presets[mode] || { workers, threads };
   const parts = [`MODE=${mode}`];
-  if (workers !== null && workers !== presetWorkers) parts.push(`WORKERS=${workers}`);
-  if (threads !== null && threads !== presetThreads) parts.push(`THREADS=${threads}`);
+  if (workers !== null && workers !== preset.workers) parts.push(`WORKERS=${workers}`);
+  if (threads !== null && threads !== preset.threads) parts.push(`THREADS=${threads}`);
   return `${parts.join(' ')} make run`;
 }
 
-// As the server decides (webapp/lab): gunicorn's TTIN/TTOU add and remove processes, so
-// only modes of one thread per process, and hybrid.
-export function scalable(settings) {
-  return settings.threads === 1 || settings.mode === 'hybrid';
+// [a, b, c] -> [a, ', ', b, ' or ', c], flat: each item is a text, an element, or an array of them.
+function listOf(items) {
+  return items.flatMap((item, i) => [i ? (i === items.length - 1 ? ' or ' : ', ') : '', ...[].concat(item)]);
 }
 
 function shape(workers, threads) {
@@ -69,7 +59,7 @@ function whatToSee(settings) {
   } else {
     text = `${workers} processes of ${threads} threads: python work runs ${workers} at a time, one per process; inside a process the threads take turns.`;
   }
-  if (settings.mode === 'batched') text += ' (Batching shares model calls between predictions; lab work is not batched.)';
+  if (settings.batches) text += ' (Batching shares model calls between predictions; lab work is not batched.)';
   return text;
 }
 
@@ -90,8 +80,6 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     livePids: [],
     off: false,
     running: false,
-    maxMs: FALLBACK_MAX_MS,
-    askedLimits: false,
     adviceFor: null, // the settings the mode advice was written for
     refusal: null, // the server's word when it will not scale
     scaling: null, // {action, before, since, target, master}
@@ -120,7 +108,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     }
     state.off = false;
     byTestId('lab-panel').attr('data-state', 'on').prop('hidden', false);
-    if (!state.askedLimits) askLimits();
+    byTestId('lab-ms').attr('max', settings.lab_max_ms);
     showMode(settings);
     checkScaling();
     showWarmUp();
@@ -133,19 +121,6 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     byTestId('lab-mode')
       .removeAttr('data-shown')
       .text('The lab is off on this server (LAB=0). Start it with LAB=1 to use it.');
-  }
-
-  function askLimits() {
-    state.askedLimits = true;
-    api.openapi().then(({ body }) => {
-      const ms = body.paths?.['/api/lab/work']?.post?.requestBody?.content?.['application/json']?.schema?.properties?.ms;
-      if (ms && Number.isFinite(ms.maximum)) {
-        state.maxMs = ms.maximum;
-        byTestId('lab-ms').attr('max', ms.maximum);
-      }
-    }, () => {
-      state.askedLimits = false; // ask again on a later poll
-    });
   }
 
   // Rewritten only when it changes: a text being read or selected stays put.
@@ -161,7 +136,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
           'This server runs ',
           $('<strong>', { text: `MODE=${settings.mode}` }),
           `: ${shape(settings.workers, settings.threads)} `,
-          $('<span>', { class: 'lab-here', text: `(${runCommand(settings.mode, settings.workers, settings.threads)})` }),
+          $('<span>', { class: 'lab-here', text: `(${runCommand(settings, settings.mode, settings.workers, settings.threads)})` }),
           // Workers added or removed in the lab, or one being replaced: not what was configured.
           live && live !== settings.workers ? `; ${live} live now` : '',
         );
@@ -173,19 +148,21 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
   }
 
   function showAdvice(settings) {
-    const other = CONTRAST[settings.mode] || 'processes';
+    const other = settings.contrast;
     byTestId('lab-expect').text(whatToSee(settings));
-    byTestId('lab-restart').text(runCommand(other)).attr('data-mode', other);
-    const others = Object.keys(PRESETS).filter((mode) => mode !== settings.mode && mode !== other);
+    byTestId('lab-restart').text(runCommand(settings, other)).attr('data-mode', other);
+    const { presets } = settings;
+    const others = Object.keys(presets).filter((mode) => mode !== settings.mode && mode !== other);
     byTestId('lab-presets')
       .empty()
       .append(
         'Or ',
-        ...others.flatMap((mode, i) => [
-          i ? (i === others.length - 1 ? ' or ' : ', ') : '',
-          $('<code>', { text: `MODE=${mode}` }),
-          ` (${shape(...PRESETS[mode])})`,
-        ]),
+        ...listOf(
+          others.map((mode) => [
+            $('<code>', { text: `MODE=${mode}` }),
+            ` (${shape(presets[mode].workers, presets[mode].threads)})`,
+          ]),
+        ),
         '. ',
         $('<code>', { text: 'WORKERS=…' }),
         ' and ',
@@ -220,7 +197,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
 
   function readChoice() {
     const kind = byTestId('lab-kind').val();
-    const ms = readNumber(byTestId('lab-ms').val(), DEFAULT_MS, 0, state.maxMs);
+    const ms = readNumber(byTestId('lab-ms').val(), DEFAULT_MS, 0, state.settings.lab_max_ms);
     const n = readNumber(byTestId('lab-size').val(), DEFAULT_SIZE, 1, MAX_SIZE);
     byTestId('lab-ms').val(ms);
     byTestId('lab-size').val(n);
@@ -382,7 +359,8 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
   function showScaling() {
     const settings = state.settings;
     if (!settings) return;
-    const canScale = scalable(settings) && !state.refusal;
+    const canScale = settings.can_add_workers && !state.refusal;
+    const [fewest, most] = settings.lab_workers;
     const live = state.livePids.length;
     const busy = Boolean(state.scaling);
     byTestId('lab-workers').attr({
@@ -391,21 +369,22 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
       'data-state': busy ? 'pending' : 'idle',
     });
     // The server's controls are the teacher's: shown only on the page opened with the token.
-    byTestId('add-worker').prop({ hidden: !settings.teacher, disabled: !canScale || busy || live >= MAX_WORKERS });
-    byTestId('remove-worker').prop({ hidden: !settings.teacher, disabled: !canScale || busy || live <= MIN_WORKERS });
+    byTestId('add-worker').prop({ hidden: !settings.teacher, disabled: !canScale || busy || live >= most });
+    byTestId('remove-worker').prop({ hidden: !settings.teacher, disabled: !canScale || busy || live <= fewest });
     const $note = byTestId('lab-workers-note');
     if (!settings.teacher) {
       const why =
         'Adding and removing workers is the teacher’s: it works on the page opened with the address (and token) the server printed at start.';
       if ($note.text() !== why) $note.attr('data-state', 'teacher-only').text(why);
     } else if (!canScale) {
+      const modes = Object.keys(settings.presets).filter((mode) => settings.presets[mode].can_add_workers);
       const why =
         state.refusal ||
-        `Workers can be added or removed in process modes only (MODE=processes or hybrid): gunicorn's TTIN and TTOU add and remove processes, and this server runs ${shape(settings.workers, settings.threads)}.`;
+        `Workers can be added or removed in process modes only (MODE=${listOf(modes).join('')}): gunicorn's TTIN and TTOU add and remove processes, and this server runs ${shape(settings.workers, settings.threads)}.`;
       if ($note.text() !== why) $note.attr('data-state', 'refused').text(why);
     } else if (!busy && [undefined, 'refused', 'teacher-only'].includes($note.attr('data-state'))) {
       $note.removeAttr('data-state');
-      $note.text(`${MIN_WORKERS} to ${MAX_WORKERS} workers. A new one gets a new PID, a card and a lane.`);
+      $note.text(`${fewest} to ${most} workers. A new one gets a new PID, a card and a lane.`);
     }
   }
 
