@@ -14,7 +14,7 @@ const POLL_TIMEOUT_MS = 3000;
 // Statuses that mean "the server is not there right now": retry when it is back.
 const UNAVAILABLE_STATUSES = [0, 502, 503, 504];
 
-export class Failure extends Error {
+class Failure extends Error {
   constructor(kind, status, code, message, retryAfterMs = null, worker = null) {
     super(message);
     this.kind = kind; // 'unavailable' | 'busy' (try again after retryAfterMs) | 'refused' | 'server'
@@ -74,7 +74,7 @@ function send(options) {
   });
 }
 
-export function describeFailure(xhr, textStatus) {
+function describeFailure(xhr, textStatus) {
   const status = xhr.status || 0;
   const error = (xhr.responseJSON && xhr.responseJSON.error) || {};
   // "Not now": too much lab work at once (429), or a worker loading TensorFlow for the lab (503).

@@ -3,8 +3,8 @@
 
 import { countsPerPid, cpuSeconds, distinctPids, distinctThreads, maxInFlight } from './requests.js';
 
-export const DEFAULT_BURST = 16;
-export const MAX_BURST = 64;
+const DEFAULT_BURST = 16;
+const MAX_BURST = 64;
 
 export function burstSize(raw) {
   const n = Math.round(Number(raw));
@@ -57,7 +57,7 @@ async function untilAnswered(send, onWait) {
   }
 }
 
-export function summarize(n, rows, failures, wallMs) {
+function summarize(n, rows, failures, wallMs) {
   const serverMs = rows.map((row) => (row.finished - row.received) * 1000).sort((a, b) => a - b);
   const cpu = cpuSeconds(rows);
   return {

@@ -69,7 +69,6 @@ export function createPad({ onStrokeStart, onStrokeEnd }) {
 
   return {
     isEmpty: () => strokes.length === 0,
-    strokeCount: () => strokes.length,
     isDrawing: () => current !== null,
     toDataURL: () => canvas.toDataURL('image/png'),
     clear() {

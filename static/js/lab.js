@@ -82,7 +82,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
     running: false,
     adviceFor: null, // the settings the mode advice was written for
     refusal: null, // the server's word when it will not scale
-    scaling: null, // {action, before, since, target, master}
+    scaling: null, // {action, before, since, target}
     tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
   };
 
@@ -136,7 +136,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
           'This server runs ',
           $('<strong>', { text: `MODE=${settings.mode}` }),
           `: ${shape(settings.workers, settings.threads)} `,
-          $('<span>', { class: 'lab-here', text: `(${runCommand(settings, settings.mode, settings.workers, settings.threads)})` }),
+          `(${runCommand(settings, settings.mode, settings.workers, settings.threads)})`,
           // Workers added or removed in the lab, or one being replaced: not what was configured.
           live && live !== settings.workers ? `; ${live} live now` : '',
         );
@@ -289,7 +289,7 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
   function verdict(kind, percent, summary) {
     if (percent > PARALLEL_PERCENT) return 'more than one core busy at once, the requests ran in parallel.';
     if (kind === 'io') return 'io work waits without using a CPU; whether it overlapped shows in “at most … at once”.';
-    if (kind !== 'io' && summary.pids.length > 1 && summary.maxInFlight > 1) {
+    if (summary.pids.length > 1 && summary.maxInFlight > 1) {
       return 'several processes at once, yet about one core in all: the machine’s cores were busy with other work (or it has one core).';
     }
     if (summary.pids.length === 1 && summary.threads > 1) {
@@ -302,13 +302,13 @@ export function createLab({ clientId, nextBurst, onAnswer, onBurstDone, onUnavai
 
   function scale(action) {
     if (state.scaling || state.off || !state.settings) return;
-    state.scaling = { action, before: new Set(state.livePids), since: Date.now(), target: null, master: null };
+    state.scaling = { action, before: new Set(state.livePids), since: Date.now(), target: null };
     showScalingNote(`Asking the server for one worker ${action === 'add' ? 'more' : 'less'}…`);
     showScaling();
     api.labWorkers(action).then(
       ({ body }) => {
         if (!state.scaling) return;
-        Object.assign(state.scaling, { target: body.target, master: body.master_pid });
+        state.scaling.target = body.target;
         showScalingNote(
           `Sent ${action === 'add' ? 'TTIN' : 'TTOU'} to the gunicorn master (PID ${body.master_pid}): ${body.workers} → ${body.target} workers…`,
         );

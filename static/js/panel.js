@@ -299,7 +299,7 @@ function logRow(row) {
   if (row.burst !== null) $tr.attr('data-burst', row.burst);
   if (row.roundTripMs !== null) $tr.attr('data-round-trip-ms', row.roundTripMs.toFixed(1));
   if (row.digit !== null && row.digit !== undefined) $tr.attr('data-digit', row.digit);
-  if (row.kind) $tr.attr('data-kind', row.kind).addClass('lab-row');
+  if (row.kind) $tr.attr('data-kind', row.kind);
   return $tr.append(
     $('<td>', { text: clockTime(row.received) }),
     $('<td>', { class: 'rid', text: shortId(row.request_id), title: row.request_id }),

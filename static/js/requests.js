@@ -27,9 +27,6 @@ export function createRequestStore(clientId) {
       const rows = [...byId.values()].filter((row) => view === 'everyone' || row.mine);
       return rows.sort((a, b) => b.received - a.received);
     },
-    ofBurst(burst) {
-      return [...byId.values()].filter((row) => row.burst === burst);
-    },
   };
 }
 
@@ -54,7 +51,6 @@ function fromAnswer(body, roundTripMs, burst) {
     started: body.timing.started,
     finished: body.timing.finished,
     digit: body.digit ?? null,
-    confidence: body.confidence ?? null,
     kind: body.kind ?? null, // a lab workload: python, io or tensorflow
     cpuSeconds: body.cpu_seconds ?? null, // lab answers: the worker process's CPU during the request
     ranShare: ranShare(body),
@@ -84,7 +80,6 @@ function fromPolled(row, clientId) {
     started: row.started,
     finished: row.finished,
     digit: row.digit,
-    confidence: row.confidence,
     kind: row.kind ?? null,
     cpuSeconds: null,
     ranShare: null,
