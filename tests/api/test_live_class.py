@@ -28,22 +28,15 @@ import pytest
 
 from harness import launch
 from harness.launch import ROOT, free_port, get_json, post_json, running_server, start
+from tests.waiting import accepted, wait_for
 from webapp import master
 from webapp.master import PREFIX
 
 MODELS = ROOT / "models"
 
 
-def wait_for(condition, timeout: float = 30.0, every: float = 0.1):
-    """Poll condition() until it returns something true; that value, or fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s: {condition.__doc__ or condition}")
-        time.sleep(every)
+def ready_pids(server) -> set[int]:
+    return {w["pid"] for w in server.workers() if w["ready"]}
 
 
 def inference_body(mnist_test) -> dict:
@@ -87,7 +80,14 @@ def test_the_cap_holds_under_any_number_of_concurrent_adds():
             statuses = [status for status, _ in pool.map(add, range(60))]
         assert statuses.count(202) == 6, statuses  # 2 -> 8, no more
         assert set(statuses) == {202, 409}
-        time.sleep(3)  # long enough for any extra worker to boot and register
+        # The master forks a worker as it handles each TTIN: once it has handled all
+        # six, every worker it will start is among its children.
+        wait_for(
+            lambda: server.log_path.read_text().count("Handling signal: ttin"),
+            30,
+            "the master handling six TTIN",
+            until=lambda handled: handled >= 6,
+        )
         assert len(server.wait_ready(workers=8, timeout=60)) == 8
         assert len(psutil.Process(server.pid).children()) == 8
         # And the page can shrink it back.
@@ -127,7 +127,12 @@ def test_the_state_folder_is_private_and_unpredictable_and_stale_ones_are_cleane
     out = open(log, "w")  # noqa: SIM115 - closed below
     process = _gunicorn({"STATE_DIR": None}, port, out)
     try:
-        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/readyz")[0] == 200)
+        wait_for(
+            lambda: get_json(f"http://127.0.0.1:{port}/readyz")[0],
+            60,
+            "/readyz answering 200",
+            until=lambda status: status == 200,
+        )
         state = Path(log.read_text().split("state in ", 1)[1].split()[0])
         assert state.name.startswith(PREFIX) and str(process.pid) not in state.name
         info = os.lstat(state)
@@ -217,8 +222,14 @@ def test_a_damaged_model_and_a_reload_keep_the_last_good_model_serving(tmp_path,
             tflite.write_bytes(tflite.read_bytes()[:5000])  # half-copied
             os.kill(server.pid, signal.SIGHUP)
             # Every worker is replaced, and the new ones serve the last good model.
-            wait_for(lambda: not before & {w["pid"] for w in server.workers()} and len(server.workers()) == 4)
-            time.sleep(1)
+            wait_for(
+                lambda: ready_pids(server),
+                60,
+                f"four ready workers, none of {sorted(before)}",
+                until=lambda pids: len(pids) == 4 and not pids & before,
+            )
+            wanted = answered[0] + 50
+            wait_for(lambda: answered[0], 30, f"{wanted} answered requests", until=lambda n: n >= wanted)
         finally:
             stop.set()
             for t in threads:
@@ -248,15 +259,20 @@ def test_a_tensorflow_burst_never_costs_a_worker_its_heartbeat():
         url = server.url + "/api/lab/work"
         body = {"kind": "tensorflow", "ms": 20}
 
+        def ask():
+            status, answer = post_json(url, body, token=server.token, timeout=30)
+            answer = json.loads(answer)
+            assert status != 503 or answer["error"]["code"] == "tensorflow_loading", answer
+            return status, answer
+
         def until_answered(_):
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                status, answer = post_json(url, body, token=server.token, timeout=30)
-                if status != 503:
-                    return status, json.loads(answer)
-                assert json.loads(answer)["error"]["code"] == "tensorflow_loading"
-                time.sleep(0.5)
-            return 0, {}
+            return wait_for(
+                ask,
+                120,
+                "an answer other than 503 'tensorflow_loading'",
+                until=lambda answer: answer[0] != 503,
+                every=0.5,  # TensorFlow takes seconds to load: no need to ask more often
+            )
 
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(until_answered, range(8)))
@@ -286,7 +302,8 @@ def test_predictions_keep_answering_during_any_lab_burst(server, mnist_test, stu
     sources = [f"127.0.0.{10 + i % students}" for i in range(64)]
     with ThreadPoolExecutor(70) as pool:
         burst = [pool.submit(_lab_from, server.port, source, lab) for source in sources]
-        time.sleep(0.3)  # the burst is in
+        # The burst is in once its first answers come back: 429s, the lab's slots are full.
+        wait_for(lambda: [b for b in burst if b.done()], 30, "the burst's first answers")
         started = time.monotonic()
         predictions = [pool.submit(post_json, server.url + "/inference", body, 10) for _ in range(6)]
         answered = [p.result() for p in predictions]
@@ -341,12 +358,10 @@ def test_workers_leave_within_two_seconds_of_the_masters_death():
         os.kill(server.pid, signal.SIGKILL)
         killed = time.monotonic()
         wait_for(
-            lambda: (
-                not any(
-                    psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in workers
-                )
-            ),
+            lambda: [pid for pid in workers if _running(pid)],
             10,
+            "every worker gone",
+            until=lambda running: not running,
         )
         assert time.monotonic() - killed < 3
         with socket.socket() as s:  # the port is free again: a restart can bind it
@@ -354,6 +369,13 @@ def test_workers_leave_within_two_seconds_of_the_masters_death():
             s.bind(("127.0.0.1", server.port))
     finally:
         server.stop()
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 # -- low: gunicorn's own errors and request ids ------------------------------------------------
@@ -449,6 +471,7 @@ def test_a_full_disk_degrades_the_log_and_never_the_predictions(small_disk, mnis
                 if r.get("pid") == replacement
             ],
             30,
+            f"the replacement {replacement} ready in /readyz",
         )
         assert ready[0]["ready"] and ready[0]["metrics_shared"] is False
         statuses = [post_json(server.url + "/inference", body)[0] for _ in range(100)]
@@ -465,7 +488,11 @@ def test_a_full_disk_degrades_the_log_and_never_the_predictions(small_disk, mnis
         latest = get_json(server.url + "/api/requests?limit=1")[1]["latest"]
         for _ in range(40):
             post_json(server.url + "/inference", body)
-        page = wait_for(lambda: get_json(f"{server.url}/api/requests?since={latest}")[1]["requests"], 10)
+        page = wait_for(
+            lambda: get_json(f"{server.url}/api/requests?since={latest}")[1]["requests"],
+            10,
+            "rows written again in /api/requests",
+        )
         assert len(page) >= 1
         assert "written again" in server.log_path.read_text()
 
@@ -503,7 +530,12 @@ def test_slow_clients_hold_a_worker_only_until_the_request_timeout(mode, mnist_t
     with running_server(MODE=mode, REQUEST_TIMEOUT="2") as server:
         slow = _slow_clients(server.port, 4)  # as many as the server has workers (or threads)
         try:
-            time.sleep(0.5)
+            wait_for(
+                lambda: accepted(server.port, slow),
+                10,
+                "the server holding the 4 slow clients",
+                until=lambda ports: len(ports) == 4,
+            )
             started = time.monotonic()
             statuses = [post_json(server.url + "/inference", body, timeout=20)[0] for _ in range(12)]
             took = time.monotonic() - started
@@ -527,7 +559,12 @@ def test_behind_nginx_slow_clients_cost_gunicorn_nothing(mnist_test):
             port = int(url.rsplit(":", 1)[1])
             slow = _slow_clients(port, 16)  # four times the workers
             try:
-                time.sleep(0.5)
+                wait_for(
+                    lambda: accepted(port, slow),
+                    10,
+                    "nginx holding the 16 slow clients",
+                    until=lambda ports: len(ports) == 16,
+                )
                 started = time.monotonic()
                 statuses = [post_json(url + "/inference", body, timeout=20)[0] for _ in range(12)]
                 took = time.monotonic() - started
