@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.launch import get_json
 from lab import matrix
+from tests.waiting import wait_for
 from webapp.config import ROOT
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -44,7 +47,7 @@ class Watched:
                     self.seen.setdefault(child.pid, child.create_time())
             except psutil.Error:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.05)  # a sampler, not a wait: how often the process tree is looked at
 
     def read_until(self, text: str) -> None:
         for line in self.process.stdout:
@@ -64,21 +67,26 @@ class Watched:
     def output(self) -> str:
         return "".join(self.lines)
 
+    def server_url(self) -> str:
+        """The address of the last gunicorn the command said it started (its master's BIND)."""
+        pid = int(re.findall(r"master pid (\d+)", self.output)[-1])
+        return "http://" + psutil.Process(pid).environ()["BIND"]
+
+    def alive(self) -> list[int]:
+        """Started processes still running (a reused pid does not count)."""
+        alive = []
+        for pid, created in self.seen.items():
+            try:
+                process = psutil.Process(pid)
+                if process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        return alive
+
     def survivors(self, grace: float = 5.0) -> list[int]:
-        """Started processes still running after `grace` seconds (a reused pid does not count)."""
-        deadline = time.monotonic() + grace
-        while True:
-            alive = []
-            for pid, created in self.seen.items():
-                try:
-                    process = psutil.Process(pid)
-                    if process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE:
-                        alive.append(pid)
-                except psutil.NoSuchProcess:
-                    pass
-            if not alive or time.monotonic() > deadline:
-                return alive
-            time.sleep(0.1)
+        """[] once every started process has ended; fails naming those still running after `grace` s."""
+        return wait_for(self.alive, grace, "every process the command started to end", until=lambda a: not a)
 
 
 def test_a_tiny_matrix_writes_json_table_and_chart_and_stops_every_server(tmp_path: Path):
@@ -113,7 +121,14 @@ def test_an_interrupted_matrix_stops_its_server_and_writes_nothing(tmp_path: Pat
         "--no-pools", "--out", str(out),
     )  # fmt: skip
     run.read_until("io: warming up")
-    time.sleep(1.0)  # into the timed load
+    url = run.server_url()
+    # Into the timed load: the warm-up is 4 requests on this one worker; 200 follow.
+    wait_for(
+        lambda: sum(w["requests"] for w in get_json(url + "/api/workers")[1].get("workers", [])),
+        60,
+        "20 io requests served, most of them the timed load's",
+        until=lambda served: served >= 20,
+    )
     assert len(run.seen) >= 2, "a gunicorn master and its worker are running"
     run.process.send_signal(signum)
     assert run.finish(timeout=60) == 130, run.output
