@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from harness.launch import get_json, post_json, running_server
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +56,21 @@ def test_python_blocks_the_loop(async_server):
 
 
 def test_tensorflow_loads_without_stopping_the_loop(async_server):
-    started = time.monotonic()
-    status = 503
-    while status == 503 and time.monotonic() - started < 120:
-        status, body = post_json(
+    def ask() -> tuple[int, bytes]:
+        answer = post_json(
             async_server.url + "/api/lab/work", {"kind": "tensorflow", "ms": 20}, token=async_server.token
         )
         # While TensorFlow loads in an OS thread, the loop answers at once.
         health = time.monotonic()
         assert post_json(async_server.url + "/inference", {"images": [[0] * 28] * 28})[0] == 200
         assert time.monotonic() - health < 2.0
-        if status == 503:
-            time.sleep(0.3)
+        return answer
+
+    status, body = wait_for(
+        ask,
+        120,
+        "TensorFlow loaded: the workload not answered 503",
+        until=lambda answer: answer[0] != 503,
+        every=0.3,
+    )
     assert status == 200, body
