@@ -1,16 +1,7 @@
 // A burst: the same request sent N times at once (the drawing, or a lab workload), then
-// summed up. No DOM here.
+// summed up. No DOM here; bursts.js and lab-burst.js run them.
 
 import { countsPerPid, cpuSeconds, distinctPids, distinctThreads, maxInFlight } from './requests.js';
-
-const DEFAULT_BURST = 16;
-const MAX_BURST = 64;
-
-export function burstSize(raw) {
-  const n = Math.round(Number(raw));
-  if (!Number.isFinite(n) || n < 1) return DEFAULT_BURST;
-  return Math.min(n, MAX_BURST);
-}
 
 const BUSY_GIVE_UP_MS = 120000; // a request the server keeps saying "not now" to, this long: a failure
 

@@ -1,64 +1,29 @@
-// The drawing pad: pointer events (mouse, touch, pen) in, smooth round strokes out.
-// The canvas keeps a fixed internal size (what is sent) and is scaled by CSS (what is seen).
+// View: the draw card. The pad takes pointer events (mouse, touch, pen) in and draws smooth
+// round strokes; the canvas keeps a fixed internal size (what is sent) and is scaled by CSS
+// (what is seen). Its buttons: predict, undo, clear. Styles: css/draw.css.
+
+import { byTestId } from './widgets.js';
 
 const LINE_WIDTH = 20; // about 1/14 of the 280 px side: an MNIST pen stroke
 const INK = '#111111';
 const MIN_STEP = 1.5; // canvas px; closer points add nothing but noise
 
-export function createPad({ onStrokeStart, onStrokeEnd }) {
-  const canvas = $('[data-testid=canvas]')[0];
-  const ctx = canvas.getContext('2d');
-  const strokes = [];
-  let current = null;
-  let activePointer = null;
+const el = {
+  canvas: byTestId('canvas'),
+  predict: byTestId('predict'),
+  undo: byTestId('undo'),
+  clear: byTestId('clear'),
+};
+const canvas = el.canvas[0];
+const ctx = canvas.getContext('2d');
+const strokes = []; // the drawing: each stroke a list of [x, y] in canvas px
+let current = null; // the stroke under the pen
+let activePointer = null;
+let handlers = null;
 
-  function toCanvasPoint(event) {
-    const rect = canvas.getBoundingClientRect();
-    return [
-      ((event.clientX - rect.left) * canvas.width) / rect.width,
-      ((event.clientY - rect.top) * canvas.height) / rect.height,
-    ];
-  }
-
-  function startStroke(event) {
-    if (activePointer !== null || (event.pointerType === 'mouse' && event.button !== 0)) return;
-    event.preventDefault(); // no text selection, no compatibility mouse events
-    activePointer = event.pointerId;
-    canvas.setPointerCapture(event.pointerId);
-    current = [toCanvasPoint(event)];
-    strokes.push(current);
-    onStrokeStart();
-    drawDot(ctx, current[0]);
-  }
-
-  function extendStroke(event) {
-    if (event.pointerId !== activePointer) return;
-    event.preventDefault();
-    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
-    for (const each of events.length ? events : [event]) addPoint(toCanvasPoint(each));
-  }
-
-  function addPoint(point) {
-    const last = current[current.length - 1];
-    if (Math.hypot(point[0] - last[0], point[1] - last[1]) < MIN_STEP) return;
-    current.push(point);
-    drawSegment(ctx, current, current.length - 1);
-  }
-
-  function endStroke(event) {
-    if (event.pointerId !== activePointer) return;
-    if (event.type === 'pointerup') addPoint(toCanvasPoint(event));
-    drawTail(ctx, current);
-    activePointer = null;
-    current = null;
-    onStrokeEnd();
-  }
-
-  function redraw() {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    for (const stroke of strokes) drawStroke(ctx, stroke);
-  }
-
+// strokeStart(), strokeEnd(): the pen went down, came up; predict(), undo(), clear(): buttons.
+export function bind(given) {
+  handlers = given;
   canvas.addEventListener('pointerdown', startStroke);
   canvas.addEventListener('pointermove', extendStroke);
   canvas.addEventListener('pointerup', endStroke);
@@ -66,21 +31,79 @@ export function createPad({ onStrokeStart, onStrokeEnd }) {
   // A finger on the canvas draws; it must never scroll or zoom the page.
   canvas.addEventListener('touchstart', (event) => event.preventDefault(), { passive: false });
   canvas.addEventListener('contextmenu', (event) => event.preventDefault());
+  el.predict.on('click', given.predict);
+  el.undo.on('click', given.undo);
+  el.clear.on('click', given.clear);
+}
 
-  return {
-    isEmpty: () => strokes.length === 0,
-    isDrawing: () => current !== null,
-    toDataURL: () => canvas.toDataURL('image/png'),
-    clear() {
-      strokes.length = 0;
-      redraw();
-    },
-    undo() {
-      if (current) return; // never pull the stroke from under the pen
-      strokes.pop();
-      redraw();
-    },
-  };
+export function isEmpty() {
+  return strokes.length === 0;
+}
+
+export function isDrawing() {
+  return current !== null;
+}
+
+export function toDataURL() {
+  return canvas.toDataURL('image/png');
+}
+
+export function clear() {
+  strokes.length = 0;
+  redraw();
+}
+
+export function undo() {
+  if (current) return; // never pull the stroke from under the pen
+  strokes.pop();
+  redraw();
+}
+
+function toCanvasPoint(event) {
+  const rect = canvas.getBoundingClientRect();
+  return [
+    ((event.clientX - rect.left) * canvas.width) / rect.width,
+    ((event.clientY - rect.top) * canvas.height) / rect.height,
+  ];
+}
+
+function startStroke(event) {
+  if (activePointer !== null || (event.pointerType === 'mouse' && event.button !== 0)) return;
+  event.preventDefault(); // no text selection, no compatibility mouse events
+  activePointer = event.pointerId;
+  canvas.setPointerCapture(event.pointerId);
+  current = [toCanvasPoint(event)];
+  strokes.push(current);
+  handlers.strokeStart();
+  drawDot(ctx, current[0]);
+}
+
+function extendStroke(event) {
+  if (event.pointerId !== activePointer) return;
+  event.preventDefault();
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  for (const each of events.length ? events : [event]) addPoint(toCanvasPoint(each));
+}
+
+function addPoint(point) {
+  const last = current[current.length - 1];
+  if (Math.hypot(point[0] - last[0], point[1] - last[1]) < MIN_STEP) return;
+  current.push(point);
+  drawSegment(ctx, current, current.length - 1);
+}
+
+function endStroke(event) {
+  if (event.pointerId !== activePointer) return;
+  if (event.type === 'pointerup') addPoint(toCanvasPoint(event));
+  drawTail(ctx, current);
+  activePointer = null;
+  current = null;
+  handlers.strokeEnd();
+}
+
+function redraw() {
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  for (const stroke of strokes) drawStroke(ctx, stroke);
 }
 
 function penStyle(ctx) {

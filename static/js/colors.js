@@ -1,9 +1,9 @@
-// One colour per worker PID, the same everywhere on the page (chips, cards, lanes).
-// The palette lives in page.css as --pid-0 … --pid-7; a PID gets the next free slot.
+// One colour per worker PID, the same everywhere on the page (chips, cards, lanes): a PID gets
+// the next free slot of the palette, --pid-0 … --pid-7 in css/page.css. No DOM here: views
+// colour with pidClass (css/widgets.css), the timeline reads the slot's colour from the CSS.
 
 const PALETTE_SIZE = 8;
 const slots = new Map();
-const colours = new Map();
 
 export function pidSlot(pid) {
   if (!slots.has(pid)) slots.set(pid, slots.size % PALETTE_SIZE);
@@ -12,14 +12,4 @@ export function pidSlot(pid) {
 
 export function pidClass(pid) {
   return `pid-${pidSlot(pid)}`;
-}
-
-// For drawing on a canvas, where CSS classes do not reach.
-export function pidColour(pid) {
-  const slot = pidSlot(pid);
-  if (!colours.has(slot)) {
-    const style = getComputedStyle(document.documentElement);
-    colours.set(slot, style.getPropertyValue(`--pid-${slot}`).trim() || '#555555');
-  }
-  return colours.get(slot);
 }

@@ -1,4 +1,4 @@
-// Starts Swagger UI on /docs with this server's OpenAPI description.
+// View: the /docs page, Swagger UI on this server's OpenAPI description.
 /* global SwaggerUIBundle */
 window.ui = SwaggerUIBundle({
   url: '/openapi.json',

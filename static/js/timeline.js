@@ -1,9 +1,11 @@
-// The timeline: one lane per worker PID (a sub-lane per thread in threaded modes),
-// each request a bar from timing.received to timing.finished on the server's clock,
-// the model call or the lab's work (timing.started..finished) solid inside it, striped
-// when lab work's thread ran only part of that time. Drawn on a canvas.
+// View: the timeline card. One lane per worker PID (a sub-lane per thread in threaded modes),
+// each request a bar from timing.received to timing.finished on the server's clock, the model
+// call or the lab's work (timing.started..finished) solid inside it, striped when lab work's
+// thread ran only part of that time; drawn on a canvas. Above it, whose requests and which
+// window of time. Styles: css/timeline.css.
 
-import { pidColour } from './colors.js';
+import { pidSlot } from './colors.js';
+import { byTestId } from './widgets.js';
 
 const AXIS_HEIGHT = 30;
 const LANE_GAP = 4;
@@ -27,72 +29,122 @@ const GRID = '#d0d4dc';
 const TEXT = '#1a1d24';
 const MUTED = '#5b6170';
 
-export function createTimeline() {
-  const canvas = $('[data-testid=timeline]')[0];
-  const $caption = $('[data-testid=timeline-caption]');
-  const ctx = canvas.getContext('2d');
-  const state = {
-    rows: [],
-    live: [],
-    gone: new Set(),
-    threaded: false,
-    windowSec: 10,
-    held: null,
-    offset: 0, // server clock minus this browser's clock, seconds
-    dirty: true,
-  };
-  let lastFrame = 0;
+const el = {
+  canvas: byTestId('timeline'),
+  caption: byTestId('timeline-caption'),
+  views: $('[data-view]'),
+  windows: byTestId('timeline-window'),
+  lastBurst: byTestId('timeline-burst'),
+};
+const canvas = el.canvas[0];
+const ctx = canvas.getContext('2d');
+// What is drawn; the flows set it through the functions below.
+const drawn = {
+  rows: [],
+  live: [],
+  gone: new Set(),
+  threaded: false,
+  windowSec: 10,
+  held: null,
+  offset: 0, // server clock minus this browser's clock, seconds
+  dirty: true,
+};
+const colours = new Map();
+let lastFrame = 0;
 
-  function frame(time) {
-    const sliding = !state.held && state.rows.length > 0;
-    if (state.dirty || (sliding && time - lastFrame >= FRAME_MS)) {
-      lastFrame = time;
-      state.dirty = false;
-      draw(canvas, ctx, state);
-      showCaption($caption, state);
-    }
-    requestAnimationFrame(frame);
-  }
+// -- the card's controls ----------------------------------------------------------------
+
+// chooseView(whose): 'mine' or 'everyone'; follow(seconds): follow live; holdLastBurst().
+export function bind({ chooseView, follow, holdLastBurst }) {
+  el.views.on('click', function onView() {
+    chooseView($(this).attr('data-view'));
+  });
+  el.windows.on('click', function onWindow() {
+    follow(Number($(this).attr('data-seconds')));
+  });
+  el.lastBurst.on('click', holdLastBurst);
+}
+
+export function showView(view) {
+  el.views.each(function markPressed() {
+    $(this).attr('aria-pressed', String($(this).attr('data-view') === view));
+  });
+}
+
+// choice: a window in seconds, or 'burst' for the last burst held still.
+export function showChoice(choice, haveBurst) {
+  el.windows.each(function markPressed() {
+    $(this).attr('aria-pressed', String(Number($(this).attr('data-seconds')) === choice));
+  });
+  el.lastBurst.prop('disabled', !haveBurst).attr('aria-pressed', String(choice === 'burst'));
+}
+
+// -- what is drawn ------------------------------------------------------------------------
+
+export function start() {
   requestAnimationFrame(frame);
   new ResizeObserver(() => {
-    state.dirty = true;
+    drawn.dirty = true;
   }).observe(canvas.parentElement);
+}
 
-  return {
-    setRows(rows) {
-      state.rows = rows;
-      state.dirty = true;
-    },
-    setWorkers(livePids, gonePids, threaded) {
-      state.live = livePids;
-      state.gone = new Set(gonePids);
-      state.threaded = threaded;
-      state.dirty = true;
-    },
-    setClockOffset(seconds) {
-      state.offset = seconds;
-    },
-    follow(windowSec) {
-      state.windowSec = windowSec;
-      state.held = null;
-      state.dirty = true;
-    },
-    hold(from, to, label) {
-      state.held = { from, to, label };
-      state.dirty = true;
-    },
-  };
+export function setRows(rows) {
+  drawn.rows = rows;
+  drawn.dirty = true;
+}
+
+export function setWorkers(livePids, gonePids, threaded) {
+  drawn.live = livePids;
+  drawn.gone = new Set(gonePids);
+  drawn.threaded = threaded;
+  drawn.dirty = true;
+}
+
+export function setClockOffset(seconds) {
+  drawn.offset = seconds;
+}
+
+export function follow(windowSec) {
+  drawn.windowSec = windowSec;
+  drawn.held = null;
+  drawn.dirty = true;
+}
+
+export function hold(from, to, label) {
+  drawn.held = { from, to, label };
+  drawn.dirty = true;
+}
+
+function frame(time) {
+  const sliding = !drawn.held && drawn.rows.length > 0;
+  if (drawn.dirty || (sliding && time - lastFrame >= FRAME_MS)) {
+    lastFrame = time;
+    drawn.dirty = false;
+    draw(drawn);
+    showCaption(drawn);
+  }
+  requestAnimationFrame(frame);
+}
+
+// A PID's colour for the canvas, where CSS classes do not reach: its palette slot's --pid-N.
+function pidColour(pid) {
+  const slot = pidSlot(pid);
+  if (!colours.has(slot)) {
+    const style = getComputedStyle(document.documentElement);
+    colours.set(slot, style.getPropertyValue(`--pid-${slot}`).trim() || '#555555');
+  }
+  return colours.get(slot);
 }
 
 // -- geometry ----------------------------------------------------------------------
 
-function visibleRange(state) {
-  if (state.held) {
-    const span = Math.max(state.held.to - state.held.from, 0.01);
-    return { from: state.held.from - span * HOLD_PAD, to: state.held.to + span * HOLD_PAD };
+function visibleRange(drawn) {
+  if (drawn.held) {
+    const span = Math.max(drawn.held.to - drawn.held.from, 0.01);
+    return { from: drawn.held.from - span * HOLD_PAD, to: drawn.held.to + span * HOLD_PAD };
   }
-  const now = Date.now() / 1000 + state.offset;
-  return { from: now - state.windowSec, to: now };
+  const now = Date.now() / 1000 + drawn.offset;
+  return { from: now - drawn.windowSec, to: now };
 }
 
 function laneKey(row, threaded) {
@@ -100,21 +152,21 @@ function laneKey(row, threaded) {
 }
 
 // Lanes: every live worker, plus any worker (live or not) with a bar in view.
-function buildLanes(state, shown) {
-  const pids = new Set(state.live);
+function buildLanes(drawn, shown) {
+  const pids = new Set(drawn.live);
   for (const row of shown) pids.add(row.pid);
   const lanes = [];
   for (const pid of [...pids].sort((a, b) => a - b)) {
     const threads = new Map();
-    if (state.threaded) {
-      for (const row of state.rows) {
+    if (drawn.threaded) {
+      for (const row of drawn.rows) {
         if (row.pid === pid && !threads.has(row.thread_id)) threads.set(row.thread_id, row.thread);
       }
     }
-    const subLanes = state.threaded && threads.size
+    const subLanes = drawn.threaded && threads.size
       ? [...threads.entries()].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ key: `${pid}/${id}`, name }))
       : [{ key: `${pid}`, name: null }];
-    lanes.push({ pid, gone: state.gone.has(pid) || !state.live.includes(pid), subLanes });
+    lanes.push({ pid, gone: drawn.gone.has(pid) || !drawn.live.includes(pid), subLanes });
   }
   return lanes;
 }
@@ -132,27 +184,27 @@ function formatTick(seconds, step) {
 
 // -- drawing -------------------------------------------------------------------
 
-function draw(canvas, ctx, state) {
-  const range = visibleRange(state);
-  const shown = state.rows.filter((row) => row.finished >= range.from && row.received <= range.to);
-  const lanes = buildLanes(state, shown);
+function draw(drawn) {
+  const range = visibleRange(drawn);
+  const shown = drawn.rows.filter((row) => row.finished >= range.from && row.received <= range.to);
+  const lanes = buildLanes(drawn, shown);
   const subCount = lanes.reduce((n, lane) => n + lane.subLanes.length, 0);
   const cssHeight = AXIS_HEIGHT + Math.max(subCount, 1) * SUB_LANE_HEIGHT + lanes.length * LANE_GAP + 8;
   const cssWidth = canvas.parentElement.clientWidth - 2;
-  resize(canvas, ctx, cssWidth, cssHeight);
+  resize(cssWidth, cssHeight);
 
   ctx.clearRect(0, 0, cssWidth, cssHeight);
   const narrow = cssWidth < NARROW;
-  const labels = narrow ? NARROW_LABEL_WIDTH : state.threaded ? THREADED_LABEL_WIDTH : LABEL_WIDTH;
+  const labels = narrow ? NARROW_LABEL_WIDTH : drawn.threaded ? THREADED_LABEL_WIDTH : LABEL_WIDTH;
   const plot = { left: labels, narrow, right: cssWidth - RIGHT_PAD, top: AXIS_HEIGHT, bottom: cssHeight - 4 };
   const x = (t) => plot.left + ((t - range.from) / (range.to - range.from)) * (plot.right - plot.left);
 
-  drawAxis(ctx, state, range, plot, x);
+  drawAxis(ctx, drawn, range, plot, x);
   const laneTops = drawLanes(ctx, lanes, plot);
   let bars = 0;
   let striped = 0;
   for (const row of shown) {
-    const top = laneTops.get(laneKey(row, state.threaded)) ?? laneTops.get(`${row.pid}`);
+    const top = laneTops.get(laneKey(row, drawn.threaded)) ?? laneTops.get(`${row.pid}`);
     if (top === undefined) continue;
     if (drawBar(ctx, row, top, x, plot)) striped += 1;
     bars += 1;
@@ -162,8 +214,8 @@ function draw(canvas, ctx, state) {
     ctx.font = FONT;
     ctx.fillText('Waiting for the server’s workers…', plot.left, plot.top + 18);
   }
-  $(canvas).attr({
-    'data-mode': state.held ? 'held' : 'live',
+  el.canvas.attr({
+    'data-mode': drawn.held ? 'held' : 'live',
     'data-lanes': lanes.length,
     'data-sub-lanes': subCount,
     'data-bars': bars,
@@ -171,7 +223,7 @@ function draw(canvas, ctx, state) {
   });
 }
 
-function resize(canvas, ctx, cssWidth, cssHeight) {
+function resize(cssWidth, cssHeight) {
   const ratio = window.devicePixelRatio || 1;
   const width = Math.round(cssWidth * ratio);
   const height = Math.round(cssHeight * ratio);
@@ -183,11 +235,11 @@ function resize(canvas, ctx, cssWidth, cssHeight) {
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
 }
 
-function drawAxis(ctx, state, range, plot, x) {
+function drawAxis(ctx, drawn, range, plot, x) {
   const span = range.to - range.from;
   const step = tickStep(span, plot.right - plot.left);
   // Live: ticks count back from now. Held: ticks count on from the burst's first arrival.
-  const origin = state.held ? state.held.from : range.to;
+  const origin = drawn.held ? drawn.held.from : range.to;
   ctx.font = FONT;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'alphabetic';
@@ -203,17 +255,17 @@ function drawAxis(ctx, state, range, plot, x) {
     ctx.lineTo(px + 0.5, plot.bottom);
     ctx.stroke();
     ctx.fillStyle = MUTED;
-    const label = i === 0 && !state.held ? 'now' : `${i > 0 ? '+' : ''}${formatTick(i * step, step)}`;
+    const label = i === 0 && !drawn.held ? 'now' : `${i > 0 ? '+' : ''}${formatTick(i * step, step)}`;
     ctx.fillText(label.replace('-', '−'), px, plot.top - 11);
   }
   ctx.textAlign = 'left';
 }
 
-function showCaption($caption, state) {
-  const text = state.held
-    ? `${state.held.label}, held still: choose a window to follow live again`
-    : `last ${state.windowSec} s, live`;
-  if ($caption.text() !== text) $caption.text(text);
+function showCaption(drawn) {
+  const text = drawn.held
+    ? `${drawn.held.label}, held still: choose a window to follow live again`
+    : `last ${drawn.windowSec} s, live`;
+  if (el.caption.text() !== text) el.caption.text(text);
 }
 
 function drawLanes(ctx, lanes, plot) {

@@ -1,0 +1,85 @@
+// What the page asks the server again and again: /api/workers once a second (the workers, the
+// mode, the lab card) and, in the "everyone" view, /api/requests; less often in a tab nobody
+// looks at. No DOM here.
+
+import * as api from './api.js';
+import * as connection from './connection.js';
+import * as lab from './lab.js';
+import * as log from './log.js';
+import * as page from './page.js';
+import * as predict from './predict.js';
+import { queueRender, renderWorkers } from './render.js';
+import { state } from './state.js';
+import * as timeline from './timeline.js';
+
+const WORKERS_POLL_MS = 1000;
+const REQUESTS_POLL_MS = 1000;
+const HIDDEN_POLL_MS = 5000; // a tab nobody looks at asks less often (a classroom has many)
+const REQUESTS_LIMIT = 300;
+
+export function pollWorkers() {
+  api.workers().then(
+    ({ body }) => {
+      if (connection.back()) predict.serverBack();
+      showServer(body);
+      setTimeout(pollWorkers, pollDelay(WORKERS_POLL_MS));
+    },
+    (failure) => {
+      if (failure.kind === 'unavailable') connection.lost(failure);
+      setTimeout(pollWorkers, pollDelay(WORKERS_POLL_MS));
+    },
+  );
+}
+
+function pollDelay(ms) {
+  return page.tabHidden() ? HIDDEN_POLL_MS : ms;
+}
+
+// Each worker's CPU % since the poll before, and the workers that are gone.
+function showServer(body) {
+  const now = performance.now();
+  const livePids = body.workers.map((worker) => worker.pid);
+  for (const pid of state.cpuBefore.keys()) {
+    if (!livePids.includes(pid) && !state.gone.has(pid)) state.gone.set(pid, Date.now());
+  }
+  state.workers = body.workers.map((worker) => {
+    const before = state.cpuBefore.get(worker.pid);
+    const cpuPercent = before ? ((worker.cpu_seconds - before.cpu) * 100000) / (now - before.at) : null;
+    state.cpuBefore.set(worker.pid, { cpu: worker.cpu_seconds, at: now });
+    return { ...worker, cpuPercent };
+  });
+  const previous = state.settings;
+  state.settings = body.settings;
+  page.showMode(body.settings);
+  lab.showServer(previous);
+  renderWorkers();
+  timeline.setWorkers(livePids, [...state.gone.keys()], body.settings.threads > 1);
+}
+
+// -- everyone's requests -----------------------------------------------------------------
+
+// whose: 'mine' (this tab's requests) or 'everyone' (every client's, polled).
+export function chooseView(whose) {
+  state.view = whose;
+  timeline.showView(whose);
+  log.showView(whose);
+  queueRender();
+  if (whose === 'everyone' && !state.pollingEveryone) pollEveryone();
+}
+
+function pollEveryone() {
+  if (state.view !== 'everyone') {
+    state.pollingEveryone = false;
+    return;
+  }
+  state.pollingEveryone = true;
+  api.requestsSince(state.latestPolled, REQUESTS_LIMIT).then(
+    ({ body }) => {
+      state.requests.addPolled(body.requests);
+      state.latestPolled = body.latest || state.latestPolled;
+      queueRender();
+      setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS));
+    },
+    () => setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS)),
+  );
+}

@@ -1,0 +1,65 @@
+// The page's state: everything that changes while the page is open, in one place. The flows
+// (predict, connection, poll, bursts) read and change it; views are given what to show.
+// (Views keep only what is drawn: the pad's strokes, the timeline's window.)
+
+import { createRequestStore } from './requests.js';
+
+const CLIENT_KEY = 'mnist-lab-client-id';
+
+const clientId = tabClientId();
+
+export const state = {
+  clientId, // this tab's, sent with each request: "this tab" in the log
+  requests: createRequestStore(clientId), // the answered requests this tab knows of
+
+  // The drawing and its answer (predict.js).
+  drawingVersion: 0, // bumps on every change of the drawing
+  requestSeq: 0, // numbers this tab's prediction requests
+  shownSeq: 0, // the newest request whose outcome is on screen
+  sendTimer: null, // the send that waits for another stroke
+  resendWhenBack: false, // the drawing went unanswered: send it when the server is back
+
+  // The server (connection.js, poll.js).
+  online: null, // true or false once a call has said
+  settings: null, // 'settings' of the last /api/workers: the server's rules, the page copies none
+  workers: [], // its live workers, each with cpuPercent since the poll before
+  cpuBefore: new Map(), // pid -> {cpu, at}: each worker's CPU seconds at the poll before
+  gone: new Map(), // pid -> when (Date.now()) the worker was found gone
+  clockRtt: Infinity, // the quickest round trip yet: the server's clock was read on it
+
+  // Whose requests the log and timeline show (poll.js, render.js).
+  view: 'mine', // 'mine' | 'everyone'
+  latestPolled: null, // the newest request id /api/requests has given
+  pollingEveryone: false,
+  renderQueued: false,
+
+  // Bursts, the drawing's and the lab's, numbered together (bursts.js, lab.js).
+  burstNo: 0,
+  burstRunning: false, // the drawing's burst
+  lastBurst: null, // {from, to, label}: what the timeline holds still on
+};
+
+export function livePids() {
+  return state.workers.map((worker) => worker.pid);
+}
+
+// Kept in sessionStorage, so a reload keeps the tab's requests its own.
+function tabClientId() {
+  let id = null;
+  try {
+    id = sessionStorage.getItem(CLIENT_KEY);
+  } catch {
+    // storage blocked: a fresh id per load will do
+  }
+  if (!id) {
+    // crypto.getRandomValues also works on plain http (a classroom LAN), unlike randomUUID.
+    const bytes = crypto.getRandomValues(new Uint8Array(8));
+    id = 'tab-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    try {
+      sessionStorage.setItem(CLIENT_KEY, id);
+    } catch {
+      // as above
+    }
+  }
+  return id;
+}

@@ -1,0 +1,111 @@
+// View: the workers card. A card per worker process (live, or gone a minute ago), and under
+// them the burst: its size, its button, its summary. Styles: css/workers.css.
+
+import { pidClass } from './colors.js';
+import { formatMs } from './format.js';
+import { byTestId, showBurstSummary as fillSummary } from './widgets.js';
+
+const MB = 1024 * 1024;
+const GONE_CARD_MS = 60000; // a dead worker's greyed card stays this long
+
+const el = {
+  panel: byTestId('worker-panel'),
+  count: byTestId('worker-count'),
+  burstSize: byTestId('burst-size'),
+  burst: byTestId('burst'),
+  burstSummary: byTestId('burst-summary'),
+};
+
+export function bind({ burst }) {
+  el.burst.on('click', burst);
+  el.burstSize.on('keydown', (event) => {
+    if (event.key === 'Enter') burst();
+  });
+}
+
+// -- the cards --------------------------------------------------------------------
+
+// workers: [{pid, requests, busy, ready, rss_bytes, pss_bytes, cpu_seconds, cpuPercent, threads,
+// recentlyActive}]; gone: [{pid, goneAt}].
+export function showWorkers(workers, gone) {
+  const wanted = new Set();
+  for (const worker of workers) {
+    wanted.add(String(worker.pid));
+    updateCard(cardFor(worker.pid), worker);
+  }
+  const now = Date.now();
+  for (const dead of gone) {
+    if (now - dead.goneAt > GONE_CARD_MS) continue;
+    wanted.add(String(dead.pid));
+    const $card = cardFor(dead.pid);
+    $card.attr('data-state', 'gone').addClass('gone');
+    $card.find('.state').text('stopped');
+  }
+  el.panel.children('[data-testid=worker]').each(function dropOld() {
+    if (!wanted.has($(this).attr('data-pid'))) $(this).remove();
+  });
+  el.count.text(`${workers.length} live`);
+}
+
+// What the cards say is from before the server went away.
+export function showStale(stale) {
+  el.panel.toggleClass('stale', stale);
+}
+
+function cardFor(pid) {
+  let $card = el.panel.children(`[data-testid=worker][data-pid=${pid}]`);
+  if ($card.length) return $card;
+  $card = $('<article>', { class: `worker-card ${pidClass(pid)}`, 'data-testid': 'worker', 'data-pid': pid });
+  $card.append(
+    $('<header>').append($('<span>', { class: 'pid', text: `PID ${pid}` }), $('<span>', { class: 'state' })),
+    $('<dl>').append(
+      $('<dt>', { text: 'requests' }), $('<dd>', { class: 'requests' }),
+      $('<dt>', { text: 'memory' }), $('<dd>', { class: 'memory' }),
+      $('<dt>', { text: 'CPU' }), $('<dd>', { class: 'cpu' }),
+    ),
+  );
+  el.panel.append($card);
+  return $card;
+}
+
+function updateCard($card, worker) {
+  const state = !worker.ready ? 'starting' : worker.busy || worker.recentlyActive ? 'busy' : 'idle';
+  $card.attr('data-state', state).removeClass('gone');
+  $card.find('.state').text(state);
+  $card.find('.requests').text(worker.requests);
+  const memory = worker.pss_bytes || worker.rss_bytes;
+  $card.find('.memory').text(memory ? `${Math.round(memory / MB)} MB` : '–');
+  const percent = worker.cpuPercent === null ? '' : ` · ${Math.round(worker.cpuPercent)}%`;
+  $card.find('.cpu').text(`${worker.cpu_seconds.toFixed(1)} s${percent}`);
+}
+
+// -- the burst ----------------------------------------------------------------------
+
+// N, within the input's own min and max (else its default), written back where it changed.
+export function readBurstSize() {
+  const n = Math.round(Number(el.burstSize.val()));
+  const size =
+    !Number.isFinite(n) || n < Number(el.burstSize.attr('min'))
+      ? Number(el.burstSize.prop('defaultValue'))
+      : Math.min(n, Number(el.burstSize.attr('max')));
+  el.burstSize.val(size);
+  return size;
+}
+
+export function setBurstRunning(running) {
+  el.burst.prop('disabled', running).text(running ? 'Sending…' : 'Send all at once');
+}
+
+export function showBurstNote(text) {
+  el.burstSummary.empty().removeAttr('data-requests').text(text);
+}
+
+export function showBurstPending(burst, n) {
+  el.burstSummary.empty().removeAttr('data-requests').text(`Burst ${burst}: sending ${n} requests…`);
+}
+
+export function showBurstSummary(burst, summary) {
+  const median = summary.medianServerMs;
+  const alone = median === null ? '' : ` (one alone takes about ${formatMs(median)})`;
+  fillSummary(el.burstSummary, burst, summary, { title: `Burst ${burst}`, alone });
+}
