@@ -2,14 +2,18 @@
 //
 // Views, the only modules that touch the DOM, each finding its own elements by data-testid:
 //   page.js (top bar), canvas.js (draw card), answer.js, workers.js (worker cards, burst),
-//   timeline.js, log.js; widgets.js (shared pieces). lab.js is the lab card, views and flows.
+//   lab-card.js, lab-workload.js, lab-workers.js, timeline.js, log.js; widgets.js (shared pieces).
 // Flows, which call the server and the views: predict.js, connection.js, poll.js, render.js,
-//   bursts.js.
+//   bursts.js, lab.js, lab-burst.js, lab-scaling.js.
 // Below both: state.js (all the page's state), api.js, burst.js, requests.js, colors.js, format.js.
 
 import * as answerCard from './answer.js';
 import * as bursts from './bursts.js';
 import * as pad from './canvas.js';
+import * as labBurst from './lab-burst.js';
+import * as labScaling from './lab-scaling.js';
+import * as labWorkers from './lab-workers.js';
+import * as labWorkload from './lab-workload.js';
 import * as lab from './lab.js';
 import * as log from './log.js';
 import * as poll from './poll.js';
@@ -30,10 +34,11 @@ pad.bind({
   clear: predict.clear,
 });
 workersCard.bind({ burst: bursts.sendDrawing });
+labWorkload.bind({ fire: labBurst.fire, kindChanged: lab.showWarmUp });
+labWorkers.bind({ scale: labScaling.scale });
 timeline.bind({ chooseView: poll.chooseView, follow: bursts.follow, holdLastBurst: bursts.holdLastBurst });
 
 answerCard.start();
-lab.start();
 timeline.start();
 timeline.showView(state.view);
 log.showView(state.view);

@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import * as connection from './connection.js';
 import * as lab from './lab.js';
+import * as labScaling from './lab-scaling.js';
 import * as log from './log.js';
 import * as page from './page.js';
 import * as predict from './predict.js';
@@ -52,6 +53,7 @@ function showServer(body) {
   state.settings = body.settings;
   page.showMode(body.settings);
   lab.showServer(previous);
+  labScaling.follow();
   renderWorkers();
   timeline.setWorkers(livePids, [...state.gone.keys()], body.settings.threads > 1);
 }

@@ -1,5 +1,5 @@
 // The page's state: everything that changes while the page is open, in one place. The flows
-// (predict, connection, poll, bursts) read and change it; views are given what to show.
+// (predict, connection, poll, bursts, lab*) read and change it; views are given what to show.
 // (Views keep only what is drawn: the pad's strokes, the timeline's window.)
 
 import { createRequestStore } from './requests.js';
@@ -33,10 +33,19 @@ export const state = {
   pollingEveryone: false,
   renderQueued: false,
 
-  // Bursts, the drawing's and the lab's, numbered together (bursts.js, lab.js).
+  // Bursts, the drawing's and the lab's, numbered together (bursts.js, lab-burst.js).
   burstNo: 0,
   burstRunning: false, // the drawing's burst
   lastBurst: null, // {from, to, label}: what the timeline holds still on
+
+  // The lab card (lab.js, lab-burst.js, lab-scaling.js).
+  lab: {
+    off: false, // the server runs with LAB=0, or said lab_off
+    running: false, // a lab burst is under way
+    refusal: null, // the server's word when it would not add or remove a worker
+    scaling: null, // a worker asked for or sent away: {action, before, since, target}
+    tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
+  },
 };
 
 export function livePids() {

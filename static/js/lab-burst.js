@@ -1,0 +1,61 @@
+// A lab burst: N requests of one workload, no more at once than the server runs lab work (so
+// predictions always find a free worker), the rest as answers come back; summed up with the
+// CPU the server spent. A worker's first tensorflow request waits while it loads TensorFlow.
+// No DOM here.
+
+import * as api from './api.js';
+import { runBurst } from './burst.js';
+import { holdOn, nextBurst } from './bursts.js';
+import * as connection from './connection.js';
+import * as lab from './lab.js';
+import * as workload from './lab-workload.js';
+import { keepAnswer } from './render.js';
+import { livePids, state } from './state.js';
+
+export async function fire() {
+  if (state.lab.running || state.lab.off) return;
+  const choice = workload.readChoice();
+  const { kind, ms, n } = choice;
+  const number = nextBurst();
+  const title = `Lab burst ${number}, ${n} × ${kind} ${ms} ms`;
+  const cold = kind === 'tensorflow' && livePids().some((pid) => !state.lab.tensorflowPids.has(pid));
+  setRunning(true);
+  workload.showSending(title, cold);
+  const loading = new Set();
+  const summary = await runBurst(
+    n,
+    () => api.labWork(kind, ms, state.clientId),
+    (answer) => {
+      if (answer.body.kind === 'tensorflow') state.lab.tensorflowPids.add(answer.body.worker.pid);
+      return keepAnswer(answer, number);
+    },
+    {
+      concurrency: atOnce(n),
+      onWait: (failure) => {
+        if (failure.code === 'tensorflow_loading') {
+          loading.add(failure.worker);
+          workload.showLoading(failure.message);
+        } else {
+          workload.showWaiting(title, failure.message);
+        }
+      },
+    },
+  );
+  setRunning(false);
+  lab.showWarmUp();
+  if (summary.failure && summary.failure.code === 'lab_off') lab.showOff();
+  workload.showSummary(number, title, choice, summary, loading.size);
+  if (summary.answered) holdOn(summary, `lab burst ${number}: ${n} × ${kind} ${ms} ms`);
+  if (summary.failure && summary.failure.kind === 'unavailable') connection.lost(summary.failure);
+}
+
+// As many as the server runs at once, and one client at once (the teacher has no such cap).
+function atOnce(n) {
+  const { lab_max_in_flight: serverCap, lab_max_per_client: perClient, teacher } = state.settings || {};
+  return Math.min(n, serverCap || n, teacher ? n : perClient || n);
+}
+
+function setRunning(running) {
+  state.lab.running = running;
+  workload.setRunning(running);
+}

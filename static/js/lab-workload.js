@@ -1,0 +1,147 @@
+// View: the lab card's workload. Which kind, how many ms, how many at once, the button that
+// fires them; what the kind does, the TensorFlow warm-up, and the burst's summary with the CPU
+// the server spent. Styles: css/lab.css.
+
+import { formatMs, plural } from './format.js';
+import { byTestId, showBurstSummary } from './widgets.js';
+
+const KIND_NOTES = {
+  python:
+    'Pure-Python arithmetic for N ms of CPU. It holds the GIL: the threads of one process take turns, processes run side by side.',
+  io: 'Sleeps N ms, as a request waiting on a database or a disk would. Waiting holds neither the GIL nor a CPU: threads overlap too.',
+  tensorflow:
+    'The model in TensorFlow, on a batch sized to take about N ms alone. TensorFlow lets go of the GIL while it computes.',
+};
+const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
+
+const el = {
+  kind: byTestId('lab-kind'),
+  ms: byTestId('lab-ms'),
+  size: byTestId('lab-size'),
+  fire: byTestId('lab-burst'),
+  kindNote: byTestId('lab-kind-note'),
+  warmUp: byTestId('lab-warmup'),
+  summary: byTestId('lab-summary'),
+};
+
+// fire(): the button, or Enter in a number; kindChanged(): another workload was chosen.
+export function bind({ fire, kindChanged }) {
+  el.fire.on('click', fire);
+  el.size.add(el.ms).on('keydown', (event) => {
+    if (event.key === 'Enter') fire();
+  });
+  el.kind.on('change', () => {
+    showKindNote();
+    kindChanged();
+  });
+  showKindNote();
+}
+
+// The server's longest workload (settings.lab_max_ms).
+export function setMaxMs(ms) {
+  if (el.ms.attr('max') !== String(ms)) el.ms.attr('max', ms);
+}
+
+// {kind, ms, n}: each number within its input's min and max (else its default), written back.
+export function readChoice() {
+  const ms = readNumber(el.ms);
+  const n = readNumber(el.size);
+  el.ms.val(ms);
+  el.size.val(n);
+  return { kind: el.kind.val(), ms, n };
+}
+
+function readNumber($input) {
+  const raw = $input.val();
+  const n = Math.round(Number(raw));
+  if (raw === '' || !Number.isFinite(n)) return Number($input.prop('defaultValue'));
+  const low = Number($input.attr('min') ?? -Infinity);
+  const high = Number($input.attr('max') ?? Infinity);
+  return Math.min(Math.max(n, low), high);
+}
+
+function showKindNote() {
+  el.kindNote.text(KIND_NOTES[el.kind.val()] || '');
+}
+
+// For tensorflow: each worker loads it on its first such request. live: the live workers;
+// loaded: how many of them this tab has seen run TensorFlow work.
+export function showWarmUp(live, loaded) {
+  if (el.kind.val() !== 'tensorflow') {
+    el.warmUp.prop('hidden', true);
+    return;
+  }
+  const text =
+    `Warm-up: each worker loads TensorFlow on its first tensorflow request, one worker at a time, a few seconds each (longer on a busy machine; not counted as work, but in the wall time). ` +
+    (live ? `Loaded, as far as this tab has seen: ${loaded} of ${live} ${plural(live, 'worker', 'workers')}.` : '');
+  el.warmUp.prop('hidden', false).attr({ 'data-loaded': loaded, 'data-state': 'idle' }).text(text);
+}
+
+// The server's word while a worker loads TensorFlow: "Loading TensorFlow in worker N …".
+export function showLoading(message) {
+  el.warmUp.prop('hidden', false).attr('data-state', 'loading').text(message);
+}
+
+export function setRunning(running) {
+  el.fire.prop('disabled', running).text(running ? 'Working…' : 'Fire the burst');
+}
+
+// cold: some workers have not loaded TensorFlow yet.
+export function showSending(title, cold) {
+  el.summary
+    .empty()
+    .removeAttr('data-requests')
+    .text(`${title}: sending…${cold ? ' Workers that have not run TensorFlow yet load it first (a few seconds each).' : ''}`);
+}
+
+// The server said "not now" (too much lab work at once): the burst waits and goes on.
+export function showWaiting(title, message) {
+  el.summary.text(`${title}: ${message}`);
+}
+
+// loadedTensorflow: how many workers loaded TensorFlow during the burst.
+export function showSummary(number, title, choice, summary, loadedTensorflow) {
+  // The teaching point of "stretch": N ms of work against how long it took on the server.
+  const median = summary.medianServerMs;
+  const alone = median === null ? '' : ` (each ${choice.ms} ms of work; on the server ${formatMs(median)} at the median)`;
+  const $el = showBurstSummary(el.summary, number, summary, { title, alone });
+  $el.attr({ 'data-kind': choice.kind, 'data-ms': choice.ms, 'data-threads': summary.threads });
+  if (summary.cpuSeconds === null) {
+    $el.removeAttr('data-cpu-ms data-cpu-percent');
+    return;
+  }
+  const percent = summary.cpuPercent;
+  $el.attr({ 'data-cpu-ms': Math.round(summary.cpuSeconds * 1000), 'data-cpu-percent': Math.round(percent) });
+  $el.append(
+    $('<span>', { class: 'lab-cpu' }).append(
+      'CPU: ',
+      $('<strong>', { text: formatMs(summary.cpuSeconds * 1000) }),
+      ' of CPU in ',
+      $('<strong>', { text: formatMs(summary.wallMs) }),
+      ' of wall time = ',
+      $('<strong>', { class: 'lab-percent', text: `${Math.round(percent)} %` }),
+      ' of one core: ',
+      loadedTensorflow ? 'most of the wall time went on loading TensorFlow.' : verdict(choice.kind, percent, summary),
+    ),
+  );
+  if (loadedTensorflow) {
+    $el.append(
+      $('<span>', {
+        class: 'note',
+        text: `${loadedTensorflow} ${plural(loadedTensorflow, 'worker', 'workers')} loaded TensorFlow first (in the wall time): fire it again for the steady state.`,
+      }),
+    );
+  }
+}
+
+function verdict(kind, percent, summary) {
+  if (percent > PARALLEL_PERCENT) return 'more than one core busy at once, the requests ran in parallel.';
+  if (kind === 'io') return 'io work waits without using a CPU; whether it overlapped shows in “at most … at once”.';
+  if (summary.pids.length > 1 && summary.maxInFlight > 1) {
+    return 'several processes at once, yet about one core in all: the machine’s cores were busy with other work (or it has one core).';
+  }
+  if (summary.pids.length === 1 && summary.threads > 1) {
+    return 'one core at most: the threads of one process took turns at the GIL.';
+  }
+  return 'one core at most: the requests took turns, not ran in parallel.';
+}
