@@ -48,10 +48,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_logging(app)
     _init_state_dir(app)
 
-    from . import api, decode, health, lab, model, openapi, pages, requestlog, security, workers
+    from . import api, decode, health, lab, metrics, model, openapi, pages, requestlog, security, workers
 
     decode.init_app(app)  # image limits
-    workers.init_app(app)  # request ids, in-flight counts, metrics, the live worker list
+    workers.init_app(app, metrics.init_app(app))  # ids and in-flight counts, metrics, the live list
     security.init_app(app)  # security headers on every answer
     requestlog.init_app(app)  # the shared log of answered requests
     model.init_app(app)  # the model, loaded and warm

@@ -15,12 +15,14 @@ from . import decode
 from .batching import Call
 from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
+from .metrics import get_metrics
 from .model import get_model, infer
 from .png import grey_png
 from .preprocess import normalize, preprocess
 from .requestlog import get_log
 from .teacher import is_teacher
-from .workers import get_registry, received, request_id
+from .tracking import received, request_id
+from .workers import get_workers
 
 bp = Blueprint("api", __name__)
 
@@ -111,8 +113,7 @@ def run_model(x: np.ndarray) -> Call:
 def log_answer(cid: str | None, started: float, finished: float, **fields) -> int:
     """Add an answered request to the shared log that /api/requests reads, and count it
     as this worker's: returns the worker's new total."""
-    registry = get_registry()
-    me = registry.describe_self()
+    me = get_workers().describe_self()
     get_log().record(
         {
             "request_id": request_id(),
@@ -128,13 +129,13 @@ def log_answer(cid: str | None, started: float, finished: float, **fields) -> in
             **fields,
         }
     )
-    return registry.served_one()
+    return get_metrics().served_one()
 
 
 def worker_info(served: int) -> dict:
     """Who answered, for a JSON answer: this process and thread, and its answers so far."""
     return {
-        **get_registry().describe_self(),
+        **get_workers().describe_self(),
         "requests": served,
         "runtime": current_app.config["RUNTIME"],
     }
@@ -211,8 +212,8 @@ def workers():
     """The server's concurrency settings and every live worker process."""
     config = current_app.config
     mode = MODES[config["MODE"]]
-    registry = get_registry()
-    live = registry.live_workers(max_age=LIVE_WORKERS_MAX_AGE)
+    worker_list = get_workers()
+    live = worker_list.live_workers(max_age=LIVE_WORKERS_MAX_AGE)
     return {
         "settings": {
             "mode": config["MODE"],
@@ -221,7 +222,7 @@ def workers():
             "worker_class": config["WORKER_CLASS"],
             "runtime": config["RUNTIME"],
             "bind": config["BIND"],
-            "host": registry.describe_self()["host"],
+            "host": worker_list.describe_self()["host"],
             "lab": config["LAB"],
             # Whether this request carries the teacher's token: the page shows
             # the server's controls (add/remove a worker) only then.
@@ -238,7 +239,7 @@ def workers():
             "presets": PRESETS,
         },
         "model": get_model().describe(),
-        "answered_by": registry.pid,
+        "answered_by": worker_list.pid,
         "count": len(live),
         "workers": live,
     }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from .metrics import get_metrics
 from .model import get_model
 from .requestlog import get_log
-from .workers import get_registry
 
 bp = Blueprint("health", __name__)
 
@@ -14,7 +14,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """200 while the process is up."""
-    return {"status": "ok", "pid": get_registry().pid}
+    return {"status": "ok", "pid": get_metrics().pid}
 
 
 @bp.get("/readyz")
@@ -25,19 +25,19 @@ def readyz():
     log is being written (a full disk) and whether this worker shares its metrics.
     """
     model = get_model()
-    registry = get_registry()
+    metrics = get_metrics()
     status = 200 if model.ready else 503
     return {
         "ready": model.ready,
-        "pid": registry.pid,
+        "pid": metrics.pid,
         "model": model.describe(),
         "request_log": get_log().status(),
-        "metrics_shared": registry.shared,
+        "metrics_shared": metrics.shared,
     }, status
 
 
 @bp.get("/metrics")
 def metrics():
     """Prometheus text format, aggregated over all workers."""
-    body, content_type = get_registry().metrics_text()
+    body, content_type = get_metrics().metrics_text()
     return body, 200, {"Content-Type": content_type}

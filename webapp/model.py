@@ -148,7 +148,7 @@ class Model:
 def init_app(app: Flask) -> Model:
     """This worker's model, loaded and warm (unless DEFER_MODEL), and how requests call it:
     one model call each, or shared calls where the mode batches."""
-    from .workers import get_registry
+    from .metrics import get_metrics
 
     config = app.config
     model = Model(
@@ -158,10 +158,10 @@ def init_app(app: Flask) -> Model:
         intra_op=config["TF_INTRA_OP"],
         inter_op=config["TF_INTER_OP"],
     )
-    registry = get_registry(app)
+    metrics = get_metrics(app)
     if MODES[config["MODE"]].batches:
         batcher = Batcher(
-            model, config["BATCH_MAX_SIZE"], config["BATCH_MAX_DELAY_MS"] / 1000, in_flight=registry.in_flight
+            model, config["BATCH_MAX_SIZE"], config["BATCH_MAX_DELAY_MS"] / 1000, in_flight=metrics.in_flight
         )
         app.extensions["predict"] = batcher.submit
     else:
@@ -169,7 +169,7 @@ def init_app(app: Flask) -> Model:
     app.extensions["model"] = model
     if not config.get("DEFER_MODEL"):
         model.load().warm_up()
-        registry.set_ready()
+        metrics.set_ready()
     return model
 
 

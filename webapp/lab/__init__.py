@@ -30,7 +30,8 @@ from ..config import MAX_WORKERS, MIN_WORKERS, MODES
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..teacher import is_teacher
-from ..workers import get_registry, received, request_id
+from ..tracking import received, request_id
+from ..workers import get_workers
 from .limits import lab_slot
 
 log = logging.getLogger(__name__)
@@ -224,5 +225,5 @@ def scale_workers():
             )
         master.write_pool(state_dir, target)
         os.kill(master_pid, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
-    live = len(get_registry().live_workers())
+    live = len(get_workers().live_workers())
     return {"action": action, "workers": live, "target": target, "master_pid": master_pid}, 202

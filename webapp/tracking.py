@@ -1,0 +1,72 @@
+"""Each request's id and arrival time, and the model requests in flight: WSGI middleware.
+
+Around the app rather than in Flask hooks: a request with a model call is
+counted out whatever happens inside, and the id is on every answer (errors and
+static files too), in the access log and in the JSON answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import time
+from collections.abc import Callable
+
+from flask import Flask, request
+
+# Routes that run the model (or lab work): they make a worker "busy".
+WORK_ROUTES = {"/api/predict", "/inference", "/api/lab/work"}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+ID, RECEIVED = "mnist.request_id", "mnist.received"  # set in each request's WSGI environ
+# Request ids: 16 random hex digits for this process, then a counter. Unique
+# across workers and restarts, without a urandom call per request.
+_ID_PREFIX = secrets.token_hex(8)
+_ids = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ids):016x}"
+
+
+def init_app(app: Flask, count_in_flight: Callable[[int], None]) -> None:
+    """Give every request an id and an arrival time; count the model requests in flight."""
+    app.wsgi_app = tracked(app.wsgi_app, count_in_flight, app.config["TRUSTED_PROXIES"])
+
+
+def tracked(wsgi_app, count_in_flight: Callable[[int], None], trusted_proxies: frozenset[str] = frozenset()):
+    """WSGI middleware: every request's id and arrival, and the model requests in flight."""
+
+    def app(environ, start_response):
+        environ[RECEIVED] = time.time()
+        # A new id, or a trusted proxy's X-Request-ID (nginx makes unique ones);
+        # echoed back, written in the access log and in the JSON answer. A
+        # client's own id is not taken: ids must stay unique in the request log,
+        # whose readers page by them.
+        incoming = environ.get("HTTP_X_REQUEST_ID") if environ.get("REMOTE_ADDR") in trusted_proxies else None
+        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else new_request_id()
+        environ[ID] = request_id
+
+        def start(status, headers, exc_info=None):
+            headers.append(("X-Request-ID", request_id))
+            return start_response(status, headers, exc_info)
+
+        if environ.get("PATH_INFO") not in WORK_ROUTES:
+            return wsgi_app(environ, start)
+        count_in_flight(1)
+        try:
+            return wsgi_app(environ, start)
+        finally:
+            count_in_flight(-1)
+
+    return app
+
+
+def request_id() -> str:
+    """This request's id (a trusted proxy's X-Request-ID if it was sane)."""
+    return request.environ[ID]
+
+
+def received() -> float:
+    """When this request reached the app: server clock, Unix epoch seconds."""
+    return request.environ[RECEIVED]
