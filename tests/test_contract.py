@@ -35,3 +35,34 @@ def test_the_readmes_api_table_lists_every_route_the_app_serves(app):
     assert served == documented, (
         f"served, not in the README: {served - documented}; in the README, not served: {documented - served}"
     )
+
+
+def _documented_hooks() -> set[str]:
+    """The data-testid names in the testing guide's hook tables (those headed `data-testid`)."""
+    hooks: set[str] = set()
+    text = (ROOT / "docs" / "testing.md").read_text()
+    for table in re.split(r"\n(?=\| `data-testid` \|)", text)[1:]:
+        for line in table.splitlines()[2:]:
+            if not line.startswith("|"):
+                break
+            first_cell = line.split("|")[1]
+            hooks.update(re.findall(r"`([a-z0-9-]+)`", first_cell))
+    return hooks
+
+
+def _page_hooks() -> set[str]:
+    """Every data-testid the page's templates and scripts put on an element."""
+    hooks: set[str] = set()
+    for path in (ROOT / "templates").glob("*.html"):
+        hooks.update(re.findall(r'data-testid="([a-z0-9-]+)"', path.read_text()))
+    for path in (ROOT / "static" / "js").glob("*.js"):
+        hooks.update(re.findall(r"""['"]data-testid['"]\s*:\s*['"]([a-z0-9-]+)['"]""", path.read_text()))
+    return hooks
+
+
+def test_the_testing_guide_lists_every_hook_the_page_has():
+    page, documented = _page_hooks(), _documented_hooks()
+    assert page == documented, (
+        f"on the page, not in docs/testing.md: {page - documented}; "
+        f"in docs/testing.md, not on the page: {documented - page}"
+    )

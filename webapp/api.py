@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from flask import Blueprint, current_app, request
 from PIL import Image
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import decode
+from .answers import log_answer, worker_info
 from .batching import Call
 from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
-from .metrics import get_metrics
 from .model import get_model, infer
+from .parsing import body_bytes, client_id, json_body
 from .png import grey_png
 from .preprocess import normalize, preprocess
 from .requestlog import get_log
 from .teacher import is_teacher
-from .tracking import received, request_id
+from .tracking import REQUEST_ID, received, request_id
 from .workers import get_workers
 
 bp = Blueprint("api", __name__)
@@ -31,52 +30,9 @@ LIVE_WORKERS_MAX_AGE = 0.2
 PRESETS = presets()
 # /api/requests without a limit: its rows are ~340 bytes each, a page of 1,000 was 341 KB.
 REQUESTS_PAGE = 100
-_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # ours, or a kept X-Request-ID (workers.py)
 
 
 # -- request parsing -----------------------------------------------------------
-
-
-def body_bytes(cache: bool = True) -> bytes:
-    """The request body, or 413 if it is longer than MAX_CONTENT_LENGTH.
-
-    Werkzeug refuses a long Content-Length before reading, but a chunked body (no
-    Content-Length) it reads up to the limit and silently stops there: its first
-    2 MB would be parsed as if they were all of it.
-    """
-    data = request.get_data(cache=cache)
-    limit = request.max_content_length
-    if limit is not None and len(data) >= limit and request.content_length is None:
-        if request.environ["wsgi.input"].read(1):  # more after the limit
-            raise RequestEntityTooLarge()
-    return data
-
-
-def json_body() -> dict:
-    """The request's JSON object, or a clear 4xx."""
-    if not request.is_json:
-        raise ApiError(
-            "unsupported_media_type",
-            f"Send JSON with 'Content-Type: application/json' (got '{request.mimetype or 'none'}').",
-            415,
-        )
-    try:
-        body = current_app.json.loads(body_bytes(cache=False))
-    except (ValueError, RecursionError):
-        raise ApiError("bad_json", "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError("bad_json", f"The JSON body must be an object, not {decode.json_type(body)}.")
-    return body
-
-
-def client_id(value: object) -> str | None:
-    """A valid client id, None if there is none; an empty one is refused, as the schema says."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _CLIENT_ID.fullmatch(value):
-        raise ApiError("bad_client_id", "'client_id' must be 1-64 letters, digits, '-' or '_'.")
-    return value
 
 
 def image_from_request() -> tuple[Image.Image, str | None]:
@@ -108,37 +64,6 @@ def run_model(x: np.ndarray) -> Call:
     if not get_model().ready:
         raise ApiError("not_ready", "The model is still loading; try again in a moment.", 503)
     return infer(x)
-
-
-def log_answer(cid: str | None, started: float, finished: float, **fields) -> int:
-    """Add an answered request to the shared log that /api/requests reads, and count it
-    as this worker's: returns the worker's new total."""
-    me = get_workers().describe_self()
-    get_log().record(
-        {
-            "request_id": request_id(),
-            "client_id": cid,
-            "route": request.url_rule.rule,
-            "status": 200,
-            "pid": me["pid"],
-            "thread": me["thread"],
-            "thread_id": me["thread_id"],
-            "received": received(),
-            "started": started,
-            "finished": finished,
-            **fields,
-        }
-    )
-    return get_metrics().served_one()
-
-
-def worker_info(served: int) -> dict:
-    """Who answered, for a JSON answer: this process and thread, and its answers so far."""
-    return {
-        **get_workers().describe_self(),
-        "requests": served,
-        "runtime": current_app.config["RUNTIME"],
-    }
 
 
 @dataclass
@@ -250,7 +175,7 @@ def requests_since():
     """Recent answered requests of every client on every worker, oldest first: the newest
     ``limit`` (100 unless asked, up to 1000) after ``since``; ``more`` if older ones were left out."""
     since = request.args.get("since")
-    if since is not None and not _REQUEST_ID.fullmatch(since):
+    if since is not None and not REQUEST_ID.fullmatch(since):
         raise ApiError("bad_since", "'since' must be a request_id: the 'latest' of an earlier answer.")
     cid = client_id(request.args.get("client_id"))
     try:

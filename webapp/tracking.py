@@ -17,7 +17,8 @@ from flask import Flask, request
 
 # Routes that run the model (or lab work): they make a worker "busy".
 WORK_ROUTES = {"/api/predict", "/inference", "/api/lab/work"}
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# What a request id may look like: ours, or a trusted proxy's X-Request-ID.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 ID, RECEIVED = "mnist.request_id", "mnist.received"  # set in each request's WSGI environ
 # Request ids: 16 random hex digits for this process, then a counter. Unique
 # across workers and restarts, without a urandom call per request.
@@ -44,7 +45,7 @@ def tracked(wsgi_app, count_in_flight: Callable[[int], None], trusted_proxies: f
         # client's own id is not taken: ids must stay unique in the request log,
         # whose readers page by them.
         incoming = environ.get("HTTP_X_REQUEST_ID") if environ.get("REMOTE_ADDR") in trusted_proxies else None
-        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else new_request_id()
+        request_id = incoming if incoming and REQUEST_ID.fullmatch(incoming) else new_request_id()
         environ[ID] = request_id
 
         def start(status, headers, exc_info=None):

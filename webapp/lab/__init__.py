@@ -25,10 +25,11 @@ import numpy as np
 from flask import Blueprint, current_app
 
 from .. import master
-from ..api import client_id, json_body, log_answer, worker_info
+from ..answers import log_answer, worker_info
 from ..config import MAX_WORKERS, MIN_WORKERS, MODES
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
+from ..parsing import client_id, json_body
 from ..teacher import is_teacher
 from ..tracking import received, request_id
 from ..workers import get_workers
