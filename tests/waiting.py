@@ -13,11 +13,15 @@ the failure says what was awaited and the last value seen.
 
 from __future__ import annotations
 
+import http.client
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import psutil
+
+from harness.launch import post_json
 
 T = TypeVar("T")
 
@@ -62,3 +66,48 @@ def accepted(port: int, clients: Iterable) -> set[int]:
         for c in psutil.net_connections("tcp")
         if c.pid and c.laddr and c.laddr.port == port and c.raddr and c.raddr.port in mine
     }
+
+
+class SteadyLoad:
+    """`concurrency` clients sending /inference back to back until stopped."""
+
+    def __init__(self, url: str, body: dict, concurrency: int = 4):
+        self.url, self.body = url, body
+        self.ok, self.failed, self.pids = 0, [], set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run) for _ in range(concurrency)]
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                status, body = post_json(self.url, self.body, timeout=10)
+            except (OSError, http.client.HTTPException) as err:  # a dying worker: reset, cut short
+                status, body = 0, str(err).encode()
+            with self._lock:
+                if status == 200:
+                    self.ok += 1
+                else:
+                    self.failed.append((status, body[:200]))
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(15)
+
+    def answers(self, more: int, timeout: float = 30.0) -> int:
+        """Wait until `more` requests beyond those answered so far are answered: the load flows."""
+        wanted = self.ok + more
+        return wait_for(
+            lambda: self.ok, timeout, f"{wanted} answered requests", until=lambda ok: ok >= wanted
+        )
+
+
+def ready_pids(server) -> set[int]:
+    """The PIDs of the workers that say their model is loaded and warm."""
+    return {w["pid"] for w in server.workers() if w["ready"]}

@@ -17,7 +17,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -28,15 +27,11 @@ import pytest
 
 from harness import launch
 from harness.launch import ROOT, free_port, get_json, post_json, running_server, start
-from tests.waiting import accepted, wait_for
+from tests.waiting import SteadyLoad, accepted, ready_pids, wait_for
 from webapp import master
 from webapp.master import PREFIX
 
 MODELS = ROOT / "models"
-
-
-def ready_pids(server) -> set[int]:
-    return {w["pid"] for w in server.workers() if w["ready"]}
 
 
 def inference_body(mnist_test) -> dict:
@@ -203,21 +198,8 @@ def test_a_damaged_model_and_a_reload_keep_the_last_good_model_serving(tmp_path,
     with running_server(MODE="processes", MODEL_DIR=str(models)) as server:
         good = get_json(server.url + "/api/workers")[1]["model"]["sha256"]
         before = {w["pid"] for w in server.workers()}
-        failures, answered = [], [0]
-        stop = threading.Event()
-
-        def load():
-            while not stop.is_set():
-                status, answer = post_json(server.url + "/inference", body, timeout=10)
-                if status == 200:
-                    answered[0] += 1
-                else:
-                    failures.append((status, answer[:200]))
-
-        threads = [threading.Thread(target=load) for _ in range(4)]
-        for t in threads:
-            t.start()
-        try:
+        with SteadyLoad(server.url + "/inference", body) as load:
+            load.answers(50)  # the load is flowing
             tflite = models / "mnist_cnn.tflite"
             tflite.write_bytes(tflite.read_bytes()[:5000])  # half-copied
             os.kill(server.pid, signal.SIGHUP)
@@ -228,13 +210,8 @@ def test_a_damaged_model_and_a_reload_keep_the_last_good_model_serving(tmp_path,
                 f"four ready workers, none of {sorted(before)}",
                 until=lambda pids: len(pids) == 4 and not pids & before,
             )
-            wanted = answered[0] + 50
-            wait_for(lambda: answered[0], 30, f"{wanted} answered requests", until=lambda n: n >= wanted)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(15)
-        assert failures == [] and answered[0] > 50
+            load.answers(50)
+        assert load.failed == [] and load.ok > 100
         assert server.process.poll() is None
         assert get_json(server.url + "/api/workers")[1]["model"]["sha256"] == good
         assert "keep serving the last good model" in server.log_path.read_text()
