@@ -111,3 +111,14 @@ class SteadyLoad:
 def ready_pids(server) -> set[int]:
     """The PIDs of the workers that say their model is loaded and warm."""
     return {w["pid"] for w in server.workers() if w["ready"]}
+
+
+def all_replaced(server, before: set[int], timeout: float = 30.0) -> set[int]:
+    """Wait until the server has its four ready workers again, none of them one of ``before``
+    (after a reload); return their PIDs."""
+    return wait_for(
+        lambda: ready_pids(server),
+        timeout,
+        f"four ready workers, none of {sorted(before)}",
+        until=lambda pids: len(pids) == 4 and not pids & before,
+    )

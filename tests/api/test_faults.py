@@ -17,7 +17,7 @@ import pytest
 
 from digits.drawing import data_url, draw_like_a_pen
 from harness.launch import post_json, running_server
-from tests.waiting import SteadyLoad, accepted, ready_pids, wait_for
+from tests.waiting import SteadyLoad, accepted, all_replaced, ready_pids, wait_for
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -99,12 +99,7 @@ def test_hup_under_load_fails_no_request(digit):
         with SteadyLoad(server.url + "/inference", digit) as load:
             load.answers(50)  # the load is flowing
             os.kill(server.pid, signal.SIGHUP)
-            wait_for(
-                lambda: ready_pids(server),
-                30,
-                f"four ready workers, none of {sorted(before)}",
-                until=lambda pids: len(pids) == 4 and not pids & before,
-            )
+            all_replaced(server, before, 30)
             load.answers(50)  # and keeps flowing through the new workers
         assert load.failed == []
         assert not {w["pid"] for w in server.workers()} & before  # every worker replaced

@@ -27,7 +27,7 @@ import pytest
 
 from harness import launch
 from harness.launch import ROOT, free_port, get_json, post_json, running_server, start
-from tests.waiting import SteadyLoad, accepted, ready_pids, wait_for
+from tests.waiting import SteadyLoad, accepted, all_replaced, wait_for
 from webapp import master
 from webapp.master import PREFIX
 
@@ -204,12 +204,7 @@ def test_a_damaged_model_and_a_reload_keep_the_last_good_model_serving(tmp_path,
             tflite.write_bytes(tflite.read_bytes()[:5000])  # half-copied
             os.kill(server.pid, signal.SIGHUP)
             # Every worker is replaced, and the new ones serve the last good model.
-            wait_for(
-                lambda: ready_pids(server),
-                60,
-                f"four ready workers, none of {sorted(before)}",
-                until=lambda pids: len(pids) == 4 and not pids & before,
-            )
+            all_replaced(server, before, 60)
             load.answers(50)
         assert load.failed == [] and load.ok > 100
         assert server.process.poll() is None
