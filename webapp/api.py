@@ -14,6 +14,7 @@ from .answers import log_answer, worker_info
 from .batching import Call
 from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
+from .lab.limits import server_cap
 from .model import get_model, infer
 from .parsing import body_bytes, client_id, json_body
 from .png import grey_png
@@ -137,6 +138,7 @@ def workers():
     """The server's concurrency settings and every live worker process."""
     config = current_app.config
     mode = MODES[config["MODE"]]
+    teacher = is_teacher()
     worker_list = get_workers()
     live = worker_list.live_workers(max_age=LIVE_WORKERS_MAX_AGE)
     return {
@@ -151,9 +153,9 @@ def workers():
             "lab": config["LAB"],
             # Whether this request carries the teacher's token: the page shows
             # the server's controls (add/remove a worker) only then.
-            "teacher": is_teacher(),
+            "teacher": teacher,
             # How much lab work runs at once (webapp/lab/limits.py): the page sends no more.
-            "lab_max_in_flight": config["LAB_MAX_IN_FLIGHT"],
+            "lab_max_in_flight": server_cap(teacher),
             "lab_max_per_client": config["LAB_MAX_PER_CLIENT"],
             "lab_max_ms": config["LAB_MAX_MS"],
             "lab_workers": [MIN_WORKERS, MAX_WORKERS],

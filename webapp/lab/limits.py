@@ -5,7 +5,9 @@ burst of them (the page can send 64; a script any number) queues in front of
 every prediction. So a workload first takes a slot:
 
 - server-wide, at most LAB_MAX_IN_FLIGHT at once (default: every worker thread
-  of the server but one, so one is always free for predictions);
+  of the server but one, so one is always free for predictions); the teacher's
+  bursts, the demonstration, may use that one too (the page never sends more at
+  once than this allows, so they cannot pile up);
 - per client (its address), at most LAB_MAX_PER_CLIENT at once, except the
   teacher, whose bursts are the demonstration.
 
@@ -55,6 +57,11 @@ def _busy(message: str) -> ApiError:
     return ApiError("lab_busy", message, 429, retry_after=1)
 
 
+def server_cap(teacher: bool) -> int:
+    """Lab workloads the server runs at once for this client: one more for the teacher."""
+    return current_app.config["LAB_MAX_IN_FLIGHT"] + (1 if teacher else 0)
+
+
 @contextlib.contextmanager
 def lab_slot(teacher: bool):
     """Hold a server-wide slot (and, for a student, one of the client's) for one workload."""
@@ -72,10 +79,11 @@ def lab_slot(teacher: bool):
                     "the page sends the rest as they finish."
                 )
             held.append(fd)
-        fd = _take_one(folder, "server", config["LAB_MAX_IN_FLIGHT"])
+        cap = server_cap(teacher)
+        fd = _take_one(folder, "server", cap)
         if fd is None:
             raise _busy(
-                f"The server runs at most {config['LAB_MAX_IN_FLIGHT']} lab workloads at once, "
+                f"The server runs at most {cap} lab workloads at once, "
                 "so that predictions always find a free worker; try again in a moment."
             )
         held.append(fd)
