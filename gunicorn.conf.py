@@ -37,6 +37,10 @@ def _app_module(name):
 master = _app_module("master")
 _deadlines = _app_module("deadlines")
 _config = _app_module("config")
+try:  # every setting checked here, at start: a bad one is a clear error, not a worker that fails to boot
+    _config.load(os.environ)
+except _config.ConfigError as err:
+    sys.exit(f"Error: {err}")
 _concurrency = _config.concurrency(os.environ)
 
 # -- socket ----------------------------------------------------------------

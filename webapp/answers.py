@@ -21,6 +21,7 @@ def log_answer(cid: str | None, started: float, finished: float, **fields) -> in
             "client_id": cid,
             "route": request.url_rule.rule,
             "status": 200,
+            "host": me["host"],
             "pid": me["pid"],
             "thread": me["thread"],
             "thread_id": me["thread_id"],

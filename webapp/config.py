@@ -7,6 +7,8 @@ and what /api/workers reports cannot disagree.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +136,20 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: use 1 or 0")
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def _host_name(env: Mapping[str, str]) -> str:
+    """HOST_NAME, or this machine's name: it tells the answers of several hosts apart."""
+    name = env.get("HOST_NAME", "").strip() or socket.gethostname()
+    if not _HOST_NAME.fullmatch(name):
+        raise ConfigError(
+            f"HOST_NAME={name[:80]!r}: use 1-63 letters, digits, '.', '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
 def concurrency(env: Mapping[str, str] = os.environ) -> dict:
     """MODE preset, overridden by WORKERS / THREADS: how gunicorn runs the app."""
     mode = MODES[_choice(env, "MODE", DEFAULT_MODE, MODES)]
@@ -157,6 +173,7 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
     settings = {
         **{key.upper(): value for key, value in shape.items()},
         "RUNTIME": _choice(env, "RUNTIME", "litert", RUNTIMES),
+        "HOST_NAME": _host_name(env),
         "LAB": _flag(env, "LAB", True),
         "MODEL_DIR": model_dir,
         # What workers load: the copy of MODEL_DIR the gunicorn master checked

@@ -385,9 +385,10 @@ def spec(config) -> dict:
                 },
                 "LoggedRequest": {
                     "type": "object",
-                    "required": ["request_id", "pid", "received", "finished"],
+                    "required": ["request_id", "host", "pid", "received", "finished"],
                     "properties": {
                         "seq": {"type": "integer"},
+                        "host": {"type": "string", "description": "HOST_NAME of the server that answered"},
                         "request_id": {"type": "string"},
                         "client_id": {"type": ["string", "null"]},
                         "route": {"type": "string"},
@@ -456,9 +457,10 @@ def spec(config) -> dict:
                             "type": "array",
                             "items": {
                                 "type": "object",
-                                "required": ["pid", "started", "requests", "busy"],
+                                "required": ["pid", "host", "started", "requests", "busy"],
                                 "properties": {
                                     "pid": {"type": "integer"},
+                                    "host": {"type": "string"},
                                     "started": number,
                                     "requests": {"type": "integer"},
                                     "in_flight": {"type": "integer"},

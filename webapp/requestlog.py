@@ -25,6 +25,7 @@ COLUMNS = (
     "client_id",
     "route",
     "status",
+    "host",
     "pid",
     "thread",
     "thread_id",
@@ -85,6 +86,9 @@ def create(path: Path) -> None:
     """Create the database and its table (the gunicorn master does this once)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = _connect(path)
+    found = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
+    if found and found != {"seq", *COLUMNS}:  # a log of an older version, in a named STATE_DIR
+        db.execute("DROP TABLE requests")  # a live log: its old rows are not worth a migration
     db.executescript(SCHEMA)
     db.close()
 

@@ -8,7 +8,6 @@ the OS (psutil).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -19,15 +18,15 @@ from flask import Flask, current_app
 
 from .metrics import WorkerMetrics, merge_metric_files
 
-HOST = socket.gethostname()
 _STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
 
 
 class Workers:
     """This worker, described; and a reader of every live worker's figures."""
 
-    def __init__(self, metrics: WorkerMetrics):
+    def __init__(self, metrics: WorkerMetrics, host: str):
         self.metrics = metrics
+        self.host = host
         self.pid = metrics.pid
         self.started = metrics.started
         self._this_thread = threading.local()
@@ -43,7 +42,7 @@ class Workers:
                     "pid": self.pid,
                     "thread": threading.current_thread().name,
                     "thread_id": threading.get_native_id(),
-                    "host": HOST,
+                    "host": self.host,
                     "started": round(self.started, 3),
                 }
             )
@@ -82,6 +81,7 @@ class Workers:
             workers.append(
                 {
                     "pid": pid,
+                    "host": self.host,  # the list is this server's own
                     "started": round(values.get("mnist_worker_started_seconds", 0.0), 3),
                     "requests": int(values.get("mnist_worker_requests", 0)),
                     "in_flight": in_flight,
@@ -122,7 +122,7 @@ class Workers:
 
 
 def init_app(app: Flask, metrics: WorkerMetrics) -> Workers:
-    app.extensions["workers"] = workers = Workers(metrics)
+    app.extensions["workers"] = workers = Workers(metrics, app.config["HOST_NAME"])
     return workers
 
 

@@ -31,7 +31,7 @@ export function showWorkers(workers, gone) {
   const wanted = new Set();
   for (const worker of workers) {
     wanted.add(String(worker.pid));
-    updateCard(cardFor(worker.pid), worker);
+    updateCard(cardFor(worker.pid).attr('data-host', worker.host), worker);
   }
   const now = Date.now();
   for (const dead of gone) {

@@ -547,3 +547,24 @@ def test_behind_nginx_slow_clients_cost_gunicorn_nothing(mnist_test):
                     s.close()
             assert statuses == [200] * 12
             assert took < 3, f"12 requests took {took:.1f} s through nginx beside 16 slow clients"
+
+
+# -- every server knows its host (the first step to several hosts) ---------------------------------
+
+
+def test_host_name_is_on_every_worker_block_log_row_and_card_source(mnist_test):
+    body = inference_body(mnist_test)
+    with running_server(MODE="processes", WORKERS="2", HOST_NAME="class-room-3") as server:
+        post_json(server.url + "/inference", body)
+        assert {w["host"] for w in server.wait_ready()} == {"class-room-3"}
+        page = wait_for(lambda: get_json(server.url + "/api/requests")[1]["requests"], 10, "a logged request")
+        assert {row["host"] for row in page} == {"class-room-3"}
+        status, answer = post_json(server.url + "/api/lab/work", {"kind": "io", "ms": 1})
+        assert status == 200 and json.loads(answer)["worker"]["host"] == "class-room-3"
+
+
+@pytest.mark.parametrize("name", ["two words", "x" * 64, "-leading-dash", "ünïcode"])
+def test_a_bad_host_name_is_a_clear_error_at_start(name):
+    process = _gunicorn({"HOST_NAME": name, "STATE_DIR": None}, free_port())
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0 and "HOST_NAME=" in output, output[-2000:]

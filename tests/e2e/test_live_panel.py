@@ -31,6 +31,8 @@ def test_the_worker_panel_shows_the_four_workers_and_the_mode(lab_page: Page, se
     expect(workers).to_have_count(4)
     pids = {str(worker["pid"]) for worker in server.workers()}
     assert {workers.nth(i).get_attribute("data-pid") for i in range(4)} == pids
+    hosts = {w["host"] for w in server.workers()}
+    assert {workers.nth(i).get_attribute("data-host") for i in range(4)} == hosts  # the contract's hook
     expect(lab_page.get_by_test_id("mode-banner")).to_contain_text("4 processes × 1 thread")
 
 
