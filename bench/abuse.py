@@ -1,6 +1,6 @@
 """What a live class can throw at the server, and what the server does: prints a table.
 
-    python -m bench.abuse            # every scenario, about 2 minutes
+    python -m bench.abuse            # every scenario, under a minute
     python -m bench.abuse --only slow,lab
 
 Each scenario is one finding of the "safe in a live class" review, measured on
