@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config, errors
+from . import config, errors, tracking
 from .jsonio import OrjsonProvider
 
 
@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)  # every error as JSON
     for blueprint in (api.bp, health.bp, pages.bp, lab.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    tracking.find_busy_routes(app)  # the views marked @busy count as work in flight
     return app
 
 

@@ -21,7 +21,7 @@ from .png import grey_png
 from .preprocess import normalize, preprocess
 from .requestlog import get_log
 from .teacher import is_teacher
-from .tracking import REQUEST_ID, received, request_id
+from .tracking import REQUEST_ID, busy, received, request_id
 from .workers import get_workers
 
 bp = Blueprint("api", __name__)
@@ -98,6 +98,7 @@ def classify(x: np.ndarray, cid: str | None) -> Answer:
 
 
 @bp.post("/api/predict")
+@busy
 def predict():
     """A drawing (data URL or upload) -> digit, probabilities, and who answered when."""
     image, cid = image_from_request()
@@ -119,6 +120,7 @@ def predict():
 
 
 @bp.post("/inference")
+@busy
 def inference():
     """The reference repo's contract: {"images": 28x28 list of 0-255} -> the digit as text."""
     pixels = decode.reference_pixels(body_bytes()) if request.is_json else None

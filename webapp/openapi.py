@@ -283,6 +283,27 @@ def spec(config) -> dict:
                     },
                 }
             },
+            "/": {
+                "get": {
+                    "summary": "The page: draw a digit, watch the workers answer",
+                    "parameters": [
+                        {
+                            "name": "token",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "the teacher's token: kept in a cookie, then the page "
+                            "without it (303)",
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "HTML",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        "303": {"description": "to the page without the token"},
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "This description",

@@ -15,8 +15,6 @@ from collections.abc import Callable
 
 from flask import Flask, request
 
-# Routes that run the model (or lab work): they make a worker "busy".
-WORK_ROUTES = {"/api/predict", "/inference", "/api/lab/work"}
 # What a request id may look like: ours, or a trusted proxy's X-Request-ID.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 ID, RECEIVED = "mnist.request_id", "mnist.received"  # set in each request's WSGI environ
@@ -30,13 +28,35 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):016x}"
 
 
+def busy(view):
+    """Mark a view as one that runs the model or lab work: it makes its worker "busy"."""
+    view.makes_busy = True
+    return view
+
+
 def init_app(app: Flask, count_in_flight: Callable[[int], None]) -> None:
-    """Give every request an id and an arrival time; count the model requests in flight."""
-    app.wsgi_app = tracked(app.wsgi_app, count_in_flight, app.config["TRUSTED_PROXIES"])
+    """Give every request an id and an arrival time; count the model requests in flight
+    (on the paths of the views marked ``@busy``, found once the app has its routes)."""
+    work_routes = app.extensions["work_routes"] = set()
+    app.wsgi_app = tracked(app.wsgi_app, count_in_flight, app.config["TRUSTED_PROXIES"], work_routes)
 
 
-def tracked(wsgi_app, count_in_flight: Callable[[int], None], trusted_proxies: frozenset[str] = frozenset()):
-    """WSGI middleware: every request's id and arrival, and the model requests in flight."""
+def find_busy_routes(app: Flask) -> set[str]:
+    """Fill in the paths of the views marked @busy; call once every blueprint is registered."""
+    routes = app.extensions["work_routes"]
+    for rule in app.url_map.iter_rules():
+        if getattr(app.view_functions[rule.endpoint], "makes_busy", False):
+            routes.add(rule.rule)
+    return routes
+
+
+def tracked(
+    wsgi_app,
+    count_in_flight: Callable[[int], None],
+    trusted_proxies: frozenset[str] = frozenset(),
+    work_routes: set[str] = frozenset(),
+):
+    """WSGI middleware: every request's id and arrival, and the requests in flight on work_routes."""
 
     def app(environ, start_response):
         environ[RECEIVED] = time.time()
@@ -52,7 +72,7 @@ def tracked(wsgi_app, count_in_flight: Callable[[int], None], trusted_proxies: f
             headers.append(("X-Request-ID", request_id))
             return start_response(status, headers, exc_info)
 
-        if environ.get("PATH_INFO") not in WORK_ROUTES:
+        if environ.get("PATH_INFO") not in work_routes:
             return wsgi_app(environ, start)
         count_in_flight(1)
         try:

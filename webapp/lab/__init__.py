@@ -31,7 +31,7 @@ from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..parsing import client_id, json_body
 from ..teacher import is_teacher
-from ..tracking import received, request_id
+from ..tracking import busy, received, request_id
 from ..workers import get_workers
 from .limits import lab_slot
 
@@ -150,6 +150,7 @@ def run_tensorflow(ms: float) -> int:
 
 
 @bp.post("/api/lab/work")
+@busy
 def work():
     """Run one lab workload and say who ran it, when, and for how much CPU."""
     if not current_app.config["LAB"]:
