@@ -338,11 +338,21 @@ def test_workers_leave_within_two_seconds_of_the_masters_death():
             until=lambda running: not running,
         )
         assert time.monotonic() - killed < 3
-        with socket.socket() as s:  # the port is free again: a restart can bind it
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", server.port))
+        # The port is free again: a restart can bind it (a closing connection may hold
+        # it for a moment; before, the orphaned workers held it for ~15 s).
+        wait_for(lambda: _can_bind(server.port), 5, f"port {server.port} free to bind")
     finally:
         server.stop()
+
+
+def _can_bind(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def _running(pid: int) -> bool:
