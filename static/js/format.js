@@ -31,6 +31,7 @@ export function clockTime(epochSeconds) {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
 }
 
+// The end of an id: ours open with 16 hex digits of the worker, the same on all its rows.
 export function shortId(id) {
-  return id.length > 10 ? `${id.slice(0, 8)}…` : id;
+  return id.length > 10 ? `…${id.slice(-8)}` : id;
 }

@@ -54,6 +54,15 @@ def test_a_burst_of_16_is_answered_by_several_workers_and_summed_up(lab_page: Pa
     assert summary.get_attribute("data-max-in-flight") == str(max_in_flight([(r, f) for _, r, f, _ in found]))
     assert summary.get_attribute("data-failed") == "0"
     assert {digit for *_, digit in found} == {"7"}
+    # Beside its PID, each row's short id tells it apart (ids end in a per-worker counter).
+    shown = list(
+        zip(
+            rows.evaluate_all("rows => rows.map(r => r.dataset.pid)"),
+            rows.locator(".rid").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert len(set(shown)) == 16, f"rows the log's columns cannot tell apart: {shown}"
     expect(lab_page.get_by_test_id("worker-panel").get_by_test_id("worker")).to_have_count(4)
     timeline = lab_page.get_by_test_id("timeline")
     expect(timeline).to_have_attribute("data-mode", "held")
