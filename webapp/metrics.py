@@ -37,8 +37,8 @@ _METHOD_LABELS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OP
 class WorkerMetrics:
     """This process's counters, published to its metric files by a thread of its own."""
 
-    def __init__(self, metrics_dir: str):
-        self.metrics_dir = metrics_dir
+    def __init__(self, metrics_dir: str, host: str):
+        self.metrics_dir, self.host = metrics_dir, host
         self.pid = os.getpid()
         self.started = time.time()
         self._served = itertools.count(1)
@@ -65,19 +65,26 @@ class WorkerMetrics:
     def _make_metrics(self) -> None:
         from prometheus_client import Counter, Gauge, Histogram
 
-        live = {"registry": None, "multiprocess_mode": "liveall"}
-        self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live)
-        self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live)
-        self.g_in_flight = Gauge("mnist_worker_in_flight", "Model requests in progress", **live)
-        self.g_last = Gauge("mnist_worker_last_request_seconds", "Last model request time", **live)
-        self.g_ready = Gauge("mnist_worker_ready", "1 once the model is warm", **live)
+        # Every series names its host (HOST_NAME) beside the pid prometheus_client adds.
+        live = {"labelnames": ["host"], "registry": None, "multiprocess_mode": "liveall"}
+        host = self.host
+        self.g_started = Gauge("mnist_worker_started_seconds", "Worker start time", **live).labels(host)
+        self.g_served = Gauge("mnist_worker_requests", "Model requests served", **live).labels(host)
+        self.g_in_flight = Gauge("mnist_worker_in_flight", "Model requests in progress", **live).labels(host)
+        self.g_last = Gauge("mnist_worker_last_request_seconds", "Last model request time", **live).labels(
+            host
+        )
+        self.g_ready = Gauge("mnist_worker_ready", "1 once the model is warm", **live).labels(host)
         self.requests = Counter(
-            "mnist_http_requests", "HTTP requests answered", ["route", "method", "status"], registry=None
+            "mnist_http_requests",
+            "HTTP requests answered",
+            ["host", "route", "method", "status"],
+            registry=None,
         )
         self.latency = Histogram(
             "mnist_http_request_duration_seconds",
             "Time from request received to answer",
-            ["route"],
+            ["host", "route"],
             registry=None,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
@@ -160,13 +167,13 @@ class WorkerMetrics:
                 counter = self._counters.get((route, method, status))
                 if counter is None:
                     counter = self._counters[route, method, status] = self.requests.labels(
-                        route, method, str(status)
+                        self.host, route, method, str(status)
                     )
                 counter.inc(count)
             for route, seconds in durations:
                 histogram = self._histograms.get(route)
                 if histogram is None:
-                    histogram = self._histograms[route] = self.latency.labels(route)
+                    histogram = self._histograms[route] = self.latency.labels(self.host, route)
                 histogram.observe(seconds)
             self.g_in_flight.set(in_flight)
             self.g_served.set(served)
@@ -274,7 +281,7 @@ def init_app(app: Flask) -> WorkerMetrics:
     """This worker's metrics; every request counted in them."""
     metrics_dir = _ensure_metrics_dir()
     _preallocate_metric_files()
-    metrics = app.extensions["metrics"] = WorkerMetrics(metrics_dir)
+    metrics = app.extensions["metrics"] = WorkerMetrics(metrics_dir, app.config["HOST_NAME"])
     tracking.init_app(app, metrics.count_in_flight)
 
     @app.after_request

@@ -562,7 +562,7 @@ def test_behind_nginx_slow_clients_cost_gunicorn_nothing(mnist_test):
 # -- every server knows its host (the first step to several hosts) ---------------------------------
 
 
-def test_host_name_is_on_every_worker_block_log_row_and_card_source(mnist_test):
+def test_host_name_is_on_every_worker_block_log_row_and_metric(mnist_test):
     body = inference_body(mnist_test)
     with running_server(MODE="processes", WORKERS="2", HOST_NAME="class-room-3") as server:
         post_json(server.url + "/inference", body)
@@ -571,6 +571,14 @@ def test_host_name_is_on_every_worker_block_log_row_and_card_source(mnist_test):
         assert {row["host"] for row in page} == {"class-room-3"}
         status, answer = post_json(server.url + "/api/lab/work", {"kind": "io", "ms": 1})
         assert status == 200 and json.loads(answer)["worker"]["host"] == "class-room-3"
+        metrics = wait_for(
+            lambda: urllib.request.urlopen(server.url + "/metrics", timeout=5).read().decode(),
+            10,
+            "the answered requests in /metrics",
+            until=lambda text: "mnist_http_requests_total{" in text,
+        )
+        series = [line for line in metrics.splitlines() if line.startswith("mnist_") and "{" in line]
+        assert series and all('host="class-room-3"' in line for line in series), series[:5]
 
 
 @pytest.mark.parametrize("name", ["two words", "x" * 64, "-leading-dash", "ünïcode"])

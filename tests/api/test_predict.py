@@ -114,7 +114,11 @@ def test_health_readiness_and_metrics(client, seven):
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["ready"] is True
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert 'mnist_http_requests_total{method="POST",route="/api/predict",status="200"}' in metrics
+    host = client.get("/api/workers").get_json()["settings"]["host"]
+    assert (
+        f'mnist_http_requests_total{{host="{host}",method="POST",route="/api/predict",status="200"}}'
+        in metrics
+    )
     assert "mnist_http_request_duration_seconds_bucket" in metrics
 
 

@@ -105,8 +105,9 @@ def published_counts(server, drawing) -> dict[int, int]:
 
 
 def test_every_workers_figures_reach_metrics_and_the_workers_list(server, mnist_test, drawing):
-    answered = 'mnist_http_requests_total{method="POST",route="/inference",status="200"}'
-    timed = 'mnist_http_request_duration_seconds_count{route="/inference"}'
+    host = server.workers()[0]["host"]  # every series names its host
+    answered = f'mnist_http_requests_total{{host="{host}",method="POST",route="/inference",status="200"}}'
+    timed = f'mnist_http_request_duration_seconds_count{{host="{host}",route="/inference"}}'
     served_before = sum(published_counts(server, drawing).values())
     before = metric(server.url, answered), metric(server.url, timed)
     answers = fire(server.url + "/inference", {"images": mnist_test[0][0].tolist()}, count=40, concurrency=8)
