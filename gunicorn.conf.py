@@ -153,7 +153,6 @@ def on_starting(server):
     """Master, before any worker: a clean state folder and a checked model."""
     master.clean_stale(server.log, keep=STATE_DIR)
     master.record_owner(STATE_DIR, server.pid)
-    _reset_pool(server)
     metrics = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     metrics.mkdir(exist_ok=True)
     for stale in metrics.iterdir():  # a named STATE_DIR, used before
@@ -174,16 +173,15 @@ def on_starting(server):
     server.log.info("state in %s", STATE_DIR)
 
 
-def _reset_pool(server):
-    # The lab's add/remove buttons count the workers asked for from here
-    # (webapp/lab): the settings' number at start and after a reload.
-    with master.server_lock(STATE_DIR, "pool"):
-        master.write_pool(STATE_DIR, server.cfg.workers)
+def nworkers_changed(server, new_value, old_value):
+    """Master, whenever the pool's size changes (start, TTIN/TTOU, reload): write it down
+    for the lab's add/remove buttons (webapp/lab), which wait for it."""
+    # No lock here: a worker holds it while it waits for this (the write is an atomic rename).
+    master.write_pool(STATE_DIR, new_value)
 
 
 def on_reload(server):
     """Master, on `kill -HUP`, before new workers start: the new model only if it loads."""
-    _reset_pool(server)
     try:
         _serve_checked_model(server)
     except master.StateError as err:

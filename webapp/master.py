@@ -8,8 +8,9 @@ app code. So: standard library and psutil only, no Flask, no model runtime.
   and the folders of dead servers cleaned at the next start.
 - The model: a copy of models/ checked in a separate process before any worker
   loads it, so a half-copied file plus `make reload` keeps the old model serving.
-- The pool: how many workers were asked for, so the lab's add/remove buttons
-  count what is under way, not only what has registered.
+- The pool: how many worker processes the master keeps (written whenever it
+  changes), so the lab's add/remove buttons count that, not the workers that
+  have registered, and wait for each change to be taken before the next.
 - The teacher's token, which the lab's server controls require.
 """
 
@@ -33,7 +34,7 @@ import psutil
 
 PREFIX = "mnist-serving-"  # our own state folders in the temporary directory
 OWNER = "server.json"  # in each: the master's pid and start time
-POOL = "pool.json"  # in each: the worker processes asked for
+POOL = "pool.json"  # in each: the worker processes the master keeps
 MODEL_FILES = ("mnist_cnn.tflite", "mnist_cnn.keras")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STALE_AFTER = 60  # seconds a folder without an owner record is left alone (a server starting)
@@ -161,7 +162,7 @@ def server_lock(state_dir: Path, name: str, on_wait=None):
 
 
 def read_pool(state_dir: Path, default: int) -> int:
-    """The number of worker processes asked for (by the settings, an operator or the lab)."""
+    """The number of worker processes the master keeps (settings, TTIN/TTOU, reloads)."""
     try:
         return int(json.loads(_read_nofollow(state_dir / POOL))["workers"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -170,6 +171,16 @@ def read_pool(state_dir: Path, default: int) -> int:
 
 def write_pool(state_dir: Path, workers: int) -> None:
     write_json(state_dir / POOL, {"workers": workers})
+
+
+def wait_for_pool(state_dir: Path, workers: int, timeout: float) -> bool:
+    """Wait until the master keeps ``workers`` processes; False if it did not within timeout."""
+    deadline = time.monotonic() + timeout
+    while read_pool(state_dir, -1) != workers:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 # -- the model -----------------------------------------------------------------

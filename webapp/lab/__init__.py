@@ -56,6 +56,9 @@ def burn_python(ms: float) -> None:
             x += i * i
 
 
+POOL_CHANGE_TIMEOUT = 5.0  # seconds the master may take to handle TTIN/TTOU
+
+
 def tensorflow_model() -> tuple[Model, float]:
     """This worker's TensorFlow model and its seconds per image; 503 while it loads.
 
@@ -213,19 +216,24 @@ def scale_workers():
             f"are the point: MODE={' or '.join(n for n, m in MODES.items() if m.can_add_workers)}.",
             409,
         )
-    # Count what was asked for, not what has registered: a new worker takes a
-    # second to show up, and every request meanwhile would otherwise add one more.
+    # Count the pool's size as the master has it, not the workers that have
+    # registered (a new one takes a second to show up), one change at a time:
+    # under the lock, signal the master and wait until it has taken the change.
+    # Two signals sent at once would merge into one (POSIX does not queue them).
     state_dir = Path(config["STATE_DIR"])
     with master.server_lock(state_dir, "pool"):
-        asked = master.read_pool(state_dir, config["WORKERS"])
-        target = asked + 1 if action == "add" else asked - 1
+        size = master.read_pool(state_dir, config["WORKERS"])
+        target = size + 1 if action == "add" else size - 1
         if not MIN_WORKERS <= target <= MAX_WORKERS:
             raise ApiError(
                 "worker_limit",
-                f"The lab keeps between {MIN_WORKERS} and {MAX_WORKERS} workers; {asked} are asked for.",
+                f"The lab keeps between {MIN_WORKERS} and {MAX_WORKERS} workers; there are {size}.",
                 409,
             )
-        master.write_pool(state_dir, target)
         os.kill(master_pid, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
+        if not master.wait_for_pool(state_dir, target, timeout=POOL_CHANGE_TIMEOUT):
+            raise ApiError(
+                "no_answer", "The gunicorn master did not take the change; try again.", 503, retry_after=1
+            )
     live = len(get_workers().live_workers())
     return {"action": action, "workers": live, "target": target, "master_pid": master_pid}, 202
