@@ -238,7 +238,7 @@ def spec(config) -> dict:
                     },
                     "responses": {
                         "202": _json({"type": "object"}, "the master was signalled"),
-                        **_errors(400, 403, 404, 409, 415),
+                        **_errors(400, 403, 404, 409, 415, 503),
                     },
                 }
             },
