@@ -135,6 +135,8 @@ def _read_nofollow(path: Path) -> bytes:
 def write_json(path: Path, value) -> None:
     """Replace path atomically with value as JSON (a new file, never through a link)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):  # left by a write this process did not finish
+        os.unlink(tmp)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(value, f)

@@ -25,11 +25,14 @@ def token_given() -> str | None:
     return request.cookies.get(COOKIE)
 
 
+def _is_the_token(given: str | None) -> bool:
+    token = current_app.config["LAB_TOKEN"]
+    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+
+
 def is_teacher() -> bool:
     """True if the request carries this server's token."""
-    token = current_app.config["LAB_TOKEN"]
-    given = token_given()
-    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+    return _is_the_token(token_given())
 
 
 def keep_token_from_url():
@@ -39,7 +42,6 @@ def keep_token_from_url():
     if given is None:
         return None
     response = redirect(request.path, 303)  # relative: never to another host
-    token = current_app.config["LAB_TOKEN"]
-    if token and hmac.compare_digest(given.encode(), token.encode()):
+    if _is_the_token(given):
         response.set_cookie(COOKIE, given, httponly=True, samesite="Strict")
     return response
