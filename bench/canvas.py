@@ -57,7 +57,8 @@ def browser_drawings(images: list[np.ndarray]) -> list[str]:
         except Error as error:
             first_line = str(error).strip().splitlines()[0]
             raise SystemExit(
-                f"bench: needs a Chromium to draw with ({first_line}); run: python -m harness.browser --install"
+                f"bench: needs a Chromium to draw with ({first_line}); "
+                "run: python -m harness.browser --install"
             ) from None
         try:
             return draw(browser.new_page(), images)

@@ -2,6 +2,7 @@
 
     python -m bench.speed                 # concurrency 1, 4, 16, 64; about 5 minutes
     python -m bench.speed --concurrency 16 --repeat 5
+    python -m bench.speed --against main~3   # this tree and another commit, side by side
 
 The ceiling (bench/ceiling.py) only parses the same JSON request: what this
 machine's gunicorn + Flask can serve at all. Ours runs the whole request:
@@ -12,12 +13,17 @@ All three servers (ceiling, ours with LiteRT, ours with TensorFlow) run at once,
 whatever else the machine does falls on all of them alike. Each figure is the
 median of the rounds; "x ceiling" is the median of the rounds' ratios. Also
 prints each server's time from start to all workers ready, and PSS per worker.
+
+--against REF adds a fourth server: ours with LiteRT from a git worktree of REF,
+measured in the same rounds, for an A/B of one change on a noisy machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -41,11 +47,22 @@ SERVERS = {
 }
 
 
-def start(name: str, tmp: Path) -> tuple[Server, float]:
-    """One of SERVERS, 4 worker processes, in a folder of its own under tmp; and its start-up seconds."""
-    work = tmp / name.replace(", ", "-")
+def start(name: str, settings: dict, tmp: Path) -> tuple[Server, float]:
+    """A server of these settings, 4 processes, in a folder of its own under tmp; and its start-up seconds."""
+    work = tmp / name.replace(", ", "-").replace(" ", "-")
     work.mkdir()
-    return start_server({"MODE": "processes", **SERVERS[name]}, work)
+    return start_server({"MODE": "processes", **settings}, work)
+
+
+@contextlib.contextmanager
+def worktree(ref: str, tmp: Path):
+    """A checkout of ref beside this one (git worktree), removed after."""
+    path = tmp / "against"
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(path), ref], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], check=False)
 
 
 def measure(servers: dict, bodies: dict, args, work: Path) -> list[dict]:
@@ -99,16 +116,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,4,16,64", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--duration", type=int, default=3, help="whole seconds per measurement (3)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of measurements (3)")
+    parser.add_argument("--against", metavar="REF", help="also ours (LiteRT) from this git commit")
     args = parser.parse_args(argv)
     if not check_wrk():
         return 2
     bodies = request_bodies()
     servers, ready_s = {}, {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        todo = dict(SERVERS)
+        if args.against:
+            root = stack.enter_context(worktree(args.against, Path(tmp)))
+            todo[f"ours, {args.against}"] = {"RUNTIME": "litert", "root": root}
         try:
-            for name in SERVERS:
+            for name, settings in todo.items():
                 print(f"{name}: starting", flush=True)
-                servers[name], ready_s[name] = start(name, Path(tmp))
+                servers[name], ready_s[name] = start(name, settings, Path(tmp))
             rows = measure(servers, bodies, args, Path(tmp))
             # PSS after the load
             info = {name: server_info(server, ready_s[name]) for name, server in servers.items()}

@@ -133,11 +133,13 @@ def start(
     port: int | None = None,
     log_dir: Path | None = None,
     app: str | None = None,
+    root: Path = ROOT,
     **env: str,
 ) -> Server:
     """Start gunicorn with gunicorn.conf.py and the given environment overrides.
 
-    ``app`` serves another WSGI app (e.g. "bench.ceiling:app") under the same settings.
+    ``app`` serves another WSGI app (e.g. "bench.ceiling:app") under the same settings;
+    ``root`` another checkout of the project (bench.speed --against).
     """
     port = port or free_port(host)
     state_dir = Path(tempfile.mkdtemp(prefix="mnist-server-"))
@@ -153,8 +155,8 @@ def start(
     }
     log_file = open(log_path, "w")  # noqa: SIM115 - closed in Server.stop
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), *([app] if app else [])],
-        cwd=ROOT,
+        [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), *([app] if app else [])],
+        cwd=root,
         env=full_env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
