@@ -2,7 +2,8 @@
 
     python -m bench.speed                 # concurrency 1, 4, 16, 64; about 5 minutes
     python -m bench.speed --concurrency 16 --repeat 5
-    python -m bench.speed --against main~3   # this tree and another commit, side by side
+    python -m bench.speed --against main~3   # this tree and other commits, side by side
+    python -m bench.speed --routes /api/predict --concurrency 16 --against A B C
 
 The ceiling (bench/ceiling.py) only parses the same JSON request: what this
 machine's gunicorn + Flask can serve at all. Ours runs the whole request:
@@ -14,8 +15,8 @@ whatever else the machine does falls on all of them alike. Each figure is the
 median of the rounds; "x ceiling" is the median of the rounds' ratios. Also
 prints each server's time from start to all workers ready, and PSS per worker.
 
---against REF adds a fourth server: ours with LiteRT from a git worktree of REF,
-measured in the same rounds, for an A/B of one change on a noisy machine.
+--against REF... adds, per REF, ours with LiteRT from a git worktree of that
+commit, measured in the same rounds: an A/B of changes on a noisy machine.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def start(name: str, settings: dict, tmp: Path) -> tuple[Server, float]:
 @contextlib.contextmanager
 def worktree(ref: str, tmp: Path):
     """A checkout of ref beside this one (git worktree), removed after."""
-    path = tmp / "against"
+    path = Path(tempfile.mkdtemp(prefix="against-", dir=tmp))
     subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(path), ref], check=True)
     try:
         yield path
@@ -116,17 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,4,16,64", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--duration", type=int, default=3, help="whole seconds per measurement (3)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of measurements (3)")
-    parser.add_argument("--against", metavar="REF", help="also ours (LiteRT) from this git commit")
+    parser.add_argument(
+        "--against", metavar="REF", nargs="+", default=[], help="also ours (LiteRT) of these commits"
+    )
+    parser.add_argument("--routes", nargs="+", help="only these routes (default: all)")
     args = parser.parse_args(argv)
     if not check_wrk():
         return 2
-    bodies = request_bodies()
+    bodies = {route: body for route, body in request_bodies().items() if route in (args.routes or [route])}
     servers, ready_s = {}, {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         todo = dict(SERVERS)
-        if args.against:
-            root = stack.enter_context(worktree(args.against, Path(tmp)))
-            todo[f"ours, {args.against}"] = {"RUNTIME": "litert", "root": root}
+        for ref in args.against:
+            root = stack.enter_context(worktree(ref, Path(tmp)))
+            todo[f"ours, {ref}"] = {"RUNTIME": "litert", "root": root}
         try:
             for name, settings in todo.items():
                 print(f"{name}: starting", flush=True)
