@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
@@ -16,27 +15,9 @@ from . import config, errors, tracking
 from .jsonio import OrjsonProvider
 
 
-class App(Flask):
-    """Flask, checking once per view or hook whether it is ``async def``, not on every call.
-
-    Flask asks ``inspect.iscoroutinefunction`` before every call of a view or a
-    request hook, about 2 µs each time; the answer never changes.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._sync: dict[Callable, Callable] = {}
-
-    def ensure_sync(self, func: Callable) -> Callable:
-        sync = self._sync.get(func)
-        if sync is None:
-            sync = self._sync[func] = super().ensure_sync(func)
-        return sync
-
-
 def create_app(test_config: dict | None = None) -> Flask:
     """Settings from the environment (overlaid by test_config), then each part's init_app."""
-    app = App(__name__, static_folder="../static", template_folder="../templates")
+    app = Flask(__name__, static_folder="../static", template_folder="../templates")
     # No redirects: Werkzeug's answer to "/static//x" (merge_slashes) or to an empty
     # path (strict_slashes, "GET http://host HTTP/1.1") is a redirect to the Host
     # header's host, which a forged Host turns into one elsewhere. "//x" is a 404, "" is "/".

@@ -25,10 +25,7 @@ from .errors import ApiError
 
 def init_app(app) -> None:
     """Pillow refuses to decode more than MAX_IMAGE_PIXELS; freed image buffers stay in the heap."""
-    from .heap import keep_image_buffers
-
     Image.MAX_IMAGE_PIXELS = app.config["MAX_IMAGE_PIXELS"]
-    keep_image_buffers()
 
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
