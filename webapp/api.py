@@ -16,12 +16,22 @@ from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
 from .lab.limits import server_cap
 from .model import get_model, infer
-from .parsing import body_bytes, client_id, json_body
+from .openapi import describe
+from .parsing import read_form, read_json, read_query
 from .png import grey_png
 from .preprocess import normalize, preprocess
 from .requestlog import get_log
+from .schemas import (
+    InferenceBody,
+    PredictBody,
+    Prediction,
+    PredictUpload,
+    RequestsPage,
+    RequestsQuery,
+    Workers,
+)
 from .teacher import is_teacher
-from .tracking import REQUEST_ID, busy, received, request_id
+from .tracking import busy, received, request_id
 from .workers import get_workers
 
 bp = Blueprint("api", __name__)
@@ -29,8 +39,6 @@ bp = Blueprint("api", __name__)
 # /api/workers is polled by every open page about once a second.
 LIVE_WORKERS_MAX_AGE = 0.2
 PRESETS = presets()
-# /api/requests without a limit: its rows are ~340 bytes each, a page of 1,000 was 341 KB.
-REQUESTS_PAGE = 100
 
 
 # -- request parsing -----------------------------------------------------------
@@ -41,14 +49,10 @@ def image_from_request() -> tuple[Image.Image, str | None]:
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("image")
-        if upload is None:
-            raise ApiError("missing_image", "Send the picture as a file field named 'image'.")
-        return decode.open_image(upload.read(), max_pixels), client_id(request.form.get("client_id"))
-    body = json_body()
-    if "image" not in body:
-        raise ApiError("missing_image", "The JSON body needs an 'image' field: a data URL of the drawing.")
-    image = decode.image_from_data_url(body["image"], max_pixels)
-    return image, client_id(body.get("client_id"))
+        form = read_form(PredictUpload, image=upload.read() if upload else None)
+        return decode.open_image(form.image, max_pixels), form.client_id
+    body = read_json(PredictBody)
+    return decode.image_from_data_url(body.image, max_pixels), body.client_id
 
 
 # -- answering -----------------------------------------------------------------
@@ -99,8 +103,9 @@ def classify(x: np.ndarray, cid: str | None) -> Answer:
 
 @bp.post("/api/predict")
 @busy
-def predict():
-    """A drawing (data URL or upload) -> digit, probabilities, and who answered when."""
+@describe(body=PredictBody, form=PredictUpload, answer=Prediction, errors=(400, 413, 415, 422))
+def predict() -> Prediction:
+    """Classify a drawn or uploaded digit: its digit, probabilities, and who answered when"""
     image, cid = image_from_request()
     pixels = preprocess(image)
     answer = classify(normalize(pixels)[None], cid)
@@ -121,23 +126,23 @@ def predict():
 
 @bp.post("/inference")
 @busy
+@describe(
+    body=InferenceBody,
+    media="text/plain",
+    answer={"type": "string", "pattern": "^[0-9]$"},
+    errors=(400, 413, 415),
+)
 def inference():
-    """The reference repo's contract: {"images": 28x28 list of 0-255} -> the digit as text."""
-    pixels = decode.reference_pixels(body_bytes()) if request.is_json else None
-    if pixels is None:  # not a valid request: find out what is wrong with it
-        body = json_body()
-        if "images" not in body:
-            raise ApiError(
-                "missing_images", "The JSON body needs an 'images' field: 28 rows of 28 numbers (0-255)."
-            )
-        pixels = decode.array_from_list(body["images"])
+    """The reference repo's API: a 28×28 list of 0–255 -> the digit as text"""
+    pixels = decode.pixels_from_rows(read_json(InferenceBody).images)
     digit = classify(normalize(pixels)[None], None).digit
     return current_app.response_class(str(digit), mimetype="text/plain")
 
 
 @bp.get("/api/workers")
-def workers():
-    """The server's concurrency settings and every live worker process."""
+@describe(answer=Workers)
+def workers() -> Workers:
+    """The concurrency settings and every live worker process"""
     config = current_app.config
     mode = MODES[config["MODE"]]
     teacher = is_teacher()
@@ -175,28 +180,25 @@ def workers():
 
 
 @bp.get("/api/requests")
-def requests_since():
-    """Recent answered requests of every client on every worker, oldest first: the newest
-    ``limit`` (100 unless asked, up to 1000) after ``since``; ``more`` if older ones were left out."""
-    since = request.args.get("since")
-    if since is not None and not REQUEST_ID.fullmatch(since):
-        raise ApiError("bad_since", "'since' must be a request_id: the 'latest' of an earlier answer.")
-    cid = client_id(request.args.get("client_id"))
-    try:
-        limit = int(request.args.get("limit", REQUESTS_PAGE))
-    except ValueError:
-        raise ApiError("bad_limit", "'limit' must be a whole number from 1 to 1000.") from None
-    if not 1 <= limit <= 1000:
-        raise ApiError("bad_limit", "'limit' must be a whole number from 1 to 1000.")
+@describe(query=RequestsQuery, answer=RequestsPage, errors=(400, 414))
+def requests_since() -> RequestsPage:
+    """Recent answered requests of every client on every worker, oldest first
+
+    A page of the newest `limit` requests after `since` (the server keeps about the last
+    1,000), oldest first. `more` is true when older ones after `since` were left out;
+    `latest` is the `since` of the next call. A page polls with `since=<latest>`. (414: a
+    request line over LIMIT_REQUEST_LINE bytes, refused by gunicorn before the app.)
+    """
+    query = read_query(RequestsQuery)
     log = get_log()
     log.flush()  # this worker's own latest rows are visible at once
-    rows = log.since(since, cid, limit + 1)  # one more: were older rows left out?
-    more = len(rows) > limit
+    rows = log.since(query.since, query.client_id, query.limit + 1)  # one more: were older rows left out?
+    more = len(rows) > query.limit
     if more:
         del rows[0]
     return {
         "requests": rows,
-        "latest": rows[-1]["request_id"] if rows else since,
+        "latest": rows[-1]["request_id"] if rows else query.since,
         "count": len(rows),
         "more": more,
         # Whether this worker can store rows (a full disk: no; predictions go on).

@@ -13,9 +13,7 @@ import itertools
 import re
 import struct
 import warnings
-from typing import Annotated
 
-import msgspec
 import numpy as np
 import pyspng
 from PIL import Image, UnidentifiedImageError
@@ -326,67 +324,8 @@ def _spng_can_decode(image: Image.Image) -> bool:
     )
 
 
-# The reference's request, checked by msgspec while it parses (in C): an object
-# whose "images" is 28 rows of 28 numbers from 0 to 255. msgspec refuses
-# booleans as numbers, and NaN and Infinity are not JSON.
-_Pixel = Annotated[float, msgspec.Meta(ge=0, le=255)]
-_Row = Annotated[list[_Pixel], msgspec.Meta(min_length=28, max_length=28)]
-
-
-class _ReferenceBody(msgspec.Struct):
-    images: Annotated[list[_Row], msgspec.Meta(min_length=28, max_length=28)]
-
-
-_reference_body = msgspec.json.Decoder(_ReferenceBody)
-
-
-def reference_pixels(raw: bytes) -> np.ndarray | None:
-    """The pixels of a valid /inference body as float32 [28, 28]; None if it is not one.
-
-    Half the time of parsing first and checking after (array_from_list). A body
-    it refuses goes the slow way, whose checks say exactly what is wrong.
-    """
-    try:
-        rows = _reference_body.decode(raw).images
-    except (msgspec.MsgspecError, ValueError):  # ValueError: bytes that are not UTF-8
-        return None
+def pixels_from_rows(rows: list[list[float]]) -> np.ndarray:
+    """/inference's 28 rows of 28 numbers, checked by msgspec while it parsed
+    (schemas.InferenceBody) -> float32 [28, 28]."""
     # One flat pass over the numbers: np.array() would first walk the nested lists for their shape.
     return np.fromiter(itertools.chain.from_iterable(rows), np.float32, 28 * 28).reshape(28, 28)
-
-
-def array_from_list(value: object) -> np.ndarray:
-    """The reference repo's input: a 28x28 list of 0-255 numbers -> float32 array [28, 28]."""
-    shape_error = ApiError("bad_images", "'images' must be a list of 28 rows of 28 numbers (0-255).")
-    if type(value) is not list or len(value) != 28:
-        raise shape_error
-    for row in value:
-        if type(row) is not list or len(row) != 28:
-            raise shape_error
-    # bool is an int in Python, but true/false are not pixel values.
-    kinds = set(map(type, itertools.chain.from_iterable(value)))
-    if not kinds <= {int, float}:
-        odd = next(iter(kinds - {int, float}))
-        raise ApiError(
-            "bad_images",
-            f"'images' holds {_JSON_TYPES.get(odd, 'a number')}; every pixel must be a number 0-255.",
-        )
-    try:
-        # Checked in float64, as msgspec checks: float32 would round -1e-50 to 0
-        # and 255.000001 to 255, and let them in.
-        pixels = np.array(value, dtype=np.float64)
-    except OverflowError:
-        pixels = np.array([[np.inf]])
-    # NaN fails both comparisons, and so do the infinities and huge integers.
-    if not (pixels.min() >= 0 and pixels.max() <= 255):
-        raise ApiError(
-            "bad_images", "'images' holds a value outside 0-255 (or NaN); every pixel must be 0-255."
-        )
-    return pixels.astype(np.float32)
-
-
-_JSON_TYPES = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", type(None): "null"}
-
-
-def json_type(value: object) -> str:
-    """The JSON name of a parsed value's type, for error messages."""
-    return _JSON_TYPES.get(type(value), "a number")

@@ -6,20 +6,24 @@ from flask import Blueprint
 
 from .metrics import get_metrics
 from .model import get_model
+from .openapi import describe
 from .requestlog import get_log
+from .schemas import Health, Ready
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
-    """200 while the process is up."""
+@describe(answer=Health)
+def healthz() -> Health:
+    """200 while the process is up"""
     return {"status": "ok", "pid": get_metrics().pid}
 
 
 @bp.get("/readyz")
-def readyz():
-    """200 once this worker's model is loaded and warmed up, else 503.
+@describe(answer=Ready, also={503: "not ready"})
+def readyz() -> tuple[Ready, int]:
+    """200 once this worker's model is loaded and warmed up, else 503
 
     What does not stop predictions is said, not failed on: whether the request
     log is being written (a full disk) and whether this worker shares its metrics.
@@ -37,7 +41,8 @@ def readyz():
 
 
 @bp.get("/metrics")
+@describe(media="text/plain", answer={"type": "string"})
 def metrics():
-    """Prometheus text format, aggregated over all workers."""
+    """Prometheus text format, aggregated over all workers"""
     body, content_type = get_metrics().metrics_text()
     return body, 200, {"Content-Type": content_type}

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template
 
+from .openapi import describe
+from .schemas import PageQuery
 from .teacher import keep_token_from_url
 
 bp = Blueprint("pages", __name__)
@@ -31,6 +33,9 @@ def jquery_file() -> str:
 
 
 @bp.get("/")
+@describe(
+    media="text/html", answer={"type": "string"}, query=PageQuery, also={303: "to the page without the token"}
+)
 def index():
-    """The canvas, the answer and the live panel of workers."""
+    """The page: draw a digit, watch the workers answer"""
     return keep_token_from_url() or render_template("index.html", jquery=jquery_file())

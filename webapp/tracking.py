@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 from flask import Flask, request
 
+from .schemas import REQUEST_ID_PATTERN
+
 # What a request id may look like: ours, or a trusted proxy's X-Request-ID.
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 ID, RECEIVED = "mnist.request_id", "mnist.received"  # set in each request's WSGI environ
 # Request ids: 16 random hex digits for this process, then a counter. Unique
 # across workers and restarts, without a urandom call per request.

@@ -96,11 +96,11 @@ CASES = [
         400,
         "bad_json",
     ),
-    (
+    (  # a 400-digit integer is JSON, and far outside 0-255
         "/inference",
         {"data": '{"images": [[' + "1" * 400 + "]]}", "content_type": "application/json"},
         400,
-        "bad_json",
+        "bad_images",
     ),
     ("/inference", {"json": {"images": [ROW] * 27 + [[1e300] + [0] * 27]}}, 400, "bad_images"),
     ("/inference", {"data": "images", "content_type": "text/plain"}, 415, "unsupported_media_type"),

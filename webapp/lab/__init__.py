@@ -29,7 +29,9 @@ from ..answers import log_answer, worker_info
 from ..config import MAX_WORKERS, MIN_WORKERS, MODES
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
-from ..parsing import client_id, json_body
+from ..openapi import describe
+from ..parsing import read_json
+from ..schemas import LabWork, LabWorkBody, LabWorkersBody, ScaleAnswer
 from ..teacher import is_teacher
 from ..tracking import busy, received, request_id
 from ..workers import get_workers
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("lab", __name__)
 
-KINDS = ("python", "io", "tensorflow")
 _tf_lock = threading.Lock()
 
 
@@ -154,18 +155,19 @@ def run_tensorflow(ms: float) -> int:
 
 @bp.post("/api/lab/work")
 @busy
-def work():
-    """Run one lab workload and say who ran it, when, and for how much CPU."""
+@describe(body=LabWorkBody, answer=LabWork, errors=(400, 404, 415, 429, 503))
+def work() -> LabWork:
+    """Run a lab workload: python (holds the GIL), io (sleeps) or tensorflow
+
+    Answers who ran it, when, and for how much CPU.
+    """
     if not current_app.config["LAB"]:
         raise ApiError("lab_off", "The lab is switched off on this server (LAB=0).", 404)
-    body = json_body()
-    kind, ms = body.get("kind"), body.get("ms")
-    if kind not in KINDS:
-        raise ApiError("bad_kind", "'kind' must be one of 'python', 'io' or 'tensorflow'.")
+    body = read_json(LabWorkBody)
+    kind, ms, cid = body.kind, body.ms, body.client_id
     cap = current_app.config["LAB_MAX_MS"]
-    if type(ms) not in (int, float) or not 0 <= ms <= cap:
+    if ms > cap:
         raise ApiError("bad_ms", f"'ms' must be a number of milliseconds from 0 to {cap}.")
-    cid = client_id(body.get("client_id"))
     if kind == "tensorflow":
         tensorflow_model()  # 503 while this worker loads TensorFlow
     with lab_slot(is_teacher()):
@@ -193,13 +195,12 @@ def work():
 
 
 @bp.post("/api/lab/workers")
-def scale_workers():
-    """Add or remove one worker process live: gunicorn's TTIN / TTOU to the master."""
+@describe(body=LabWorkersBody, answer=ScaleAnswer, status=202, errors=(400, 403, 404, 409, 415, 503))
+def scale_workers() -> tuple[ScaleAnswer, int]:
+    """Add or remove one worker process (gunicorn TTIN/TTOU), 1–8: answers once the master took it"""
     if not current_app.config["LAB"]:
         raise ApiError("lab_off", "The lab is switched off on this server (LAB=0).", 404)
-    action = json_body().get("action")
-    if action not in ("add", "remove"):
-        raise ApiError("bad_action", "'action' must be 'add' or 'remove'.")
+    action = read_json(LabWorkersBody).action
     if not is_teacher():
         raise ApiError(
             "not_teacher",
