@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in SERVERS:
-            server, _ = speed.start(name, Path(tmp))
+            server, _ = speed.start(name, speed.SERVERS[name], Path(tmp))
             try:
                 for route in args.routes.split(","):
                     row = measure(server, route, bodies[route], args.concurrency, args.seconds, Path(tmp))
