@@ -38,7 +38,7 @@ master = _app_module("master")
 _deadlines = _app_module("deadlines")
 _config = _app_module("config")
 try:  # every setting checked here, at start: a bad one is a clear error, not a worker that fails to boot
-    _config.load(os.environ)
+    _config.check_store(_config.load(os.environ)["STORE"])  # and the shared store answers
 except _config.ConfigError as err:
     sys.exit(f"Error: {err}")
 _concurrency = _config.concurrency(os.environ)
@@ -159,7 +159,8 @@ def on_starting(server):
         stale.unlink()
     # The request log is created once, here: workers booting together would
     # otherwise race to switch it to WAL mode.
-    _app_module("requestlog").create(STATE_DIR / "requests.sqlite")
+    if not _config.load(os.environ)["STORE"]:
+        _app_module("requestlog").create(STATE_DIR / "requests.sqlite")
     try:
         _serve_checked_model(server)
         os.environ["LAB_TOKEN"] = master.teacher_token(os.environ.get("LAB_TOKEN", "").strip())

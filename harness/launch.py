@@ -176,6 +176,77 @@ def running_server(timeout: float = 60.0, **env: str) -> Iterator[Server]:
         server.stop()
 
 
+def find_redis_server() -> str | None:
+    """The redis-server binary (Debian's package puts it in /usr/bin)."""
+    return shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.access(p, os.X_OK)), None
+    )
+
+
+@dataclass
+class RedisServer:
+    """A real redis-server on a loopback port, in a folder of its own, keeping nothing on disk."""
+
+    host: str
+    port: int
+    folder: Path
+    process: subprocess.Popen | None = None
+    _log_file: object = field(repr=False, default=None)
+
+    @property
+    def url(self) -> str:
+        """What STORE takes."""
+        return f"redis://{self.host}:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        """Start it (again, on the same port) and wait until it accepts connections."""
+        binary = find_redis_server()
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed (make redis)")
+        self._log_file = open(self.folder / "redis.log", "a")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [binary, "--bind", self.host, "--port", str(self.port), "--dir", str(self.folder),
+             "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=1):
+                return self
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start:\n{(self.folder / 'redis.log').read_text()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop it (its data is gone: nothing is saved)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused one cannot exit
+            self.process.kill()
+            self.process.wait(10)
+        if self._log_file:
+            self._log_file.close()
+
+    def pause(self) -> None:
+        """SIGSTOP: it accepts connections (the kernel does) but answers nothing, as a stuck Redis."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def running_redis(host: str = "127.0.0.1", port: int | None = None) -> Iterator[RedisServer]:
+    """A started redis-server for the duration of a with-block; always stopped, its folder removed."""
+    redis_server = RedisServer(host, port or free_port(host), Path(tempfile.mkdtemp(prefix="mnist-redis-")))
+    try:
+        yield redis_server.start()
+    finally:
+        redis_server.stop()
+        shutil.rmtree(redis_server.folder, ignore_errors=True)
+
+
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from digits import dataset
 from harness.browser import LAUNCH_ARGS, find_chromium
-from harness.launch import running_server
+from harness.launch import find_redis_server, running_redis, running_server
 from webapp import create_app
 
 
@@ -48,3 +48,26 @@ def browser_type_launch_args(browser_type_launch_args):
     path = find_chromium()
     extra = {"executable_path": path} if path else {}
     return {**browser_type_launch_args, **extra, "args": LAUNCH_ARGS}
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server on a free loopback port, for the whole session; skipped without one."""
+    if find_redis_server() is None:
+        pytest.skip("redis-server is not installed (make redis): the shared-store tests are skipped")
+    with running_redis() as redis_server:
+        yield redis_server
+
+
+@pytest.fixture(scope="session")
+def redis_backed_server(tmp_path_factory, redis_server):
+    """A real gunicorn with 4 worker processes like `server`, its log and worker list in Redis."""
+    logs = tmp_path_factory.mktemp("gunicorn-redis")
+    with running_server(MODE="processes", WORKERS="4", STORE=redis_server.url, log_dir=logs) as srv:
+        yield srv
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def stored_server(request):
+    """The shared server, with each store in turn: its state folder (SQLite, files) and Redis."""
+    return request.getfixturevalue("server" if request.param == "sqlite" else "redis_backed_server")

@@ -29,12 +29,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_logging(app)
     _init_state_dir(app)
 
-    from . import api, decode, health, lab, metrics, model, openapi, pages, requestlog, security, workers
+    from . import api, decode, health, lab, metrics, model, openapi, pages, security, store, workers
 
     decode.init_app(app)  # image limits
-    workers.init_app(app, metrics.init_app(app))  # ids and in-flight counts, metrics, the live list
+    shared = store.init_app(app)  # where the request log and the worker list are kept
+    workers.init_app(app, metrics.init_app(app), shared)  # ids and in-flight counts, metrics, the live list
     security.init_app(app)  # security headers on every answer
-    requestlog.init_app(app)  # the shared log of answered requests
     model.init_app(app)  # the model, loaded and warm
     errors.init_app(app)  # every error as JSON
     for blueprint in (api.bp, health.bp, pages.bp, lab.bp, openapi.bp):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from .metrics import get_metrics
-from .requestlog import get_log
+from .store import get_store
 from .tracking import received, request_id
 from .workers import get_workers
 
@@ -15,7 +15,7 @@ def log_answer(cid: str | None, started: float, finished: float, **fields) -> in
     """Add an answered request to the shared log that /api/requests reads, and count it
     as this worker's: returns the worker's new total."""
     me = get_workers().describe_self()
-    get_log().record(
+    get_store().record(
         {
             "request_id": request_id(),
             "client_id": cid,

@@ -20,7 +20,6 @@ from .openapi import describe
 from .parsing import read_form, read_json, read_query
 from .png import grey_png
 from .preprocess import normalize, preprocess
-from .requestlog import get_log
 from .schemas import (
     InferenceBody,
     PredictBody,
@@ -30,6 +29,7 @@ from .schemas import (
     RequestsQuery,
     Workers,
 )
+from .store import get_store
 from .teacher import is_teacher
 from .tracking import busy, received, request_id
 from .workers import get_workers
@@ -190,7 +190,7 @@ def requests_since() -> RequestsPage:
     request line over LIMIT_REQUEST_LINE bytes, refused by gunicorn before the app.)
     """
     query = read_query(RequestsQuery)
-    log = get_log()
+    log = get_store()
     log.flush()  # this worker's own latest rows are visible at once
     rows = log.since(query.since, query.client_id, query.limit + 1)  # one more: were older rows left out?
     more = len(rows) > query.limit

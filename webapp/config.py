@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,56 @@ def _host_name(env: Mapping[str, str]) -> str:
     return name
 
 
+# How long one call to a shared store (STORE=redis://...) may take, to connect and to
+# answer: a slower or absent Redis is "unavailable" for that call (webapp/redisstore.py).
+STORE_TIMEOUT = 0.5
+
+
+def _store(env: Mapping[str, str]) -> str | None:
+    """STORE: unset (this server's state folder) or redis://host:port/db, normalized."""
+    raw = env.get("STORE", "").strip()
+    if not raw:
+        return None
+    problem = "use redis://host:port/db, e.g. redis://127.0.0.1:6379/0"
+    try:
+        url = urllib.parse.urlsplit(raw)
+        port, db = url.port or 6379, int(url.path.strip("/") or 0)
+    except ValueError:
+        raise ConfigError(f"STORE={raw[:200]!r}: {problem}") from None
+    if url.scheme != "redis" or not url.hostname or url.query or url.fragment or not 0 <= db <= 15:
+        raise ConfigError(f"STORE={raw[:200]!r}: {problem}")
+    auth = f"{url.username or ''}:{url.password}@" if url.password else ""
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    return f"redis://{auth}{host}:{port}/{db}"
+
+
+def store_client(url: str):
+    """A client of the shared store whose every call takes at most STORE_TIMEOUT, once (no retries)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url, socket_timeout=STORE_TIMEOUT, socket_connect_timeout=STORE_TIMEOUT, retry=Retry(NoBackoff(), 0)
+    )
+
+
+def check_store(url: str | None) -> None:
+    """At start: the shared store answers (within STORE_TIMEOUT), else a ConfigError."""
+    if url is None:
+        return
+    import redis
+
+    client = store_client(url)
+    try:
+        client.ping()
+    except redis.RedisError as err:
+        shown = re.sub(r"//[^@/]*@", "//", url)  # never a password in a log
+        raise ConfigError(f"STORE={shown}: Redis does not answer within {STORE_TIMEOUT} s ({err})") from None
+    finally:
+        client.close()
+
+
 def concurrency(env: Mapping[str, str] = os.environ) -> dict:
     """MODE preset, overridden by WORKERS / THREADS: how gunicorn runs the app."""
     mode = MODES[_choice(env, "MODE", DEFAULT_MODE, MODES)]
@@ -174,6 +225,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         **{key.upper(): value for key, value in shape.items()},
         "RUNTIME": _choice(env, "RUNTIME", "litert", RUNTIMES),
         "HOST_NAME": _host_name(env),
+        # Where the request log and the worker list are kept: None, this server's
+        # state folder; redis://host:port/db, one Redis shared by several hosts.
+        "STORE": _store(env),
         "LAB": _flag(env, "LAB", True),
         "MODEL_DIR": model_dir,
         # What workers load: the copy of MODEL_DIR the gunicorn master checked

@@ -7,8 +7,8 @@ from flask import Blueprint
 from .metrics import get_metrics
 from .model import get_model
 from .openapi import describe
-from .requestlog import get_log
 from .schemas import Health, Ready
+from .store import get_store
 
 bp = Blueprint("health", __name__)
 
@@ -35,7 +35,7 @@ def readyz() -> tuple[Ready, int]:
         "ready": model.ready,
         "pid": metrics.pid,
         "model": model.describe(),
-        "request_log": get_log().status(),
+        "request_log": get_store().status(),
         "metrics_shared": metrics.shared,
     }, status
 

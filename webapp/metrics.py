@@ -55,6 +55,7 @@ class WorkerMetrics:
         self._counters: dict[tuple[str, str, int], object] = {}  # metric children, by labels
         self._histograms: dict[str, object] = {}
         self.shared = True  # False once the metric files cannot be written (a full disk)
+        self.ready = False  # the model is loaded and warm
         try:
             self._make_metrics()
         except OSError as err:
@@ -106,6 +107,7 @@ class WorkerMetrics:
 
     def set_ready(self) -> None:
         """The model is loaded and warm: say so in the worker list."""
+        self.ready = True
         if self.shared:
             try:
                 self.g_ready.set(1)
@@ -115,6 +117,16 @@ class WorkerMetrics:
     def in_flight(self) -> int:
         """Model requests this process is handling right now (all its threads)."""
         return self._in_flight
+
+    def figures(self) -> dict:
+        """This worker's live figures as they are now, named as in the metric files."""
+        return {
+            "mnist_worker_started_seconds": self.started,
+            "mnist_worker_requests": self._served_count,
+            "mnist_worker_in_flight": self._in_flight,
+            "mnist_worker_ready": int(self.ready),
+            "mnist_worker_last_request_seconds": self._last_request,
+        }
 
     def count_in_flight(self, delta: int) -> None:
         with self._lock:

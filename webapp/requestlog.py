@@ -61,6 +61,7 @@ DELETE FROM requests
 WHERE seq <= (SELECT MAX(seq) FROM requests) - :size
   AND (SELECT MAX(seq) FROM requests) - (SELECT MIN(seq) FROM requests) + 1 > :size + :slack
 """
+_INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -94,18 +95,28 @@ def create(path: Path) -> None:
 
 
 class RequestLog:
-    """Append rows from any thread; read the rows after a given request id."""
+    """Append rows from any thread; read the rows after a given request id (the default Store)."""
+
+    # What a store's failures raise, and what status() then says.
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    cannot = "the request log cannot be written"
 
     def __init__(self, path: Path, size: int = 1000):
-        self.path, self.size = Path(path), size
-        # What went wrong storing rows (a full disk), and how many were lost
-        # since: /readyz and /api/requests say it; predictions go on regardless.
-        self.problem: str | None = None
-        self.lost = 0
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._start(size)
         try:
             create(self.path)
         except sqlite3.Error as err:
             self._failed(err, 0)
+
+    def _start(self, size: int) -> None:
+        """The queue of rows and the thread that stores them."""
+        self.size = size
+        # What went wrong storing rows (a full disk), and how many were lost
+        # since: /readyz and /api/requests say it; predictions go on regardless.
+        self.problem: str | None = None
+        self.lost = 0
         # Rows in COLUMNS order, and flush()es' events. SimpleQueue: put() is a
         # C call, where queue.Queue takes a lock and a condition in Python.
         self._queue: queue.SimpleQueue[tuple | threading.Event] = queue.SimpleQueue()
@@ -152,7 +163,7 @@ class RequestLog:
     def _failed(self, err: Exception, rows: int) -> None:
         self.lost += rows
         if self.problem is None:
-            self.problem = f"the request log cannot be written ({err})"
+            self.problem = f"{self.cannot} ({err})"
             log.warning(
                 "pid %d: %s; predictions go on, their rows are dropped until it can be written again",
                 os.getpid(),
@@ -164,9 +175,6 @@ class RequestLog:
         self.problem, self.lost = None, 0
 
     def _write_forever(self) -> None:
-        db = None
-        insert = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-        prune = {"size": self.size, "slack": _SLACK}
         while True:
             # One transaction per _LINGER, not per request: profiling a loaded
             # sync worker showed a transaction per request costing more CPU
@@ -174,20 +182,33 @@ class RequestLog:
             rows, flushes = self._gather()
             try:
                 if rows:
-                    db = db or _connect(self.path)
-                    with db:
-                        db.execute("BEGIN IMMEDIATE")
-                        db.executemany(insert, rows)
-                        db.execute(_PRUNE, prune)
+                    self._store(rows)
                     if self.problem:
                         self._recovered()
-            except sqlite3.Error as err:  # a full disk, a damaged file: one warning, then drop rows
+            except self.errors as err:  # a full disk, a damaged file: one warning, then drop rows
                 self._failed(err, len(rows))
             except Exception:  # noqa: BLE001 - whatever it is, the writer must live on
                 log.exception("pid %d could not store %d request rows", os.getpid(), len(rows))
             finally:
                 for stored in flushes:
                     stored.set()
+
+    # The worker list of one machine is its workers' metric files (webapp/workers.py).
+
+    def list_worker(self, describe) -> None:
+        """Nothing to do: this server's workers list themselves in its metric files."""
+
+    def other_hosts_workers(self, host: str) -> list[dict]:
+        """None: this log is one server's."""
+        return []
+
+    def _store(self, rows: list[tuple]) -> None:
+        """Store rows (in COLUMNS order) in one transaction, and delete the oldest past the limit."""
+        self._db = self._db or _connect(self.path)
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(_INSERT, rows)
+            self._db.execute(_PRUNE, {"size": self.size, "slack": _SLACK})
 
     def _reader(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -202,7 +223,7 @@ class RequestLog:
         if the log cannot be read (said by status())."""
         try:
             return self._since(request_id, client_id, limit)
-        except sqlite3.Error as err:
+        except self.errors as err:
             self._failed(err, 0)
             return []
 
@@ -224,18 +245,3 @@ class RequestLog:
         params.append(limit)
         names = ("seq", *COLUMNS)
         return [dict(zip(names, r, strict=True)) for r in db.execute(sql, params)]
-
-
-def init_app(app) -> RequestLog:
-    """The shared log, in the app's state folder."""
-    log_ = app.extensions["request_log"] = RequestLog(
-        Path(app.config["STATE_DIR"]) / "requests.sqlite", app.config["REQUEST_LOG_SIZE"]
-    )
-    return log_
-
-
-def get_log() -> RequestLog:
-    """The request log of the app handling this request."""
-    from flask import current_app
-
-    return current_app.extensions["request_log"]

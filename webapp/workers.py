@@ -1,9 +1,10 @@
 """Every live worker of this server, whichever worker is asked; and who this worker is.
 
-The list is read from every worker's metric files (webapp/metrics.py), so
+This server's list is read from every worker's metric files (webapp/metrics.py), so
 /api/workers answers the same wherever it lands; a dead worker's figures are
 removed by the master, so it drops off. CPU, memory and thread counts come from
-the OS (psutil).
+the OS (psutil). With a shared store (STORE=redis://...), each worker also lists
+itself there, and the other hosts' workers are read from it (webapp/store.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import psutil
 from flask import Flask, current_app
 
 from .metrics import WorkerMetrics, merge_metric_files
+from .store import Store
 
 _STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
 
@@ -24,14 +26,16 @@ _STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
 class Workers:
     """This worker, described; and a reader of every live worker's figures."""
 
-    def __init__(self, metrics: WorkerMetrics, host: str):
+    def __init__(self, metrics: WorkerMetrics, host: str, store: Store):
         self.metrics = metrics
         self.host = host
+        self.store = store
         self.pid = metrics.pid
         self.started = metrics.started
         self._this_thread = threading.local()
         self._stats_cache: dict[int, tuple[float, dict]] = {}
         self._live_cache: tuple[float, list[dict]] | None = None
+        store.list_worker(self._describe_live_self)
 
     def describe_self(self) -> Mapping:
         """pid, thread name and id, host and start of this worker and thread (read-only)."""
@@ -60,7 +64,7 @@ class Workers:
         cached = self._live_cache
         if max_age and cached and time.monotonic() - cached[0] < max_age:
             return cached[1]
-        workers = self._read_live_workers()
+        workers = self._read_live_workers() + self.store.other_hosts_workers(self.host)
         self._live_cache = (time.monotonic(), workers)
         return workers
 
@@ -76,22 +80,29 @@ class Workers:
             stats = self._process_stats(pid)
             if stats is None:  # gone, and the master has not reaped it yet
                 continue
-            in_flight = int(values.get("mnist_worker_in_flight", 0))
-            last = values.get("mnist_worker_last_request_seconds")
-            workers.append(
-                {
-                    "pid": pid,
-                    "host": self.host,  # the list is this server's own
-                    "started": round(values.get("mnist_worker_started_seconds", 0.0), 3),
-                    "requests": int(values.get("mnist_worker_requests", 0)),
-                    "in_flight": in_flight,
-                    "busy": in_flight > 0,
-                    "ready": bool(values.get("mnist_worker_ready", 0)),
-                    "last_request": round(last, 3) if last else None,
-                    **stats,
-                }
-            )
+            workers.append(self._entry(pid, values, stats))
         return workers
+
+    def _describe_live_self(self) -> dict | None:
+        """This worker's entry in the list, from its own figures (for the shared store)."""
+        stats = self._process_stats(self.pid)
+        return stats and self._entry(self.pid, self.metrics.figures(), stats)
+
+    def _entry(self, pid: int, values: dict, stats: dict) -> dict:
+        """One worker's entry in the list, from its figures (named as in the metric files)."""
+        in_flight = int(values.get("mnist_worker_in_flight", 0))
+        last = values.get("mnist_worker_last_request_seconds")
+        return {
+            "pid": pid,
+            "host": self.host,  # this server's own workers
+            "started": round(values.get("mnist_worker_started_seconds", 0.0), 3),
+            "requests": int(values.get("mnist_worker_requests", 0)),
+            "in_flight": in_flight,
+            "busy": in_flight > 0,
+            "ready": bool(values.get("mnist_worker_ready", 0)),
+            "last_request": round(last, 3) if last else None,
+            **stats,
+        }
 
     def _process_stats(self, pid: int) -> dict | None:
         now = time.monotonic()
@@ -121,8 +132,8 @@ class Workers:
         return stats
 
 
-def init_app(app: Flask, metrics: WorkerMetrics) -> Workers:
-    app.extensions["workers"] = workers = Workers(metrics, app.config["HOST_NAME"])
+def init_app(app: Flask, metrics: WorkerMetrics, store: Store) -> Workers:
+    app.extensions["workers"] = workers = Workers(metrics, app.config["HOST_NAME"], store)
     return workers
 
 

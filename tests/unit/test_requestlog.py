@@ -1,18 +1,35 @@
-"""The shared request log keeps about the latest rows, in order, whatever is thrown at it."""
+"""The shared request log keeps about the latest rows, in order, whatever is thrown at it,
+in either store: SQLite in the state folder, or a real Redis."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from webapp.config import store_client
 from webapp.requestlog import _SLACK, RequestLog
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def open_log(request, tmp_path: Path) -> Callable[..., RequestLog]:
+    """open_log(size=...): one worker's log; each call another worker's, on the same store."""
+    if request.param == "sqlite":
+        return lambda size=1000: RequestLog(tmp_path / "log.sqlite", size)
+    from webapp.redisstore import RedisStore
+
+    url = request.getfixturevalue("redis_server").url
+    store_client(url).flushdb()  # a store of this test's own
+    return lambda size=1000: RedisStore(url, size)
 
 
 def row(n: int, **extra) -> dict:
     return {"request_id": f"r{n}", "route": "/inference", "status": 200, "pid": 1, "digit": n % 10, **extra}
 
 
-def test_rows_come_back_oldest_first_and_the_oldest_are_deleted(tmp_path: Path) -> None:
-    log = RequestLog(tmp_path / "log.sqlite", size=50)
+def test_rows_come_back_oldest_first_and_the_oldest_are_deleted(open_log) -> None:
+    log = open_log(size=50)
     for n in range(1000):
         log.record(row(n))
         if n % 97 == 0:
@@ -26,10 +43,9 @@ def test_rows_come_back_oldest_first_and_the_oldest_are_deleted(tmp_path: Path) 
     assert [r["request_id"] for r in log.since("r990")] == [f"r{n}" for n in range(991, 1000)]
 
 
-def test_every_worker_together_keeps_at_most_200_more_rows(tmp_path: Path) -> None:
-    # One RequestLog per gunicorn worker, all on one file: 8 writers, each short of 200 rows.
-    path = tmp_path / "log.sqlite"
-    logs = [RequestLog(path, size=50) for _ in range(8)]
+def test_every_worker_together_keeps_at_most_200_more_rows(open_log) -> None:
+    # One log per gunicorn worker, all on one store: 8 writers, each short of 200 rows.
+    logs = [open_log(size=50) for _ in range(8)]
     n = 0
     for _ in range(3):
         for log in logs:
@@ -42,8 +58,8 @@ def test_every_worker_together_keeps_at_most_200_more_rows(tmp_path: Path) -> No
             assert [r["request_id"] for r in kept] == [f"r{i}" for i in range(n - len(kept), n)]
 
 
-def test_a_row_that_cannot_be_stored_does_not_stop_the_writer(tmp_path: Path) -> None:
-    log = RequestLog(tmp_path / "log.sqlite")
+def test_a_row_that_cannot_be_stored_does_not_stop_the_writer(open_log) -> None:
+    log = open_log()
     log.record(row(1, confidence=object()))  # not a type SQLite can store
     log.flush()
     log.record(row(2))
