@@ -586,3 +586,20 @@ def test_a_bad_host_name_is_a_clear_error_at_start(name):
     process = _gunicorn({"HOST_NAME": name, "STATE_DIR": None}, free_port())
     output, _ = process.communicate(timeout=30)
     assert process.returncode != 0 and "HOST_NAME=" in output, output[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("store", "said"),
+    [
+        ("redis//127.0.0.1:6379", "use redis://host:port/db"),
+        ("http://127.0.0.1:6379/0", "use redis://host:port/db"),
+        ("redis://127.0.0.1:6379/99", "use redis://host:port/db"),
+        ("redis://127.0.0.1:notaport/0", "use redis://host:port/db"),
+        (f"redis://127.0.0.1:{free_port()}/0", "Redis does not answer"),  # nobody listens there
+    ],
+)
+def test_a_bad_or_unreachable_store_is_a_clear_error_at_start(store, said):
+    process = _gunicorn({"STORE": store, "STATE_DIR": None}, free_port())
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0 and "STORE=" in output and said in output, output[-2000:]
+    assert "Booting worker" not in output  # never a half-working server

@@ -28,7 +28,8 @@ def fire(url: str, body: dict, count: int, concurrency: int) -> list[tuple[int, 
         return list(pool.map(lambda _: post_json(url, body), range(count)))
 
 
-def test_the_workers_endpoint_lists_four_live_workers(server):
+def test_the_workers_endpoint_lists_four_live_workers(stored_server):
+    server = stored_server  # each store in turn
     # Each worker reuses its list for LIVE_WORKERS_MAX_AGE (0.2 s): one that
     # answered while the last worker was starting may not list it yet.
     workers = wait_for(server.workers, 10, "four workers listed", until=lambda ws: len(ws) == 4)
@@ -45,7 +46,8 @@ def test_concurrent_requests_are_answered_by_several_processes(server, drawing):
     assert len({b["worker"]["pid"] for b in bodies}) >= 2
 
 
-def test_the_shared_request_log_sees_every_workers_requests(server, drawing):
+def test_the_shared_request_log_sees_every_workers_requests(stored_server, drawing):
+    server = stored_server  # each store in turn
     client = f"log-{time.time_ns()}"
     answers = fire(
         server.url + "/api/predict", {"image": drawing, "client_id": client}, count=32, concurrency=8
@@ -127,8 +129,9 @@ def test_every_workers_figures_reach_metrics_and_the_workers_list(server, mnist_
     )
 
 
-def test_a_worker_shows_busy_while_it_works_and_idle_after(server):
+def test_a_worker_shows_busy_while_it_works_and_idle_after(stored_server):
     """Lab requests of 200 ms back to back: one worker is busy nearly all the time."""
+    server = stored_server  # each store in turn
     stop = threading.Event()
 
     def keep_one_busy() -> list[int]:

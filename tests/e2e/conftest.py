@@ -24,6 +24,14 @@ def lab_page(page: Page, server) -> Page:
 
 
 @pytest.fixture()
+def stored_lab_page(page: Page, stored_server) -> Page:
+    """The teacher's page of the shared server with each store in turn (SQLite, Redis)."""
+    page.goto(f"{stored_server.url}/?token={stored_server.token}")
+    expect(page.get_by_test_id("worker").first).to_be_visible()
+    return page
+
+
+@pytest.fixture()
 def start_server(tmp_path):
     """Start servers of the test's own (``start_server(port=..., **env)``); all stopped after it.
 

@@ -25,7 +25,8 @@ def max_in_flight(intervals: list[tuple[float, float]]) -> int:
     return most
 
 
-def test_the_worker_panel_shows_the_four_workers_and_the_mode(lab_page: Page, server) -> None:
+def test_the_worker_panel_shows_the_four_workers_and_the_mode(stored_lab_page: Page, stored_server) -> None:
+    lab_page, server = stored_lab_page, stored_server
     workers = lab_page.get_by_test_id("worker-panel").get_by_test_id("worker")
 
     expect(workers).to_have_count(4)
@@ -79,7 +80,10 @@ def test_the_burst_size_is_kept_between_1_and_64(lab_page: Page) -> None:
     expect(lab_page.get_by_test_id("burst-summary")).to_have_attribute("data-requests", "64")
 
 
-def test_everyone_shows_other_clients_requests_and_mine_hides_them(lab_page: Page, server) -> None:
+def test_everyone_shows_other_clients_requests_and_mine_hides_them(
+    stored_lab_page: Page, stored_server
+) -> None:
+    lab_page, server = stored_lab_page, stored_server
     draw_digit(lab_page, "1")
     expect(lab_page.get_by_test_id("request-row")).to_have_count(1)
     other = _predict_as_another_client(server.url)
