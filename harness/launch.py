@@ -248,6 +248,7 @@ def running_redis(host: str = "127.0.0.1", port: int | None = None) -> Iterator[
 
 
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"
+NGINX_HOSTS_SITE = ROOT / "deploy" / "nginx-hosts.conf"
 
 
 def find_nginx() -> str | None:
@@ -256,9 +257,12 @@ def find_nginx() -> str | None:
 
 
 @contextlib.contextmanager
-def running_nginx(upstreams: list[str], port: int | None = None, host: str = "127.0.0.1") -> Iterator[str]:
-    """Real nginx with deploy/nginx.conf in front of ``upstreams`` ("127.0.0.1:port"), on a
-    free loopback port, in a folder of its own; yields its URL and stops it after.
+def running_nginx(
+    upstreams: list[str], port: int | None = None, host: str = "127.0.0.1", site: Path = NGINX_SITE
+) -> Iterator[str]:
+    """Real nginx with a site file of deploy/ (nginx.conf: one host; nginx-hosts.conf: several)
+    in front of ``upstreams`` ("127.0.0.1:port"), on a free loopback port, in a folder of its
+    own; yields its URL and stops it after.
 
     The site file is used as shipped; only its upstream servers and its listen
     address are replaced.
@@ -268,11 +272,13 @@ def running_nginx(upstreams: list[str], port: int | None = None, host: str = "12
         raise FileNotFoundError("nginx is not installed (make nginx)")
     port = port or free_port(host)
     prefix = Path(tempfile.mkdtemp(prefix="mnist-nginx-"))
-    site = NGINX_SITE.read_text()
+    text = site.read_text()
     servers = "".join(f"    server {upstream} max_fails=1 fail_timeout=5s;\n" for upstream in upstreams)
-    site = re.sub(r"(upstream mnist_serving \{\n)(?:    server [^\n]*\n)+", lambda m: m[1] + servers, site)
-    site = re.sub(r"listen [^;]+;", f"listen {host}:{port};", site)
-    (prefix / "site.conf").write_text(site)
+    text = re.sub(
+        r"(upstream \w+ \{\n(?:    #[^\n]*\n)*)(?:    server [^\n]*\n)+", lambda m: m[1] + servers, text
+    )
+    text = re.sub(r"listen [^;]+;", f"listen {host}:{port};", text)
+    (prefix / "site.conf").write_text(text)
     temp = "".join(
         f"    {kind}_temp_path {prefix / kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
