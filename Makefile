@@ -10,12 +10,12 @@ PYTEST_ARGS ?=
 
 RUN_DIR ?= run
 
-.PHONY: run test train lint browser wrk nginx clean start stop reload bench load lab
+.PHONY: run test train lint browser wrk nginx redis cluster clean start stop reload bench load lab
 
 run: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
-test: $(VENV)/.dev browser wrk nginx
+test: $(VENV)/.dev browser wrk nginx redis
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Retrain the shipped model (about 10 minutes on 2 cores); fetches MNIST if needed.
@@ -48,6 +48,19 @@ wrk:
 nginx:
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		apt-get update -q >/dev/null && apt-get install -y -q nginx-light) || echo "nginx not installed: its tests are skipped"
+
+# redis-server, the shared store of several hosts (STORE=redis://...): its tests and
+# `make cluster` run the real one. Installed with apt-get where it can be (elsewhere:
+# brew install redis); its tests are skipped without it.
+redis:
+	@command -v redis-server >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null) || echo "redis-server not installed: its tests are skipped"
+
+# Several hosts on this machine: redis-server, three gunicorn masters on 127.0.0.2-4 and
+# nginx on :2431 in front (harness/cluster.py); Ctrl-C stops all of it.
+CLUSTER_ARGS ?=
+cluster: $(VENV)/.runtime nginx redis
+	$(BIN)/python -m harness.cluster $(CLUSTER_ARGS)
 
 # Serving benchmark (MODE x RUNTIME x route x concurrency) with wrk; prints a table.
 bench: $(VENV)/.dev browser wrk
