@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.waiting import wait_for
+from webapp.store import get_store
 
 DOUBLE_SLASHES = ["/static//x", "/static//favicon.svg", "/api//workers", "/api/lab//work"]
 
@@ -128,7 +129,7 @@ def test_a_chunked_body_of_exactly_the_limit_is_read_whole(server, app):
 
 def logged(app, client_id: str, count: int) -> list[str]:
     """Store count answered rows of one client in the shared log; their request ids."""
-    log = app.extensions["request_log"]
+    log = get_store(app)
     ids = [f"{client_id}-{n:04d}" for n in range(count)]
     for n, rid in enumerate(ids):
         log.record(
