@@ -9,12 +9,14 @@ const el = {
   connection: byTestId('connection'),
 };
 
-export function showMode(settings) {
+// hosts: how many hosts' workers the server lists (several behind nginx, with STORE=redis://...).
+export function showMode(settings, hosts = 1) {
   const runtime = settings.runtime === 'litert' ? 'LiteRT' : settings.runtime;
+  const onHosts = hosts > 1 ? `${hosts} hosts × ` : '';
   el.banner
     .empty()
     .append(
-      $('<strong>', { text: shape(settings.workers, settings.threads) }),
+      $('<strong>', { text: onHosts + shape(settings.workers, settings.threads) }),
       ` · mode “${settings.mode}” · gunicorn ${settings.worker_class} workers · ${runtime}`,
     );
 }

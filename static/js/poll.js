@@ -51,11 +51,12 @@ function showServer(body) {
   });
   const previous = state.settings;
   state.settings = body.settings;
-  page.showMode(body.settings);
+  const hosts = new Map(body.workers.map((worker) => [worker.pid, worker.host]));
+  page.showMode(body.settings, new Set(hosts.values()).size);
   lab.showServer(previous);
   labScaling.follow();
   renderWorkers();
-  timeline.setWorkers(livePids, [...state.gone.keys()], body.settings.threads > 1);
+  timeline.setWorkers(livePids, [...state.gone.keys()], body.settings.threads > 1, hosts);
 }
 
 // -- everyone's requests -----------------------------------------------------------------

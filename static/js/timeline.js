@@ -43,6 +43,7 @@ const drawn = {
   rows: [],
   live: [],
   gone: new Set(),
+  hostOf: new Map(), // pid -> host, of every worker seen (a gone one keeps its host)
   threaded: false,
   windowSec: 10,
   held: null,
@@ -93,8 +94,10 @@ export function setRows(rows) {
   drawn.dirty = true;
 }
 
-export function setWorkers(livePids, gonePids, threaded) {
+// hostOf: pid -> host (HOST_NAME); with several hosts, lanes are grouped by host, then PID.
+export function setWorkers(livePids, gonePids, threaded, hostOf = new Map()) {
   drawn.live = livePids;
+  for (const [pid, host] of hostOf) drawn.hostOf.set(pid, host);
   drawn.gone = new Set(gonePids);
   drawn.threaded = threaded;
   drawn.dirty = true;
@@ -154,9 +157,13 @@ function laneKey(row, threaded) {
 // Lanes: every live worker, plus any worker (live or not) with a bar in view.
 function buildLanes(drawn, shown) {
   const pids = new Set(drawn.live);
-  for (const row of shown) pids.add(row.pid);
+  for (const row of shown) {
+    pids.add(row.pid);
+    if (row.host && !drawn.hostOf.has(row.pid)) drawn.hostOf.set(row.pid, row.host);
+  }
+  const host = (pid) => drawn.hostOf.get(pid) || '';
   const lanes = [];
-  for (const pid of [...pids].sort((a, b) => a - b)) {
+  for (const pid of [...pids].sort((a, b) => host(a).localeCompare(host(b)) || a - b)) {
     const threads = new Map();
     if (drawn.threaded) {
       for (const row of drawn.rows) {
@@ -166,7 +173,7 @@ function buildLanes(drawn, shown) {
     const subLanes = drawn.threaded && threads.size
       ? [...threads.entries()].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ key: `${pid}/${id}`, name }))
       : [{ key: `${pid}`, name: null }];
-    lanes.push({ pid, gone: drawn.gone.has(pid) || !drawn.live.includes(pid), subLanes });
+    lanes.push({ pid, host: host(pid), gone: drawn.gone.has(pid) || !drawn.live.includes(pid), subLanes });
   }
   return lanes;
 }
@@ -217,6 +224,7 @@ function draw(drawn) {
   el.canvas.attr({
     'data-mode': drawn.held ? 'held' : 'live',
     'data-lanes': lanes.length,
+    'data-hosts': new Set(lanes.map((lane) => lane.host)).size,
     'data-sub-lanes': subCount,
     'data-bars': bars,
     'data-striped': striped,
@@ -270,6 +278,7 @@ function showCaption(drawn) {
 
 function drawLanes(ctx, lanes, plot) {
   const tops = new Map();
+  const severalHosts = new Set(lanes.map((lane) => lane.host)).size > 1;
   let y = plot.top + LANE_GAP;
   ctx.textBaseline = 'middle';
   lanes.forEach((lane, index) => {
@@ -280,7 +289,8 @@ function drawLanes(ctx, lanes, plot) {
     ctx.fillRect(4, y, 6, height);
     ctx.font = BOLD_FONT;
     ctx.fillStyle = lane.gone ? MUTED : TEXT;
-    const name = plot.narrow ? `${lane.pid}` : `PID ${lane.pid}`;
+    const pidName = plot.narrow ? `${lane.pid}` : `PID ${lane.pid}`;
+    const name = severalHosts ? `${lane.host} · ${pidName}` : pidName;
     ctx.fillText(`${name}${lane.gone && !plot.narrow ? ' (gone)' : ''}`, 16, y + SUB_LANE_HEIGHT / 2);
     lane.subLanes.forEach((sub, i) => {
       tops.set(sub.key, y + i * SUB_LANE_HEIGHT);

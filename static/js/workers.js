@@ -44,7 +44,21 @@ export function showWorkers(workers, gone) {
   el.panel.children('[data-testid=worker]').each(function dropOld() {
     if (!wanted.has($(this).attr('data-pid'))) $(this).remove();
   });
+  groupByHost();
   el.count.text(`${workers.length} live`);
+}
+
+// Several hosts: each host's cards together, in host order, under the host's name. One host:
+// no headings, the cards as they are.
+function groupByHost() {
+  const $cards = el.panel.children('[data-testid=worker]');
+  const hosts = [...new Set($cards.map((_, card) => $(card).attr('data-host') || '').get())].sort();
+  el.panel.children('.host-heading').remove();
+  if (hosts.length < 2) return;
+  for (const host of hosts) {
+    el.panel.append($('<h4>', { class: 'host-heading', 'data-host': host, text: host }));
+    el.panel.append($cards.filter((_, card) => ($(card).attr('data-host') || '') === host));
+  }
 }
 
 // What the cards say is from before the server went away.

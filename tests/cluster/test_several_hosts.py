@@ -13,6 +13,7 @@ import signal
 import time
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from digits.drawing import data_url, draw_like_a_pen
 from harness.cluster import running_cluster
@@ -79,6 +80,20 @@ def test_every_host_serves_logs_and_lists_its_workers_through_one_address(cluste
     )
     seqs = [r["seq"] for r in rows]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)  # one order across hosts
+
+
+def test_the_page_groups_the_workers_and_the_timeline_by_host(cluster, page: Page):
+    page.goto(cluster.url + "/")
+    names = sorted(cluster.name(i) for i in range(3))
+    expect(page.get_by_test_id("mode-banner")).to_contain_text("3 hosts × 4 processes × 1 thread")
+    cards = page.get_by_test_id("worker-panel").get_by_test_id("worker")
+    expect(cards).to_have_count(12)
+    expect(page.locator(".host-heading")).to_have_text(names)
+    in_order = [cards.nth(i).get_attribute("data-host") for i in range(12)]
+    assert in_order == sorted(in_order) and set(in_order) == set(names)
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_have_attribute("data-lanes", "12")
+    expect(timeline).to_have_attribute("data-hosts", "3")
 
 
 def test_predictions_answer_while_redis_is_down_and_the_log_resumes_when_it_is_back(cluster, body):
