@@ -289,8 +289,8 @@ function drawLanes(ctx, lanes, plot) {
     ctx.fillRect(4, y, 6, height);
     ctx.font = BOLD_FONT;
     ctx.fillStyle = lane.gone ? MUTED : TEXT;
-    const pidName = plot.narrow ? `${lane.pid}` : `PID ${lane.pid}`;
-    const name = severalHosts ? `${lane.host} · ${pidName}` : pidName;
+    // Several hosts: "host · pid", within the same width as "PID pid".
+    const name = severalHosts ? `${lane.host} · ${lane.pid}` : plot.narrow ? `${lane.pid}` : `PID ${lane.pid}`;
     ctx.fillText(`${name}${lane.gone && !plot.narrow ? ' (gone)' : ''}`, 16, y + SUB_LANE_HEIGHT / 2);
     lane.subLanes.forEach((sub, i) => {
       tops.set(sub.key, y + i * SUB_LANE_HEIGHT);
