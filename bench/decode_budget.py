@@ -192,6 +192,7 @@ def one(path: Path) -> dict:
     """Decode the file RUNS times in this fresh process: median ms, peak MB above the start, the answer."""
     from webapp import config, decode
     from webapp.errors import ApiError
+
     max_pixels = config.load({})["MAX_IMAGE_PIXELS"]  # the default
     raw = path.read_bytes()
     Path("/proc/self/clear_refs").write_text("5")  # the peak so far := now

@@ -202,10 +202,13 @@ class ScaleAnswer(TypedDict):
 
 
 class LogStatus(TypedDict):
-    """Whether this worker stores answered requests in the log."""
+    """Whether this worker stores answered requests in the log (a full disk, a shared store
+    that is unavailable: predictions go on, their rows are dropped)."""
 
     ok: bool
-    problem: Annotated[str | None, msgspec.Meta(description="why not, for a person")]
+    problem: Annotated[
+        str | None, msgspec.Meta(description="why not, for a person (a full disk, a shared store down)")
+    ]
     lost: Annotated[int, msgspec.Meta(description="rows dropped since it went wrong")]
 
 
@@ -244,7 +247,7 @@ class RequestsPage(TypedDict):
 
 
 class LiveWorker(TypedDict):
-    """One live worker process of this server."""
+    """One live worker process of this server (and, with a shared store, of every host)."""
 
     pid: int
     host: str

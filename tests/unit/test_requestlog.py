@@ -19,7 +19,7 @@ def open_log(request, tmp_path: Path) -> Callable[..., RequestLog]:
         return lambda size=1000: RequestLog(tmp_path / "log.sqlite", size)
     from webapp.redisstore import RedisStore
 
-    url = request.getfixturevalue("redis_server").url
+    url = request.getfixturevalue("redis_server").url.rpartition("/")[0] + "/1"  # not the servers' db 0
     store_client(url).flushdb()  # a store of this test's own
     return lambda size=1000: RedisStore(url, size)
 
