@@ -174,6 +174,11 @@ def _store(env: Mapping[str, str]) -> str | None:
     return f"redis://{auth}{host}:{port}/{db}"
 
 
+def shown_store(url: str) -> str:
+    """STORE as logs and answers may show it: without a password."""
+    return re.sub(r"//[^@/]*@", "//", url)
+
+
 def store_client(url: str):
     """A client of the shared store whose every call takes at most STORE_TIMEOUT, once (no retries)."""
     import redis
@@ -195,8 +200,8 @@ def check_store(url: str | None) -> None:
     try:
         client.ping()
     except redis.RedisError as err:
-        shown = re.sub(r"//[^@/]*@", "//", url)  # never a password in a log
-        raise ConfigError(f"STORE={shown}: Redis does not answer within {STORE_TIMEOUT} s ({err})") from None
+        problem = f"Redis does not answer within {STORE_TIMEOUT} s ({err})"
+        raise ConfigError(f"STORE={shown_store(url)}: {problem}") from None
     finally:
         client.close()
 

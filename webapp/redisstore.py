@@ -28,7 +28,7 @@ from collections.abc import Callable
 import orjson
 import redis
 
-from .config import STORE_TIMEOUT, store_client
+from .config import STORE_TIMEOUT, shown_store, store_client
 from .requestlog import COLUMNS, RequestLog
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class RedisStore(RequestLog):
 
     def __init__(self, url: str, size: int = 1000):
         self.url = url
-        self.cannot = f"the shared store {url.rpartition('@')[2]} is unavailable"
+        self.cannot = f"the shared store {shown_store(url)} is unavailable"
         self._redis = store_client(url)
         self._append = self._redis.register_script(_APPEND)
         self._down_until = 0.0
@@ -133,7 +133,7 @@ class RedisStore(RequestLog):
             except redis.RedisError as err:
                 self._failed(err, 0)
             except Exception:  # noqa: BLE001 - the heartbeat must live on
-                log.exception("heartbeat to %s failed", self.url)
+                log.exception("heartbeat to %s failed", shown_store(self.url))
             time.sleep(HEARTBEAT_EVERY)
 
     def _beat(self, key: str, member: str, entry: dict) -> None:
