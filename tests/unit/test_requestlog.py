@@ -65,3 +65,15 @@ def test_a_row_that_cannot_be_stored_does_not_stop_the_writer(open_log) -> None:
     log.record(row(2))
     log.flush()
     assert [r["request_id"] for r in log.since()] == ["r2"]
+
+
+def test_since_a_request_reads_back_past_any_number_of_rows_and_filters_by_client(open_log) -> None:
+    log = open_log(size=1000)
+    for n in range(600):  # more rows than one read of the Redis log (200)
+        log.record(row(n, client_id="even" if n % 2 == 0 else "odd"))
+    log.flush()
+    assert [r["request_id"] for r in log.since("r50", limit=1000)] == [f"r{n}" for n in range(51, 600)]
+    assert [r["request_id"] for r in log.since("r50", "odd", limit=3)] == ["r595", "r597", "r599"]
+    evens = log.since("r99", "even", limit=1000)
+    assert [r["request_id"] for r in evens] == [f"r{n}" for n in range(100, 600, 2)]
+    assert [r["request_id"] for r in log.since("unknown", limit=2)] == ["r598", "r599"]
