@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import psutil
 
-from harness.launch import post_json
+from harness.launch import get_json, post_json
 
 T = TypeVar("T")
 
@@ -122,3 +122,9 @@ def all_replaced(server, before: set[int], timeout: float = 30.0) -> set[int]:
         f"four ready workers, none of {sorted(before)}",
         until=lambda pids: len(pids) == 4 and not pids & before,
     )
+
+
+def hosts_listed(url: str) -> set[str]:
+    """The hosts whose workers /api/workers at ``url`` lists (with several hosts behind nginx,
+    whichever host answers it)."""
+    return {w["host"] for w in get_json(url + "/api/workers")[1].get("workers", [])}

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from digits.drawing import data_url, draw_like_a_pen
 from harness.cluster import running_cluster
 from harness.launch import find_nginx, find_redis_server, get_json, post_json
-from tests.waiting import SteadyLoad, wait_for
+from tests.waiting import SteadyLoad, hosts_listed, wait_for
 from webapp.config import STORE_TIMEOUT
 from webapp.redisstore import HEARTBEAT_TTL, RETRY_AFTER
 
@@ -42,11 +42,6 @@ def body(mnist_test):
 @pytest.fixture(scope="module")
 def drawing(mnist_test):
     return {"image": data_url(draw_like_a_pen(mnist_test[0][0]))}
-
-
-def hosts_listed(url: str) -> set[str]:
-    """The hosts whose workers /api/workers lists (whichever host answers it)."""
-    return {w["host"] for w in get_json(url + "/api/workers")[1].get("workers", [])}
 
 
 def log_status(url: str) -> dict:
