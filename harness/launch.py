@@ -101,7 +101,8 @@ class Server:
             status, body = get_json(self.url + "/api/workers", timeout=2)
             if status == 200:
                 want = want or body["settings"]["workers"]
-                live = [w for w in body["workers"] if w["ready"]]
+                # Its own: with a shared store (STORE) the list holds every host's workers.
+                live = [w for w in body["workers"] if w["ready"] and w["host"] == body["settings"]["host"]]
                 if len(live) >= want:
                     return live
             time.sleep(0.1)
