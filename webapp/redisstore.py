@@ -11,10 +11,13 @@ Its keys:
                                  workers leave the list by themselves
 
 Rows are stored by the log's writer thread, never on a request's path. Every call
-waits at most STORE_TIMEOUT (webapp/config.py); after a failure this process leaves
-Redis alone for RETRY_AFTER s (rows are dropped and counted, status() says the store
-is unavailable), so a Redis that is down or stopped costs a worker at most one
-timeout a second, and the log resumes by itself once Redis answers again.
+waits at most STORE_TIMEOUT (webapp/config.py). After a failure, requests stop asking
+Redis (/api/requests and /api/workers answer at once, without it; status() says the
+store is unavailable) while this worker's own threads, off any request's path, keep
+trying: the heartbeat every HEARTBEAT_EVERY s, the writer with each batch of rows
+(dropped and counted meanwhile). The first that succeeds brings the requests back to
+Redis: the log resumes by itself. So a Redis that is down or stuck costs a request at
+most one STORE_TIMEOUT, once, and never a worker.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ STREAM, SEQ = "mnist:requests", "mnist:requests:seq"
 MEMBERS, WORKER = "mnist:workers", "mnist:worker:"
 HEARTBEAT_EVERY = 0.5  # seconds between a worker's heartbeats
 HEARTBEAT_TTL = 3  # seconds a worker stays listed after its last heartbeat
-RETRY_AFTER = 1.0  # seconds this process leaves Redis alone after a failed call
 _CHUNK = 200  # rows read at a time, newest first
 # Appends rows: gives them the next seqs and trims the stream to its size, in one
 # atomic step whichever host calls it. KEYS: stream, seq; ARGV: size, rows...
@@ -50,7 +52,7 @@ end
 
 
 class Unavailable(redis.ConnectionError):
-    """Redis failed less than RETRY_AFTER s ago: not asked again yet."""
+    """Redis failed, and has not answered this worker's own threads since: a request does not ask it."""
 
 
 class RedisStore(RequestLog):
@@ -63,34 +65,34 @@ class RedisStore(RequestLog):
         self.cannot = f"the shared store {shown_store(url)} is unavailable"
         self._redis = store_client(url)
         self._append = self._redis.register_script(_APPEND)
-        self._down_until = 0.0
+        self._down = False  # the last call failed: requests do not wait for Redis
         self._start(size)
 
-    def _call(self, action: Callable, *args):
-        """action(*args), unless Redis failed less than RETRY_AFTER s ago; a failure marks it down."""
-        if time.monotonic() < self._down_until:
-            raise Unavailable(f"no answer within {STORE_TIMEOUT} s; retrying shortly")
+    def _call(self, action: Callable, *args, probe: bool = False):
+        """action(*args): a failure marks Redis down, a success up. While it is down, only
+        ``probe`` calls (this worker's own threads, off any request's path) try it."""
+        if self._down and not probe:
+            raise Unavailable(f"no answer within {STORE_TIMEOUT} s; this worker keeps trying")
         try:
-            return action(*args)
+            result = action(*args)
         except redis.RedisError:
-            self._down_until = time.monotonic() + RETRY_AFTER
+            self._down = True
             raise
-
-    def _answered(self) -> None:
-        """Redis answered: if it was unavailable, say it is back (before any row is written)."""
+        self._down = False
         if self.problem:
-            self._recovered()
+            self._recovered()  # say it is back (before any row is written again)
+        return result
 
     # -- the request log -----------------------------------------------------------
 
     def flush(self, timeout: float = 5.0) -> None:
         """As RequestLog's, but no wait at all while the store is unavailable."""
-        if self.problem is None:
+        if not self._down:
             super().flush(min(timeout, 2 * STORE_TIMEOUT))
 
     def _store(self, rows: list[tuple]) -> None:
         payload = [orjson.dumps(row) for row in rows]
-        self._call(self._append, [STREAM, SEQ], [self.size, *payload])
+        self._call(self._append, [STREAM, SEQ], [self.size, *payload], probe=True)
 
     def _since(self, request_id: str | None, client_id: str | None, limit: int) -> list[dict]:
         # Newest first, until the row of request_id, or `limit` rows of the client: those
@@ -99,7 +101,6 @@ class RedisStore(RequestLog):
         top = "+"
         while True:
             chunk = self._call(self._redis.xrevrange, STREAM, top, "-", _CHUNK)
-            self._answered()
             for entry_id, fields in chunk:
                 row = dict(zip(COLUMNS, orjson.loads(fields[b"r"]), strict=True))
                 if request_id and row["request_id"] == request_id:
@@ -128,8 +129,7 @@ class RedisStore(RequestLog):
                     if key is None:
                         key = WORKER + member
                         atexit.register(self._unlist, key, member)  # a stopped worker leaves at once
-                    self._call(self._beat, key, member, entry)
-                    self._answered()
+                    self._call(self._beat, key, member, entry, probe=True)
             except redis.RedisError as err:
                 self._failed(err, 0)
             except Exception:  # noqa: BLE001 - the heartbeat must live on

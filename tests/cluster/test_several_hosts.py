@@ -20,7 +20,7 @@ from harness.cluster import running_cluster
 from harness.launch import find_nginx, find_redis_server, get_json, post_json
 from tests.waiting import SteadyLoad, hosts_listed, wait_for
 from webapp.config import STORE_TIMEOUT
-from webapp.redisstore import HEARTBEAT_TTL, RETRY_AFTER
+from webapp.redisstore import HEARTBEAT_EVERY, HEARTBEAT_TTL
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +127,7 @@ def test_a_stuck_redis_costs_a_prediction_at_most_the_timeout_and_never_a_worker
             assert time.monotonic() - started < 4 * STORE_TIMEOUT + 1
     finally:
         cluster.redis.resume()
-    wait_for(lambda: log_status(cluster.url)["ok"], 10 + RETRY_AFTER, "the log written again")
+    wait_for(lambda: log_status(cluster.url)["ok"], 10 + HEARTBEAT_EVERY, "the log written again")
     pids_after = {w["pid"] for server in cluster.hosts for w in server.workers()}
     assert pids_after == pids_before  # no worker was killed for a silence of its heartbeat
 
