@@ -57,6 +57,7 @@ function summarize(n, rows, failures, wallMs) {
     failed: failures.length,
     failure: failures[0] || null,
     pids: distinctPids(rows),
+    hosts: new Set(rows.map((row) => row.host)).size,
     perPid: countsPerPid(rows),
     threads: distinctThreads(rows),
     maxInFlight: maxInFlight(rows),

@@ -23,6 +23,7 @@ export function showBurstSummary($el, burst, summary, { title, alone }) {
     'data-requests': summary.answered,
     'data-failed': summary.failed,
     'data-pids': summary.pids.length,
+    'data-hosts': summary.hosts,
     'data-per-pid': summary.perPid.map(([pid, count]) => `${pid}:${count}`).join(' '),
     'data-max-in-flight': summary.maxInFlight,
     'data-wall-ms': Math.round(summary.wallMs),
@@ -34,6 +35,8 @@ export function showBurstSummary($el, burst, summary, { title, alone }) {
   $el.append(
     $('<strong>', { text: `${title}: ` }),
     `${summary.answered} of ${summary.sent} answered by `,
+    summary.hosts > 1 ? $('<strong>', { text: `${summary.hosts} hosts` }) : '',
+    summary.hosts > 1 ? ', ' : '',
     $('<strong>', { text: `${summary.pids.length} ${plural(summary.pids.length, 'process', 'processes')}` }),
     ' ',
     ...chips,

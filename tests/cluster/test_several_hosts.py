@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from digits.drawing import data_url, draw_like_a_pen
+from digits.strokes import draw_digit
 from harness.cluster import running_cluster
 from harness.launch import find_nginx, find_redis_server, get_json, post_json
 from tests.waiting import SteadyLoad, hosts_listed, wait_for
@@ -89,6 +90,13 @@ def test_the_page_groups_the_workers_and_the_timeline_by_host(cluster, page: Pag
     timeline = page.get_by_test_id("timeline")
     expect(timeline).to_have_attribute("data-lanes", "12")
     expect(timeline).to_have_attribute("data-hosts", "3")
+
+    draw_digit(page, "7")
+    page.get_by_test_id("burst").click()
+    summary = page.get_by_test_id("burst-summary")
+    expect(summary).to_have_attribute("data-requests", "16")
+    hosts = int(summary.get_attribute("data-hosts"))
+    assert hosts >= 2 and f"{hosts} hosts" in summary.inner_text()  # nginx spread the burst
 
 
 def test_predictions_answer_while_redis_is_down_and_the_log_resumes_when_it_is_back(cluster, body):
