@@ -102,7 +102,8 @@ class Server:
             if status == 200:
                 want = want or body["settings"]["workers"]
                 # Its own: with a shared store (STORE) the list holds every host's workers.
-                live = [w for w in body["workers"] if w["ready"] and w["host"] == body["settings"]["host"]]
+                host = body["settings"].get("host")
+                live = [w for w in body["workers"] if w["ready"] and w.get("host", host) == host]
                 if len(live) >= want:
                     return live
             time.sleep(0.1)
