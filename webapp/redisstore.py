@@ -158,11 +158,11 @@ class RedisStore(RequestLog):
 
     def _read_workers(self, host: str) -> list[dict]:
         members = sorted(m.decode() for m in self._redis.smembers(MEMBERS))
-        others = [m for m in members if m.rpartition(":")[0] != host]
-        if not others:
+        if not members:
             return []
-        entries = self._redis.mget([WORKER + m for m in others])
-        gone = [m for m, entry in zip(others, entries, strict=True) if entry is None]
+        entries = self._redis.mget([WORKER + m for m in members])  # this host's too: to drop its dead
+        gone = [m for m, entry in zip(members, entries, strict=True) if entry is None]
         if gone:  # their heartbeats expired
             self._redis.srem(MEMBERS, *gone)
-        return [orjson.loads(entry) for entry in entries if entry is not None]
+        listed = (orjson.loads(entry) for entry in entries if entry is not None)
+        return [entry for entry in listed if entry["host"] != host]
