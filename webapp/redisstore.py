@@ -40,7 +40,9 @@ STREAM, SEQ = "mnist:requests", "mnist:requests:seq"
 MEMBERS, WORKER = "mnist:workers", "mnist:worker:"
 HEARTBEAT_EVERY = 0.5  # seconds between a worker's heartbeats
 HEARTBEAT_TTL = 3  # seconds a worker stays listed after its last heartbeat
-_CHUNK = 200  # rows read at a time, newest first
+# Rows read at a time, newest first: a page polling every second finds its last row among
+# the newest few, so the first read is small and each next one 4 times larger.
+_FIRST_READ, _MOST_READ = 16, 256
 # Appends rows: gives them the next seqs and trims the stream to its size, in one
 # atomic step whichever host calls it. KEYS: stream, seq; ARGV: size, rows...
 _APPEND = """
@@ -98,9 +100,9 @@ class RedisStore(RequestLog):
         # Newest first, until the row of request_id, or `limit` rows of the client: those
         # are the newest `limit` after it, whatever lies further back.
         rows: list[dict] = []
-        top = "+"
+        top, count = "+", _FIRST_READ
         while True:
-            chunk = self._call(self._redis.xrevrange, STREAM, top, "-", _CHUNK)
+            chunk = self._call(self._redis.xrevrange, STREAM, top, "-", count)
             for entry_id, fields in chunk:
                 row = dict(zip(COLUMNS, orjson.loads(fields[b"r"]), strict=True))
                 if request_id and row["request_id"] == request_id:
@@ -109,9 +111,9 @@ class RedisStore(RequestLog):
                     rows.append({"seq": int(entry_id.split(b"-")[0]), **row})
                     if len(rows) == limit:
                         return rows[::-1]
-            if len(chunk) < _CHUNK:
+            if len(chunk) < count:
                 return rows[::-1]
-            top = "(" + chunk[-1][0].decode()
+            top, count = "(" + chunk[-1][0].decode(), min(count * 4, _MOST_READ)
 
     # -- the worker list -----------------------------------------------------------
 

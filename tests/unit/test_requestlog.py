@@ -69,7 +69,7 @@ def test_a_row_that_cannot_be_stored_does_not_stop_the_writer(open_log) -> None:
 
 def test_since_a_request_reads_back_past_any_number_of_rows_and_filters_by_client(open_log) -> None:
     log = open_log(size=1000)
-    for n in range(600):  # more rows than one read of the Redis log (200)
+    for n in range(600):  # more rows than several reads of the Redis log (16, 64, 256)
         log.record(row(n, client_id="even" if n % 2 == 0 else "odd"))
     log.flush()
     assert [r["request_id"] for r in log.since("r50", limit=1000)] == [f"r{n}" for n in range(51, 600)]
