@@ -9,10 +9,18 @@ const MAX_LOG_ROWS = 200;
 const el = {
   rows: byTestId('request-log'),
   view: byTestId('log-view'),
+  problem: byTestId('log-problem'),
 };
 
 export function showView(view) {
   el.view.text(view === 'everyone' ? 'every client, newest first' : 'this tab, newest first');
+}
+
+// status: the server's {ok, problem, lost} for the log (a full disk, a shared store that is
+// unavailable): said plainly above the rows while it lasts.
+export function showLogStatus(status) {
+  const problem = status && !status.ok ? status.problem : '';
+  el.problem.prop('hidden', !problem).text(problem ? `Requests are not being logged: ${problem}.` : '');
 }
 
 export function showLog(rows) {

@@ -79,6 +79,7 @@ function pollEveryone() {
   api.requestsSince(state.latestPolled, REQUESTS_LIMIT).then(
     ({ body }) => {
       state.requests.addPolled(body.requests);
+      log.showLogStatus(body.log);
       state.latestPolled = body.latest || state.latestPolled;
       queueRender();
       setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS));

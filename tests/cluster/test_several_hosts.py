@@ -99,16 +99,24 @@ def test_the_page_groups_the_workers_and_the_timeline_by_host(cluster, page: Pag
     assert hosts >= 2 and f"{hosts} hosts" in summary.inner_text()  # nginx spread the burst
 
 
-def test_predictions_answer_while_redis_is_down_and_the_log_resumes_when_it_is_back(cluster, body):
+def test_predictions_answer_while_redis_is_down_and_the_log_resumes_when_it_is_back(
+    cluster, body, page: Page
+):
     names = {cluster.name(i) for i in range(3)}
+    page.goto(cluster.url + "/")
+    page.get_by_test_id("view-everyone").click()
+    problem = page.get_by_test_id("log-problem")
     with SteadyLoad(cluster.url + "/inference", body, concurrency=4) as load:
         load.answers(20)
+        expect(problem).to_be_hidden()
         cluster.redis.stop()
         load.answers(60)
         said_unavailable(cluster.url)
+        expect(problem).to_contain_text("the shared store")  # the page says it too
         cluster.redis.start()  # empty: nothing was saved
         load.answers(60)
         wait_for(lambda: log_status(cluster.url)["ok"], 10, "the log written again, no host restarted")
+        expect(problem).to_be_hidden(timeout=10_000)
         wait_for(lambda: logged_hosts(cluster.url), 10, "rows of every host", until=lambda h: h == names)
         wait_for(lambda: hosts_listed(cluster.url), 10, "every host listed again", until=lambda h: h == names)
     assert load.failed == [] and load.ok > 140
