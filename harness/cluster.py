@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.cluster", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=2431, help="nginx's port (default 2431)")
     parser.add_argument("--listen", default="0.0.0.0", help="nginx's address (default: every interface)")
-    parser.add_argument("--hosts", type=int, default=MAX_HOSTS, help=f"gunicorn masters, 1-{MAX_HOSTS}")
+    parser.add_argument(
+        "--hosts", type=int, default=MAX_HOSTS, choices=range(1, MAX_HOSTS + 1), help="gunicorn masters"
+    )
     parser.add_argument("--workers", type=int, default=4, help="worker processes per host (default 4)")
     parser.add_argument("--host-port", type=int, default=8000, help="each host's port on its address")
     args = parser.parse_args(argv)
