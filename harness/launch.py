@@ -274,6 +274,9 @@ def running_nginx(
         raise FileNotFoundError("nginx is not installed (make nginx)")
     port = port or free_port(host)
     prefix = Path(tempfile.mkdtemp(prefix="mnist-nginx-"))
+    # Started as root, nginx's workers run as an unprivileged user: they must reach the temp
+    # folders below (bodies over 16 KB are buffered there) without listing or reading the rest.
+    prefix.chmod(0o711)
     text = site.read_text()
     servers = "".join(f"    server {upstream} max_fails=1 fail_timeout=5s;\n" for upstream in upstreams)
     text = re.sub(

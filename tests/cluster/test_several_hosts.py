@@ -7,12 +7,16 @@ what the page reads (the worker list, the log) says what happened, then recovers
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import signal
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from digits.drawing import data_url, draw_like_a_pen
@@ -76,6 +80,17 @@ def test_every_host_serves_logs_and_lists_its_workers_through_one_address(cluste
     )
     seqs = [r["seq"] for r in rows]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)  # one order across hosts
+
+
+def test_a_photo_sized_prediction_passes_through_nginx(cluster):
+    """Bodies over 16 KB are buffered in nginx's temp files (request buffering on)."""
+    noise = np.random.default_rng(0).integers(0, 256, (800, 800), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise, "L").save(buffer, "PNG")
+    photo = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    assert len(photo) > 500_000
+    status, answer = post_json(cluster.url + "/api/predict", {"image": photo})
+    assert status == 200, answer[:300]
 
 
 def test_the_page_groups_the_workers_and_the_timeline_by_host(cluster, page: Page):
