@@ -51,6 +51,17 @@ def test_the_classroom_load_test_prints_its_table():
     assert "| `GET /api/workers` |" in out and "| **all** |" in out
 
 
+def test_the_class_view_benchmark_prints_its_table():
+    out = run("bench.class_view", "--students", "2")
+    assert "every student on the class view" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None or shutil.which("redis-server") is None, reason="wrk, redis")
+def test_the_hosts_benchmark_prints_its_tables():
+    out = run("bench.hosts", "--repeat", "1", "--duration", "1", "--class-size", "5", "--class-seconds", "3")
+    assert "nginx → three hosts" in out and "A class of 5" in out
+
+
 def test_the_abuse_benchmark_prints_what_the_server_withstood():
     out = run("bench.abuse", "--only", "master,pool")
     assert "| kill -9 master |" in out and "| pool cap |" in out and "8 workers (cap 8)" in out

@@ -206,6 +206,16 @@ def check_store(url: str | None) -> None:
         client.close()
 
 
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("PUBLIC_URL", "").strip()
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_URL={url[:80]!r}: give the page's address, e.g. http://192.168.1.20:2431/")
+    return url if url.endswith("/") else url + "/"
+
+
 def concurrency(env: Mapping[str, str] = os.environ) -> dict:
     """MODE preset, overridden by WORKERS / THREADS: how gunicorn runs the app."""
     mode = MODES[_choice(env, "MODE", DEFAULT_MODE, MODES)]
@@ -260,6 +270,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         # /api/requests keeps this many of the latest requests, of all workers.
         "REQUEST_LOG_SIZE": _int(env, "REQUEST_LOG_SIZE", 1000, 10, 100_000),
         "STATE_DIR": env.get("STATE_DIR", "").strip() or None,
+        # The page's address for students (the class view's QR code), where the
+        # server cannot know it: behind nginx or an ingress. Unset: found per request.
+        "PUBLIC_URL": _public_url(env),
         # MODE=batched: the most images in one model call, and how long the
         # first waits for others (defaults chosen by bench/serving.py).
         "BATCH_MAX_SIZE": _int(env, "BATCH_MAX_SIZE", 16, 1, 1024),

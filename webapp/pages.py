@@ -11,7 +11,9 @@ import functools
 from pathlib import Path
 
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup
 
+from .joining import page_address, qr_svg
 from .openapi import describe
 from .schemas import PageQuery
 from .teacher import keep_token_from_url
@@ -39,3 +41,13 @@ def jquery_file() -> str:
 def index():
     """The page: draw a digit, watch the workers answer"""
     return keep_token_from_url() or render_template("index.html", jquery=jquery_file())
+
+
+@bp.get("/class")
+@describe(media="text/html", answer={"type": "string"})
+def class_view():
+    """The class view for a projector: the page's address as a QR code, the workers, everyone's requests"""
+    address = page_address()
+    return render_template(
+        "class.html", jquery=jquery_file(), address=address, qr=Markup(qr_svg(address.url))
+    )

@@ -32,6 +32,7 @@ function logRow(row) {
     'data-testid': 'request-row',
     'data-pid': row.pid,
     'data-request-id': row.request_id,
+    'data-client-id': row.client_id || '',
     'data-received': row.received,
     'data-finished': row.finished,
     'data-server-ms': ((row.finished - row.received) * 1000).toFixed(2),

@@ -46,6 +46,7 @@ const drawn = {
   hostOf: new Map(), // pid -> host, of every worker seen (a gone one keeps its host)
   threaded: false,
   windowSec: 10,
+  colourBy: 'pid', // or 'client': each client (a student's tab) in a colour of its own
   held: null,
   offset: 0, // server clock minus this browser's clock, seconds
   dirty: true,
@@ -107,6 +108,12 @@ export function setClockOffset(seconds) {
   drawn.offset = seconds;
 }
 
+// 'pid' (the page: a worker's colour) or 'client' (the class view: a student's).
+export function colourBy(what) {
+  drawn.colourBy = what;
+  drawn.dirty = true;
+}
+
 export function follow(windowSec) {
   drawn.windowSec = windowSec;
   drawn.held = null;
@@ -130,6 +137,14 @@ function frame(time) {
 }
 
 // A PID's colour for the canvas, where CSS classes do not reach: its palette slot's --pid-N.
+// A client's colour: a hue from its id, so that 30 students' bars are told apart.
+function clientColour(clientId) {
+  if (!clientId) return MUTED;
+  let hash = 0;
+  for (const char of clientId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `hsl(${hash % 360}, 70%, ${38 + (hash % 3) * 8}%)`;
+}
+
 function pidColour(pid) {
   const slot = pidSlot(pid);
   if (!colours.has(slot)) {
@@ -313,7 +328,7 @@ function shortThread(name) {
 }
 
 function drawBar(ctx, row, top, x, plot) {
-  const colour = pidColour(row.pid);
+  const colour = drawn.colourBy === 'client' ? clientColour(row.client_id) : pidColour(row.pid);
   const left = Math.max(x(row.received), plot.left);
   const right = Math.min(Math.max(x(row.finished), left + MIN_BAR_PX), plot.right);
   if (right <= plot.left || left >= plot.right) return false;

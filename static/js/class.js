@@ -1,0 +1,67 @@
+// The class view (GET /class), for a projector: the page's address as a QR code (drawn by the
+// server), the workers, and everyone's requests on the timeline and in the log, each student in
+// a colour of their own. Wiring and polling only: the views (workers.js, timeline.js, log.js)
+// draw, as on the page.
+
+import * as api from './api.js';
+import * as log from './log.js';
+import { createRequestStore } from './requests.js';
+import * as timeline from './timeline.js';
+import * as workersCard from './workers.js';
+
+const POLL_MS = 1000;
+const REQUESTS_LIMIT = 300;
+const WINDOW_S = 30; // a class draws for a while: a longer window than the page's
+
+const requests = createRequestStore(null); // nobody's own: every row is someone's
+const gone = new Map(); // pid -> when it was found gone
+const cpuBefore = new Map(); // pid -> {cpu, at}: CPU seconds at the poll before
+let latest = null;
+let workerPids = [];
+
+function pollWorkers() {
+  api.workers().then(
+    ({ body }) => {
+      const live = body.workers.map((worker) => worker.pid);
+      for (const pid of workerPids) if (!live.includes(pid) && !gone.has(pid)) gone.set(pid, Date.now());
+      workerPids = live;
+      workersCard.showWorkers(withCpuPercent(body.workers), [...gone].map(([pid, goneAt]) => ({ pid, goneAt })));
+      const hosts = new Map(body.workers.map((worker) => [worker.pid, worker.host]));
+      timeline.setWorkers(live, [...gone.keys()], body.settings.threads > 1, hosts);
+      setTimeout(pollWorkers, POLL_MS);
+    },
+    () => setTimeout(pollWorkers, POLL_MS),
+  );
+}
+
+// Each worker's CPU % since the poll before, as the page's cards show it.
+function withCpuPercent(workers) {
+  const now = performance.now();
+  return workers.map((worker) => {
+    const before = cpuBefore.get(worker.pid);
+    cpuBefore.set(worker.pid, { cpu: worker.cpu_seconds, at: now });
+    const cpuPercent = before ? ((worker.cpu_seconds - before.cpu) * 100000) / (now - before.at) : null;
+    return { ...worker, cpuPercent };
+  });
+}
+
+function pollRequests() {
+  api.requestsSince(latest, REQUESTS_LIMIT).then(
+    ({ body }) => {
+      requests.addPolled(body.requests);
+      latest = body.latest || latest;
+      const rows = requests.visible('everyone');
+      timeline.setRows(rows);
+      log.showLog(rows);
+      setTimeout(pollRequests, POLL_MS);
+    },
+    () => setTimeout(pollRequests, POLL_MS),
+  );
+}
+
+timeline.colourBy('client');
+timeline.follow(WINDOW_S);
+timeline.start();
+log.showView('everyone');
+pollWorkers();
+pollRequests();
