@@ -13,7 +13,10 @@ falls on all of them alike:
 - through nginx to that one host;
 - through nginx to three hosts.
 
-Then Locust's class (bench/locustfile.py: students drawing, polling the worker list
+Then two faults under the same load through nginx to the three hosts: a rolling
+restart (each host stopped gracefully and started again, one after another) and a
+host killed (kill -9 of its master and workers) mid-load; each counts the requests
+that failed. Then Locust's class (bench/locustfile.py: students drawing, polling the worker list
 and everyone's requests, now and then a burst) of --class-size students through nginx
 to the three hosts. Prints both tables and writes JSON to bench/results/.
 On one machine the hosts share its cores: three of them serve no more than one.
@@ -23,9 +26,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import signal
 import statistics
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.classroom import run_locust
@@ -59,6 +66,29 @@ def measure(targets: dict[str, str], body_path: Path, lua: Path, args) -> list[d
         }
         for name, results in rounds.items()
     ]
+
+
+def under_load(url: str, body_path: Path, lua: Path, concurrency: int, seconds: int, fault) -> dict:
+    """wrk for ``seconds`` while ``fault()`` runs beside it (it starts 1 s in). An answer
+    counts as failed if it is an error or takes over 10 s."""
+    with ThreadPoolExecutor(1) as pool:
+        load = pool.submit(run_wrk, url, body_path, lua, concurrency, seconds, 10)
+        time.sleep(1)
+        fault()
+        return load.result()
+
+
+def rolling_restart(cluster) -> None:
+    """Each host in turn: a graceful stop (SIGTERM), started again, ready before the next."""
+    for index in range(len(cluster.hosts)):
+        cluster.restart(index).wait_ready()
+
+
+def kill_one(cluster) -> None:
+    """kill -9 of host 2's master and workers (its own process group); started again 3 s later."""
+    os.killpg(cluster.hosts[1].process.pid, signal.SIGKILL)
+    time.sleep(3)
+    cluster.restart(1).wait_ready()
 
 
 def table(rows: list[dict], concurrency: int) -> str:
@@ -97,6 +127,21 @@ def main(argv: list[str] | None = None) -> int:
         }
         body_path, lua = write_request(work, body)
         rows = measure(targets, body_path, lua, args)
+        faults = {}
+        for name, fault, seconds in (
+            ("rolling restart of the 3 hosts", rolling_restart, 45),
+            ("one host killed (kill -9), restarted 3 s later", kill_one, 20),
+        ):
+            print(f"{name}, under load ...", flush=True)
+            result = under_load(
+                targets["nginx → three hosts"],
+                body_path,
+                lua,
+                args.concurrency,
+                seconds,
+                lambda f=fault: f(three),
+            )
+            faults[name] = {"requests": round(result["rps"] * seconds), "errors": result["errors"]}
         class_rows = []
         if args.class_size:
             print(
@@ -105,13 +150,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             class_rows = run_locust(three.url, args.class_size, args.class_seconds, 30, work)
     print("\n" + table(rows, args.concurrency))
+    print("\n| through nginx to 3 hosts, under load | requests | failed |\n|---|---:|---:|")
+    for name, fault in faults.items():
+        print(f"| {name} | {fault['requests']} | {fault['errors']} |")
     if class_rows:
         print(f"\nA class of {args.class_size} through nginx to 3 hosts, {args.class_seconds} s:\n")
         print(class_table(class_rows))
-    path = save("hosts", {"args": vars(args), "rows": rows, "class": class_rows})
+    path = save("hosts", {"args": vars(args), "rows": rows, "faults": faults, "class": class_rows})
     print(f"\nwritten to {path}")
     failures = sum(int(r["Failure Count"]) for r in class_rows if r["Name"] == "Aggregated")
-    errors = sum(r["errors"] for r in rows)
+    errors = sum(r["errors"] for r in rows) + sum(f["errors"] for f in faults.values())
     return 1 if failures or errors else 0
 
 

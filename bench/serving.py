@@ -59,8 +59,11 @@ def _ms(text: str) -> float:
     return float(value) * _UNITS[unit]
 
 
-def run_wrk(url: str, body_path: Path, lua_path: Path, concurrency: int, seconds: int) -> dict:
-    """One wrk run: requests/s, p50 and p99 latency (ms), errors."""
+def run_wrk(
+    url: str, body_path: Path, lua_path: Path, concurrency: int, seconds: int, timeout_s: int = 2
+) -> dict:
+    """One wrk run: requests/s, p50 and p99 latency (ms), errors (an answer slower than
+    timeout_s counts as one: wrk gives up on it)."""
     out = subprocess.run(
         [
             "wrk",
@@ -71,6 +74,8 @@ def run_wrk(url: str, body_path: Path, lua_path: Path, concurrency: int, seconds
             "-d",
             f"{seconds}s",
             "--latency",
+            "--timeout",
+            f"{timeout_s}s",
             "-s",
             str(lua_path),
             url,
@@ -80,7 +85,9 @@ def run_wrk(url: str, body_path: Path, lua_path: Path, concurrency: int, seconds
         env={"WRK_BODY": str(body_path), "PATH": "/usr/bin:/bin"},
         timeout=seconds + 30,
     ).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
+    if "99" not in latency:
+        raise RuntimeError(f"wrk gave no latencies:\n{out}")
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return {
