@@ -32,6 +32,7 @@ from .schemas import (
 from .store import get_store
 from .teacher import is_teacher
 from .tracking import busy, received, request_id
+from .verdict import REASONS, calibrated, shape, unsure_reason
 from .workers import get_workers
 
 bp = Blueprint("api", __name__)
@@ -114,6 +115,7 @@ def predict() -> Prediction:
         "digit": answer.digit,
         "confidence": round(float(p[answer.digit]), 4),
         "probabilities": [round(float(v), 4) for v in p],
+        **verdict(pixels, p),
         "request_id": request_id(),
         "client_id": cid,
         "worker": worker_info(answer.served),
@@ -121,6 +123,20 @@ def predict() -> Prediction:
         "batch_size": call.batch_size,
         "batch_id": call.batch_id,
         "model_input": png_data_url(pixels),
+    }
+
+
+def verdict(pixels: np.ndarray, p: np.ndarray) -> dict:
+    """The answer's "not sure" fields: verdict, and when unsure the reason (words and code)."""
+    confidence = float(calibrated(p, get_model().temperature).max())
+    reason = unsure_reason(shape(pixels), confidence)
+    if reason is None:
+        return {"verdict": "digit", "calibrated_confidence": round(confidence, 4)}
+    return {
+        "verdict": "unsure",
+        "reason": REASONS[reason],
+        "reason_code": reason,
+        "calibrated_confidence": round(confidence, 4),
     }
 
 

@@ -26,6 +26,7 @@ from flask import Flask, current_app
 
 from .batching import Batcher, Call, direct
 from .config import MODES
+from .verdict import load_temperature
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Model:
         self._fn = None
         self._tflite: bytes | None = None
         self.sha256: str | None = None
+        self.temperature = 1.0  # of the "not sure" verdict's calibration (webapp/verdict.py)
 
     @property
     def path(self) -> Path:
@@ -59,6 +61,7 @@ class Model:
         # load the file as it is then, and /api/workers shows its hash.
         content = self.path.read_bytes()
         self.sha256 = hashlib.sha256(content).hexdigest()
+        self.temperature = load_temperature(self.model_dir)
         if self.runtime == "litert":
             self._tflite = content
             self._interpreter()  # fail now, not on the first request
@@ -139,6 +142,7 @@ class Model:
             "runtime": self.runtime,
             "file": self.path.name,
             "sha256": self.sha256,
+            "temperature": self.temperature,
             "ready": self.ready,
             "load_seconds": round(self.load_seconds, 4),
             "warm_up_seconds": round(self.warm_up_seconds, 4),

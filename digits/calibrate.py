@@ -1,0 +1,204 @@
+"""Calibrate the shipped model and measure the "not sure" verdict; print every figure.
+
+    python -m digits.calibrate            # fit, print, write models/calibration.json + the card
+    python -m digits.calibrate --check    # print only (writes nothing)
+
+Temperature scaling (one number T: softmax(log p / T)) is fitted by the negative log-likelihood
+on held-out images the model never trained on: the first half of the MNIST test set and the same
+digits redrawn as the page draws them (digits.sets.drawn). The expected calibration error (ECE,
+15 bins of confidence) is reported on the other half, before and after. Then the verdict's rules
+(webapp/verdict.py) run over that half, drawn and as it is, and over dots, tiny digits and
+scribbles: how often each fires, which must stay under 1 % on the good drawings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from digits import dataset, sets
+from webapp.errors import ApiError
+from webapp.model import Model
+from webapp.preprocess import normalize, preprocess
+from webapp.verdict import CALIBRATION_FILE, REASONS, calibrated, shape, unsure_reason
+
+ROOT = Path(__file__).resolve().parent.parent
+BINS = 15
+MARK = ("<!-- calibration: python -m digits.calibrate -->", "<!-- end of calibration -->")
+
+
+def ece(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
+    """Expected calibration error: the gap between confidence and accuracy, weighted by bin."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(total)
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The T in [0.3, 10] that minimises the negative log-likelihood (a fine grid over log T)."""
+    best, best_nll = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.3), np.log(10), 400)):
+        p = calibrated(probabilities, t)[np.arange(len(labels)), labels]
+        nll = -np.log(np.clip(p, 1e-12, None)).mean()
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return best
+
+
+def model_inputs(images: list) -> tuple[np.ndarray, np.ndarray]:
+    """Pictures -> uint8 28x28 inputs, and which pictures had any (an empty one raises)."""
+    out, kept = [], []
+    for image in images:
+        try:
+            out.append(preprocess(image))
+            kept.append(True)
+        except ApiError:
+            kept.append(False)
+    return np.array(out).reshape(-1, 28, 28), np.array(kept)
+
+
+def verdicts(model: Model, pixels: np.ndarray, temperature: float) -> tuple[list, np.ndarray]:
+    """The verdict (a reason, or None) of each 28x28 input, and its calibrated probabilities."""
+    p = calibrated(model.predict(normalize(pixels)), temperature)
+    return [unsure_reason(shape(x), float(q.max())) for x, q in zip(pixels, p, strict=True)], p
+
+
+def measure(model_dir: Path, n: int) -> dict:
+    """Every figure: temperature, ECE before/after, the verdict on good and bad drawings."""
+    model = Model("litert", model_dir).load()
+    x, y = dataset.load("test")
+    half = len(x) // 2
+    fit_idx = np.arange(0, half)[:n]
+    eval_idx = np.arange(half, len(x))[:n]
+
+    def drawn(idx, seed):
+        pixels, kept = model_inputs(sets.drawn(x[idx], seed))
+        return pixels, y[idx][kept]
+
+    fit_sets = [(x[fit_idx], y[fit_idx]), drawn(fit_idx, 1)]
+    eval_sets = {"MNIST test": (x[eval_idx], y[eval_idx]), "drawn": drawn(eval_idx, 2)}
+
+    fit_p = np.concatenate([model.predict(normalize(px)) for px, _ in fit_sets])
+    temperature = fit_temperature(fit_p, np.concatenate([lab for _, lab in fit_sets]))
+
+    report: dict = {"temperature": round(temperature, 4), "held_out": {}, "verdict_on_good": {}}
+    for name, (pixels, labels) in eval_sets.items():
+        raw = model.predict(normalize(pixels))
+        reasons, _ = verdicts(model, pixels, temperature)
+        fired = Counter(r for r in reasons if r)
+        report["held_out"][name] = {
+            "images": len(labels),
+            "accuracy": round(float((raw.argmax(1) == labels).mean()), 5),
+            "ece_before": round(ece(raw, labels), 5),
+            "ece_after": round(ece(calibrated(raw, temperature), labels), 5),
+        }
+        report["verdict_on_good"][name] = {
+            "images": len(labels),
+            "unsure": round(sum(fired.values()) / len(labels), 5),
+            "by_reason": dict(fired),
+        }
+    bad = {
+        "dots": sets.dots(300, 3),
+        "tiny digits (12-45 px, 20 px pen)": sets.tiny(x[eval_idx][:300], 4),
+        "scribbles": sets.scribbles(300, 5),
+    }
+    report["verdict_on_bad"] = {}
+    for name, images in bad.items():
+        pixels, kept = model_inputs(images)
+        reasons, _ = verdicts(model, pixels, temperature)
+        fired = Counter(r for r in reasons if r)
+        empty = int((~kept).sum())  # answered 422 empty_drawing: caught before the verdict
+        report["verdict_on_bad"][name] = {
+            "images": len(images),
+            "caught": round((sum(fired.values()) + empty) / len(images), 5),
+            "by_reason": {**dict(fired), **({"empty_drawing": empty} if empty else {})},
+        }
+    return report
+
+
+def print_report(report: dict) -> None:
+    print(f"temperature T = {report['temperature']} (fitted on the held-out fit half)")
+    print("\n| held-out set | images | accuracy | ECE before | ECE after |\n|---|---:|---:|---:|---:|")
+    for name, r in report["held_out"].items():
+        before, after = f"{r['ece_before']:.2%}", f"{r['ece_after']:.2%}"
+        print(f"| {name} | {r['images']:,} | {r['accuracy']:.2%} | {before} | {after} |")
+    print('\n| good drawings | images | "not sure" | by reason |\n|---|---:|---:|---|')
+    for name, r in report["verdict_on_good"].items():
+        print(f"| {name} | {r['images']:,} | {r['unsure']:.2%} | {_reasons(r['by_reason'])} |")
+    print("\n| not a readable digit | images | caught | by reason |\n|---|---:|---:|---|")
+    for name, r in report["verdict_on_bad"].items():
+        print(f"| {name} | {r['images']:,} | {r['caught']:.2%} | {_reasons(r['by_reason'])} |")
+
+
+def _reasons(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "–"
+
+
+def write(report: dict, model_dir: Path) -> None:
+    """calibration.json beside the model (the server reads T from it) and the card's section."""
+    (model_dir / CALIBRATION_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    card_path = model_dir / "model_card.json"
+    if card_path.is_file():
+        card = json.loads(card_path.read_text())
+        card["calibration"] = report
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+    readme = model_dir / "README.md"
+    text = readme.read_text() if readme.is_file() else ""
+    text = re.sub(rf"\n*{re.escape(MARK[0])}.*?{re.escape(MARK[1])}\n?", "\n", text, flags=re.S).rstrip()
+    readme.write_text(f"{text}\n\n{MARK[0]}\n{_section(report)}{MARK[1]}\n")
+
+
+def _section(report: dict) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_report(report)
+    reasons = "\n".join(f'- `{k}`: "{v}"' for k, v in REASONS.items())
+    return f"""## Calibration and "not sure"
+
+Written by `python -m digits.calibrate` (rerun it after training). The probabilities of the
+answer are the model's own; the verdict uses them temperature-scaled (`calibration.json`).
+Held-out images: the second half of the MNIST test set, and the same digits redrawn with the
+page's kind of pen (`digits/sets.py`, `drawn`); T is fitted on the first half.
+
+{out.getvalue().strip()}
+
+`/api/predict` answers `"verdict": "unsure"` with a `reason` in words and its `reason_code`
+(`webapp/verdict.py`):
+
+{reasons}
+
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=ROOT / "models", help="model folder (models/)")
+    parser.add_argument("-n", type=int, default=5000, help="held-out images per half and set (5000)")
+    parser.add_argument("--check", action="store_true", help="print the figures, write nothing")
+    args = parser.parse_args(argv)
+    report = measure(args.models, args.n)
+    print_report(report)
+    if not args.check:
+        write(report, args.models)
+        print(f"\nwritten: {args.models / CALIBRATION_FILE}, model_card.json, README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

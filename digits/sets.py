@@ -1,0 +1,164 @@
+"""Evaluation sets made from MNIST test digits, each by its own method, none used in training.
+
+- ``drawn``: each digit's skeleton (digits.drawing.mnist_strokes) redrawn as the page draws it,
+  a round pen of 14-26 px on a transparent 280x280 canvas, at a random size (110-250 px) and
+  place, with a little hand tremor: good drawings the "not sure" verdict must leave alone.
+- ``dots``, ``tiny``, ``scribbles``: drawings that are not a readable digit: a dot or a dab,
+  a digit drawn in 12-45 px with the 20 px pen (the pen fills it), a random zig-zag.
+- ``photos``: a digit written on paper and photographed: paper texture, light falling off
+  across the page, a soft shadow, a slight tilt and perspective, blur and JPEG.
+
+Every generator takes a seed and gives the same images for it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from digits.drawing import CANVAS_SIZE, PEN_WIDTH, Stroke, mnist_strokes
+
+INK = (17, 17, 17, 255)  # the page's pen colour (static/js/canvas.js)
+
+
+def render(strokes: list[Stroke], box: tuple[float, float, float], width: float, size: int = CANVAS_SIZE):
+    """Strokes in [0, 1] units drawn into a (left, top, side) box of a transparent canvas
+    with a round pen of ``width`` px, as the page's canvas draws them."""
+    left, top, side = box
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    pen = ImageDraw.Draw(image)
+    r = width / 2
+    for stroke in strokes:
+        points = [(left + x * side, top + y * side) for x, y in stroke]
+        if len(points) > 1:
+            pen.line(points, fill=INK, width=round(width), joint="curve")
+        for px, py in points:
+            pen.ellipse((px - r, py - r, px + r, py + r), fill=INK)
+    return image
+
+
+def _strokes_of(digit: np.ndarray, rng: np.random.Generator, tremor: float = 0.004) -> list[Stroke]:
+    """MNIST skeleton strokes, shifted so the ink spans [0, 1], with a little tremor."""
+    strokes = mnist_strokes(digit)
+    points = np.array([p for s in strokes for p in s])
+    low, high = points.min(axis=0), points.max(axis=0)
+    span = max(high - low)
+    offset = low - (span - (high - low)) / 2  # keep the aspect: centre the shorter side
+    out = []
+    for stroke in strokes:
+        s = (np.array(stroke) - offset) / max(span, 1e-6)
+        out.append([tuple(p) for p in s + rng.normal(0, tremor, s.shape)])
+    return out
+
+
+def drawn(images: np.ndarray, seed: int = 0) -> Iterator[Image.Image]:
+    """Good drawings: each digit redrawn with the page's kind of pen, size and place varied
+    (one at a time: 5,000 canvases would take 1.5 GB)."""
+    rng = np.random.default_rng(seed)
+    for digit in images:
+        width = rng.uniform(14, 26)
+        side = rng.uniform(110, 250) - width
+        left, top = rng.uniform(width / 2, CANVAS_SIZE - side - width / 2, 2)
+        yield render(_strokes_of(digit, rng), (left, top, side), width)
+
+
+def dots(n: int, seed: int = 0) -> list[Image.Image]:
+    """A tap or a short dab of the 20 px pen anywhere on the canvas."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        x, y = rng.uniform(40, 240, 2)
+        length = rng.uniform(0, 12)
+        angle = rng.uniform(0, np.pi)
+        end = (x + length * np.cos(angle), y + length * np.sin(angle))
+        stroke = [(x / CANVAS_SIZE, y / CANVAS_SIZE), (end[0] / CANVAS_SIZE, end[1] / CANVAS_SIZE)]
+        out.append(render([stroke], (0, 0, CANVAS_SIZE), PEN_WIDTH))
+    return out
+
+
+def tiny(images: np.ndarray, seed: int = 0) -> list[Image.Image]:
+    """Digits drawn 12-45 px tall with the 20 px pen, which fills them in."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for digit in images:
+        side = rng.uniform(12, 45)
+        left, top = rng.uniform(30, CANVAS_SIZE - side - 30, 2)
+        out.append(render(_strokes_of(digit, rng, 0), (left, top, side), PEN_WIDTH))
+    return out
+
+
+def scribbles(n: int, seed: int = 0) -> list[Image.Image]:
+    """A random zig-zag of 12-40 turns over a 120-240 px patch: ink that is no digit."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        side = rng.uniform(120, 240)
+        left, top = rng.uniform(20, CANVAS_SIZE - side - 20, 2)
+        points = rng.uniform(0, 1, (int(rng.integers(12, 41)), 2))
+        out.append(render([[tuple(p) for p in points]], (left, top, side), PEN_WIDTH))
+    return out
+
+
+# -- photos of paper -----------------------------------------------------------------
+
+
+def photo(digit: np.ndarray, rng: np.random.Generator, quality: int | None = None) -> bytes:
+    """A JPEG photo of the digit written in pen on paper: texture, uneven light, a shadow,
+    a tilt, a little perspective and blur."""
+    w, h = int(rng.integers(320, 640)), int(rng.integers(320, 640))
+    paper = rng.uniform(170, 235)
+    # Paper: a warm grey with fibres (fine noise) and blotches (coarse noise).
+    fine = rng.normal(0, 6, (h, w))
+    coarse = np.asarray(
+        Image.fromarray(rng.normal(128, 40, (h // 16 + 1, w // 16 + 1)).clip(0, 255).astype(np.uint8)).resize(
+            (w, h), Image.BICUBIC
+        ),
+        np.float64,
+    )
+    grey = paper + fine + (coarse - 128) * 0.12
+    # The pen: the digit's strokes, 3-9 % of the picture's side wide, in the middle half.
+    side = rng.uniform(0.35, 0.65) * min(w, h)
+    width = rng.uniform(0.045, 0.09) * side
+    left, top = rng.uniform(0.2, 0.8) * (w - side), rng.uniform(0.2, 0.8) * (h - side)
+    strokes = render(_strokes_of(digit, rng, 0.006), (left, top, side), width, size=max(w, h))
+    ink_alpha = np.asarray(strokes.getchannel("A"), np.float64)[:h, :w] / 255
+    ink_level = rng.uniform(20, 80)
+    grey = grey * (1 - ink_alpha) + ink_level * ink_alpha + rng.normal(0, 4, (h, w)) * ink_alpha
+    # Light: a gradient across the page, down to 45-90 % at the far side ...
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:h, 0:w]
+    t = ((xx / w - 0.5) * np.cos(angle) + (yy / h - 0.5) * np.sin(angle)) + 0.5
+    grey *= 1 - rng.uniform(0.1, 0.55) * t.clip(0, 1)
+    # ... and a soft shadow (a hand, a phone) over a corner.
+    if rng.random() < 0.7:
+        cx, cy = rng.choice([0, w]), rng.choice([0, h])
+        radius = rng.uniform(0.4, 0.8) * max(w, h)
+        distance = np.hypot(xx - cx, yy - cy)
+        shade = 1 - rng.uniform(0.25, 0.5) * (1 / (1 + np.exp((distance - radius) / (0.06 * max(w, h)))))
+        grey *= shade
+    image = Image.fromarray(grey.clip(0, 255).astype(np.uint8))
+    # Tilt and perspective: the page's corners moved by up to 6 % of its size.
+    image = image.rotate(rng.uniform(-8, 8), resample=Image.BICUBIC, fillcolor=int(paper * 0.8))
+    d = 0.06
+    quad = [
+        c * s
+        for corner in ((0, 0), (0, 1), (1, 1), (1, 0))
+        for c, s in zip(np.array(corner) + rng.uniform(-d, d, 2) * [1, 1], (w, h), strict=True)
+    ]
+    image = image.transform((w, h), Image.QUAD, quad, Image.BICUBIC, fillcolor=int(paper * 0.8))
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.6)))
+    # A colour photo: paper and ink slightly tinted.
+    tint = rng.uniform(0.92, 1.0, 3)
+    rgb = (np.asarray(image, np.float64)[..., None] * tint).clip(0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality or int(rng.integers(55, 92)))
+    return buffer.getvalue()
+
+
+def photos(images: np.ndarray, seed: int = 0) -> list[bytes]:
+    """Photo-like JPEGs of the digits, one each."""
+    rng = np.random.default_rng(seed)
+    return [photo(d, rng) for d in images]

@@ -1,0 +1,99 @@
+"""Is this drawing a readable digit? The "not sure" verdict of /api/predict.
+
+Decided from measured features of the 28x28 MNIST-format image (so the same for a canvas
+drawing, an upload and a photo) and from the model's calibrated confidence:
+
+- **a dot or a dab** (too little ink): one round blob; scaled to MNIST's 20 px box its
+  stroke is as thick as it is long.
+- **too small**: a digit drawn so small that the pen fills it in; after scaling, its
+  stroke is thicker than a fifth of the digit's height (drawn digits: under 0.2 in 99.5 %).
+- **not a digit** (a scribble): strokes crossing into dense ink, and a model that, once
+  calibrated, is not sure of any digit.
+
+The thresholds and the temperature were measured by ``python -m digits.calibrate``, which
+prints how often each rule fires on good drawings (MNIST test, drawn-style digits) and on
+dots, tiny digits and scribbles, and writes the temperature to models/calibration.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CALIBRATION_FILE = "calibration.json"
+
+# Ink: pixels of the 28x28 image at least half-strength.
+INK_LEVEL = 128
+# Stroke thickness over the ink's longest side. Good drawings: 99.5 % under 0.20
+# (drawn-style set), MNIST test under 0.19; digits drawn 12-45 px with the 20 px pen: 0.22-0.40.
+TOO_SMALL = 0.23
+# A dot: as thick as too small, and one compact blob (ink covers this much of its box).
+DOT_FILL = 0.7
+DOT_RATIO = 0.34
+# A scribble: dense ink (its strokes cover this much of the box) and a calibrated confidence
+# below this. Chosen on a grid (fill 0.35-0.5 x confidence 0.6-0.9) for under 0.5 % of good drawings
+# (python -m digits.calibrate prints the rates).
+SCRIBBLE_FILL = 0.5
+SCRIBBLE_CONFIDENCE = 0.75
+
+REASONS = {
+    "too_little_ink": "Too little ink to read, a dot or a dab: draw a whole digit, bigger.",
+    "too_small": "The digit is too small to read: draw it bigger, to fill the box.",
+    "not_a_digit": "Is that a digit? It does not look like one: clear and draw a single digit.",
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Measured features of a 28x28 image's ink."""
+
+    ink: int  # pixels of ink
+    thickness: float  # mean stroke width in pixels: 2 x area / perimeter
+    fill: float  # ink pixels over the ink's bounding box
+    ratio: float  # thickness over the bounding box's longest side
+
+
+def shape(pixels: np.ndarray) -> Shape:
+    """The ink features of a uint8 28x28 MNIST-format image."""
+    mask = pixels >= INK_LEVEL
+    ink = int(np.count_nonzero(mask))
+    if not ink:
+        return Shape(0, 0.0, 0.0, 0.0)
+    padded = np.pad(mask, 1)
+    perimeter = np.count_nonzero(padded[1:] != padded[:-1]) + np.count_nonzero(
+        padded[:, 1:] != padded[:, :-1]
+    )
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    thickness = 2 * ink / perimeter
+    return Shape(ink, thickness, ink / (height * width), thickness / max(height, width))
+
+
+def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature-scaled probabilities: softmax(log p / T), for [..., 10]."""
+    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, None)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def unsure_reason(s: Shape, confidence: float) -> str | None:
+    """Why this drawing is not a readable digit (a key of REASONS), or None if it is one."""
+    if s.ratio >= DOT_RATIO and s.fill >= DOT_FILL:
+        return "too_little_ink"
+    if s.ratio >= TOO_SMALL:
+        return "too_small"
+    if s.fill >= SCRIBBLE_FILL and confidence < SCRIBBLE_CONFIDENCE:
+        return "not_a_digit"
+    return None
+
+
+def load_temperature(model_dir: Path) -> float:
+    """The temperature fitted for the model in model_dir (1.0, none, if it has no calibration)."""
+    path = Path(model_dir) / CALIBRATION_FILE
+    if not path.is_file():
+        return 1.0
+    return float(json.loads(path.read_text())["temperature"])
