@@ -29,7 +29,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_logging(app)
     _init_state_dir(app)
 
-    from . import api, decode, health, lab, metrics, model, openapi, pages, security, store, workers
+    from . import (
+        api,
+        corrections,
+        decode,
+        health,
+        lab,
+        metrics,
+        model,
+        openapi,
+        pages,
+        security,
+        store,
+        workers,
+    )
 
     decode.init_app(app)  # image limits
     shared = store.init_app(app)  # where the request log and the worker list are kept
@@ -37,7 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)  # security headers on every answer
     model.init_app(app)  # the model, loaded and warm
     errors.init_app(app)  # every error as JSON
-    for blueprint in (api.bp, health.bp, pages.bp, lab.bp, openapi.bp):
+    corrections.init_app(app)  # the CORRECTIONS folder, if set
+    for blueprint in (api.bp, corrections.bp, health.bp, pages.bp, lab.bp, openapi.bp):
         app.register_blueprint(blueprint)
     tracking.find_busy_routes(app)  # the views marked @busy count as work in flight
     return app

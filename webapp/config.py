@@ -285,5 +285,10 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
             env, "LAB_MAX_IN_FLIGHT", max(1, min(shape["workers"] * shape["at_once"] - 1, 8)), 1, 4096
         ),
         "LAB_MAX_PER_CLIENT": _int(env, "LAB_MAX_PER_CLIENT", 2, 1, 4096),
+        # Corrections (webapp/corrections.py): off unless a folder is named; at most this many,
+        # and bytes (a canvas correction is ~15 KB: 10,000 of them ~150 MB).
+        "CORRECTIONS": env.get("CORRECTIONS", "").strip() or None,
+        "CORRECTIONS_MAX_COUNT": _int(env, "CORRECTIONS_MAX_COUNT", 10_000, 1, 10_000_000),
+        "CORRECTIONS_MAX_BYTES": _int(env, "CORRECTIONS_MAX_BYTES", 200 * 1024**2, 1024, 1024**4),
     }
     return settings
