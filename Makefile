@@ -18,9 +18,12 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev browser wrk nginx redis
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Retrain the shipped model (about 10 minutes on 2 cores); fetches MNIST if needed.
+# Retrain the shipped model (about 10 minutes on 2 cores); fetches MNIST if needed. Then
+# calibrate it for the "not sure" verdict (a minute). With a class's corrections:
+# make train TRAIN_ARGS='--extra corrections/'
 train: $(VENV)/.runtime
-	$(BIN)/python train.py
+	$(BIN)/python train.py $(TRAIN_ARGS)
+	$(BIN)/python -m digits.calibrate
 
 # In the background, as the reference blog's `gunicorn ... --daemon`: pid file
 # and logs in run/; `make reload` replaces the workers one by one (a changed

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from digits import dataset
+from digits.extra import load_corrections
 from webapp.preprocess import normalize
 
 NUM_CLASSES = 10
@@ -32,6 +33,9 @@ BATCH_SIZE = 128
 LEARNING_RATE = 3e-3
 CLEAN_EPOCHS = 2  # the last epochs train on unaugmented digits
 MODEL_NAME = "mnist_cnn"
+# A class corrects tens of drawings, against 60,000 MNIST images: each correction is seen this
+# many times an epoch, so a lesson's corrections move the model without swamping MNIST.
+EXTRA_WEIGHT = 10
 MAX_WRONG_SHOWN = 96  # misclassified.png shows at most this many digits
 ROOT = Path(__file__).resolve().parent
 
@@ -48,6 +52,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=None, help="MNIST idx dir (data/mnist/)")
     parser.add_argument("--seed", type=int, default=2431, help="random seed (2431)")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also train on the corrections the server stored in DIR (CORRECTIONS=DIR)",
+    )
+    parser.add_argument(
+        "--extra-weight",
+        type=int,
+        default=EXTRA_WEIGHT,
+        help=f"each correction counts as this many MNIST images ({EXTRA_WEIGHT})",
+    )
     return parser.parse_args(argv)
 
 
@@ -71,6 +88,20 @@ def load_data(data_dir: Path | None, limit: int):
         x_train, y_train = x_train[:limit], y_train[:limit]
     print(f"data: {len(x_train):,} training and {len(x_test):,} test images")
     return (normalize(x_train), y_train), (normalize(x_test), y_test), x_test
+
+
+def add_corrections(x_train, y_train, folder: Path, weight: int):
+    """MNIST plus the server's stored corrections (deduplicated), each repeated ``weight`` times."""
+    images, labels, counts = load_corrections(folder)
+    print(
+        f"corrections in {folder}: {counts['used']} used of {counts['found']} stored"
+        f" ({counts['duplicates']} duplicates, {counts['conflicting']} drawings with two labels,"
+        f" {counts['unreadable']} unreadable left out), each x{weight}"
+    )
+    if counts["used"]:
+        x_train = np.concatenate([x_train, np.repeat(normalize(images), weight, axis=0)])
+        y_train = np.concatenate([y_train, np.repeat(labels, weight)])
+    return x_train, y_train, {"dir": str(folder), "weight": weight, **counts}
 
 
 # -- augmentation ------------------------------------------------------------
@@ -315,7 +346,7 @@ TensorFlow Lite with 8-bit weights, run by the server's default LiteRT runtime).
 on {card["created"][:10]}, in {card["training_seconds"]:.0f} s ({card["epochs"]} epochs,
 seed {card["seed"]}, {card["training_images"]:,} training images, {card["parameters"]:,}
 parameters; TensorFlow {card["tensorflow_version"]}, Keras {card["keras_version"]}).
-Every figure here is in [`model_card.json`](model_card.json).
+Every figure here is in [`model_card.json`](model_card.json).{_corrections_line(card.get("corrections"))}
 
 **Test accuracy: {card["test_accuracy"]:.2%}** on the 10,000 MNIST test images
 (TensorFlow Lite: {card["tflite_test_accuracy"]:.2%}, same digit as Keras on
@@ -332,6 +363,16 @@ Input: float32 `[batch, 28, 28, 1]` in [0, 1], white digit on black, as
 
 ![Test digits it gets wrong](misclassified.png)
 """
+    )
+
+
+def _corrections_line(extra: dict | None) -> str:
+    if not extra:
+        return ""
+    return (
+        f"\n\nCorrections (`--extra {extra['dir']}`): **{extra['used']} used** of {extra['found']} stored"
+        f" ({extra['duplicates']} duplicates, {extra['conflicting']} drawings given two labels,"
+        f" {extra['unreadable']} unreadable), each counted {extra['weight']} times."
     )
 
 
@@ -357,6 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     except dataset.DatasetError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+    extra = None
+    if args.extra:
+        try:
+            x_train, y_train, extra = add_corrections(x_train, y_train, args.extra, args.extra_weight)
+        except FileNotFoundError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
 
     model = build_model()
     model.summary(print_fn=lambda line, **_: print(line))
@@ -390,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "batch_size": args.batch_size,
         "training_images": len(x_train),
+        "corrections": extra,
         "parameters": int(model.count_params()),
         "training_seconds": round(training_seconds, 1),
         "data_sha256": dataset.checksums(args.data),
@@ -406,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         f" agreement {agreement:.2%}); trained in {training_seconds:.0f} s, {total:.0f} s in all;"
         f" written to {args.out}"
     )
+    print(f'next: python -m digits.calibrate --models {args.out}  (the "not sure" verdict\'s calibration)')
     return 0
 
 

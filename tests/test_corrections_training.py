@@ -1,0 +1,67 @@
+"""Corrections stored through the route, read back by train.py --extra: deduplicated, agreed, counted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digits import sets
+from digits.drawing import data_url
+from digits.extra import load_corrections
+from webapp import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def corrections(tmp_path_factory, mnist_test):
+    """A folder with 4 corrections through POST /api/corrections: 3 drawings, one of them given two labels,
+    one sent twice, and a half-written one (no record) as a crash would leave."""
+    folder = tmp_path_factory.mktemp("corrections")
+    client = create_app({"TESTING": True, "CORRECTIONS": str(folder)}).test_client()
+    images, labels = mnist_test
+    drawings = [data_url(d) for d in sets.drawn(images[:3], seed=7)]
+    sent = [(0, int(labels[0])), (0, int(labels[0])), (1, int(labels[1])), (2, int(labels[2])), (2, 5)]
+    for i, label in sent:
+        response = client.post("/api/corrections", json={"image": drawings[i], "label": label})
+        assert response.status_code == 201, response.get_json()
+    (folder / "0123-4.28.png").write_bytes((folder / next(folder.glob("*.28.png")).name).read_bytes())
+    return folder
+
+
+def test_each_drawing_counts_once_and_one_given_two_labels_not_at_all(corrections):
+    images, labels, counts = load_corrections(corrections)
+    assert counts == {"found": 4, "used": 2, "duplicates": 0, "conflicting": 1, "unreadable": 0}
+    assert images.shape == (2, 28, 28) and len(labels) == 2
+
+
+def test_train_extra_folds_them_in_and_the_card_says_how_many(corrections, tmp_path):
+    out = tmp_path / "model"
+    command = [sys.executable, "train.py", "--limit", "300", "--epochs", "1", "--out", str(out)]
+    result = subprocess.run(
+        [*command, "--extra", str(corrections), "--extra-weight", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["training_images"] == 300 + 2 * 5
+    assert card["corrections"]["used"] == 2 and card["corrections"]["weight"] == 5
+    assert "**2 used** of 4 stored" in (out / "README.md").read_text()
+
+
+def test_train_extra_with_no_such_folder_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "train.py", "--extra", str(tmp_path / "nope"), "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2 and "no such folder of corrections" in result.stderr
