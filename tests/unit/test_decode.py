@@ -324,8 +324,10 @@ def test_a_phone_photo_decoded_reduced_gives_the_model_what_the_whole_one_would(
     assert whole.size == PHOTO
     small, full = preprocess(reduced), preprocess(whole)
     assert small.shape == (28, 28) and small.max() > 128
-    # The same strokes, grey levels apart at their edges (1.7 of 255 on average).
-    assert np.array_equal(small > 0, full > 0)
+    # The same strokes, grey levels apart at their edges (2.6 of 255 on average); the ground,
+    # estimated on each picture, may move a stroke's faintest edge pixel (1 of 187 here).
+    inked, inked_full = small > 0, full > 0
+    assert (inked & inked_full).sum() / (inked | inked_full).sum() > 0.98
     assert np.abs(small.astype(int) - full.astype(int)).mean() < 8
 
 
