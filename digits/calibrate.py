@@ -25,7 +25,7 @@ import numpy as np
 from digits import dataset, sets
 from webapp.errors import ApiError
 from webapp.model import Model
-from webapp.preprocess import normalize, preprocess
+from webapp.preprocess import normalize, preprocess_measured
 from webapp.verdict import CALIBRATION_FILE, REASONS, calibrated, shape, unsure_reason
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,22 +58,28 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return best
 
 
-def model_inputs(images: list) -> tuple[np.ndarray, np.ndarray]:
-    """Pictures -> uint8 28x28 inputs, and which pictures had any (an empty one raises)."""
-    out, kept = [], []
+def model_inputs(images) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pictures -> uint8 28x28 inputs, the ink's extent in each, and which pictures had ink
+    (an empty one is refused, 422, before any verdict)."""
+    out, extents, kept = [], [], []
     for image in images:
         try:
-            out.append(preprocess(image))
-            kept.append(True)
+            pixels, extent = preprocess_measured(image)
         except ApiError:
             kept.append(False)
-    return np.array(out).reshape(-1, 28, 28), np.array(kept)
+            continue
+        out.append(pixels)
+        extents.append(extent)
+        kept.append(True)
+    return np.array(out).reshape(-1, 28, 28), np.array(extents), np.array(kept)
 
 
-def verdicts(model: Model, pixels: np.ndarray, temperature: float) -> tuple[list, np.ndarray]:
+def verdicts(model: Model, pixels: np.ndarray, temperature: float, extents=None) -> tuple[list, np.ndarray]:
     """The verdict (a reason, or None) of each 28x28 input, and its calibrated probabilities."""
     p = calibrated(model.predict(normalize(pixels)), temperature)
-    return [unsure_reason(shape(x), float(q.max())) for x, q in zip(pixels, p, strict=True)], p
+    extents = [None] * len(pixels) if extents is None else extents
+    reasons = [unsure_reason(shape(x), float(q.max()), e) for x, q, e in zip(pixels, p, extents, strict=True)]
+    return reasons, p
 
 
 def measure(model_dir: Path, n: int) -> dict:
@@ -85,19 +91,19 @@ def measure(model_dir: Path, n: int) -> dict:
     eval_idx = np.arange(half, len(x))[:n]
 
     def drawn(idx, seed):
-        pixels, kept = model_inputs(sets.drawn(x[idx], seed))
-        return pixels, y[idx][kept]
+        pixels, extents, kept = model_inputs(sets.drawn(x[idx], seed))
+        return pixels, y[idx][kept], extents
 
-    fit_sets = [(x[fit_idx], y[fit_idx]), drawn(fit_idx, 1)]
-    eval_sets = {"MNIST test": (x[eval_idx], y[eval_idx]), "drawn": drawn(eval_idx, 2)}
+    fit_sets = [(x[fit_idx], y[fit_idx], None), drawn(fit_idx, 1)]
+    eval_sets = {"MNIST test": (x[eval_idx], y[eval_idx], None), "drawn": drawn(eval_idx, 2)}
 
-    fit_p = np.concatenate([model.predict(normalize(px)) for px, _ in fit_sets])
-    temperature = fit_temperature(fit_p, np.concatenate([lab for _, lab in fit_sets]))
+    fit_p = np.concatenate([model.predict(normalize(px)) for px, _, _ in fit_sets])
+    temperature = fit_temperature(fit_p, np.concatenate([lab for _, lab, _ in fit_sets]))
 
     report: dict = {"temperature": round(temperature, 4), "held_out": {}, "verdict_on_good": {}}
-    for name, (pixels, labels) in eval_sets.items():
+    for name, (pixels, labels, extents) in eval_sets.items():
         raw = model.predict(normalize(pixels))
-        reasons, _ = verdicts(model, pixels, temperature)
+        reasons, _ = verdicts(model, pixels, temperature, extents)
         fired = Counter(r for r in reasons if r)
         report["held_out"][name] = {
             "images": len(labels),
@@ -117,8 +123,8 @@ def measure(model_dir: Path, n: int) -> dict:
     }
     report["verdict_on_bad"] = {}
     for name, images in bad.items():
-        pixels, kept = model_inputs(images)
-        reasons, _ = verdicts(model, pixels, temperature)
+        pixels, extents, kept = model_inputs(images)
+        reasons, _ = verdicts(model, pixels, temperature, extents)
         fired = Counter(r for r in reasons if r)
         empty = int((~kept).sum())  # answered 422 empty_drawing: caught before the verdict
         report["verdict_on_bad"][name] = {

@@ -212,3 +212,12 @@ def _empty_drawing() -> ApiError:
 def preprocess(image: Image.Image) -> np.ndarray:
     """A decoded picture of a digit -> uint8 28x28 in MNIST's format."""
     return to_mnist(to_ink(image), area=image.width * image.height)
+
+
+def preprocess_measured(image: Image.Image) -> tuple[np.ndarray, float]:
+    """preprocess(), and how big the ink was: its longest side over the picture's shorter side
+    (the "not sure" verdict tells a scribble, big, from a digit drawn too small)."""
+    ink = to_ink(image)
+    pixels = to_mnist(ink, area=image.width * image.height)
+    left, top, right, bottom = _bbox(ink)  # not None: to_mnist found ink
+    return pixels, max(right - left, bottom - top) / min(image.size)

@@ -38,6 +38,9 @@ DOT_RATIO = 0.34
 # (python -m digits.calibrate prints the rates).
 SCRIBBLE_FILL = 0.5
 SCRIBBLE_CONFIDENCE = 0.75
+# Too thick for its size, yet spanning this much of the picture: scribbled over, not small.
+# (Tiny digits and dots drawn with the page's pen span 0.07-0.23 of the canvas; scribbles 0.5-0.9.)
+SCRIBBLE_EXTENT = 0.4
 
 REASONS = {
     "too_little_ink": "Too little ink to read, a dot or a dab: draw a whole digit, bigger.",
@@ -80,8 +83,14 @@ def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def unsure_reason(s: Shape, confidence: float) -> str | None:
-    """Why this drawing is not a readable digit (a key of REASONS), or None if it is one."""
+def unsure_reason(s: Shape, confidence: float, extent: float | None = None) -> str | None:
+    """Why this drawing is not a readable digit (a key of REASONS), or None if it is one.
+
+    ``extent``: the ink's longest side over the picture's shorter side, when known: dense ink
+    that spans much of the picture is a scribble, not a digit drawn too small.
+    """
+    if s.ratio >= TOO_SMALL and extent is not None and extent >= SCRIBBLE_EXTENT:
+        return "not_a_digit"
     if s.ratio >= DOT_RATIO and s.fill >= DOT_FILL:
         return "too_little_ink"
     if s.ratio >= TOO_SMALL:
