@@ -19,7 +19,7 @@ from .model import get_model, infer
 from .openapi import describe
 from .parsing import read_form, read_json, read_query
 from .png import grey_png
-from .preprocess import normalize, preprocess
+from .preprocess import normalize, preprocess_measured
 from .schemas import (
     InferenceBody,
     PredictBody,
@@ -108,14 +108,14 @@ def classify(x: np.ndarray, cid: str | None) -> Answer:
 def predict() -> Prediction:
     """Classify a drawn or uploaded digit: its digit, probabilities, and who answered when"""
     image, cid = image_from_request()
-    pixels = preprocess(image)
+    pixels, extent = preprocess_measured(image)
     answer = classify(normalize(pixels)[None], cid)
     p, call = answer.probabilities, answer.call
     return {
         "digit": answer.digit,
         "confidence": round(float(p[answer.digit]), 4),
         "probabilities": [round(float(v), 4) for v in p],
-        **verdict(pixels, p),
+        **verdict(pixels, extent, p),
         "request_id": request_id(),
         "client_id": cid,
         "worker": worker_info(answer.served),
@@ -126,10 +126,10 @@ def predict() -> Prediction:
     }
 
 
-def verdict(pixels: np.ndarray, p: np.ndarray) -> dict:
+def verdict(pixels: np.ndarray, extent: float, p: np.ndarray) -> dict:
     """The answer's "not sure" fields: verdict, and when unsure the reason (words and code)."""
     confidence = float(calibrated(p, get_model().temperature).max())
-    reason = unsure_reason(shape(pixels), confidence)
+    reason = unsure_reason(shape(pixels), confidence, extent)
     if reason is None:
         return {"verdict": "digit", "calibrated_confidence": round(confidence, 4)}
     return {
@@ -174,6 +174,8 @@ def workers() -> Workers:
             "bind": config["BIND"],
             "host": worker_list.describe_self()["host"],
             "lab": config["LAB"],
+            # Whether POST /api/corrections stores (CORRECTIONS=<folder>): the page offers it then.
+            "corrections": bool(config.get("CORRECTIONS")),
             # Whether this request carries the teacher's token: the page shows
             # the server's controls (add/remove a worker) only then.
             "teacher": teacher,

@@ -1,5 +1,6 @@
-// View: the answer card. The digit and how sure, who answered, the ten probabilities, the
-// 28 × 28 image the model saw, and what went wrong. Styles: css/answer.css.
+// View: the answer card. The digit and how sure (or "not sure", and why, in words), who
+// answered, the ten probabilities, the 28 × 28 image the model saw, and what went wrong.
+// Styles: css/answer.css.
 
 import { formatMs, formatPercent } from './format.js';
 import { byTestId, pidChip } from './widgets.js';
@@ -16,6 +17,7 @@ const el = {
   probabilities: byTestId('probabilities'),
   modelInput: byTestId('model-input'),
   modelInputEmpty: byTestId('model-input-empty'),
+  unsure: byTestId('unsure'),
 };
 
 export function start() {
@@ -45,9 +47,12 @@ export function showPending() {
 
 export function showAnswer(result, roundTripMs) {
   const percent = Math.round(result.confidence * 100);
+  const unsure = result.verdict === 'unsure';
   setPrediction('done', result.digit);
+  el.prediction.attr('data-verdict', result.verdict || 'digit');
   el.digit.text(result.digit);
-  el.confidence.text(`${percent}% sure`);
+  el.confidence.text(unsure ? `Not sure (${result.digit}?)` : `${percent}% sure`);
+  el.unsure.text(unsure ? `Not sure: ${result.reason}` : '').prop('hidden', !unsure);
   const serverMs = (result.timing.finished - result.timing.received) * 1000;
   el.answeredBy
     .empty()
@@ -57,7 +62,9 @@ export function showAnswer(result, roundTripMs) {
       ` in ${formatMs(serverMs)} on the server, ${formatMs(roundTripMs)} round trip`,
     );
   el.message.text('');
-  el.announce.text(`The model reads ${result.digit}, ${percent} percent sure.`);
+  el.announce.text(
+    unsure ? `Not sure. ${result.reason}` : `The model reads ${result.digit}, ${percent} percent sure.`,
+  );
   showProbabilities(result.probabilities, result.digit);
   el.modelInput.attr('src', result.model_input).prop('hidden', false);
   el.modelInputEmpty.prop('hidden', true);
@@ -73,6 +80,8 @@ function showProbabilities(probabilities, best) {
 }
 
 function clearAnswer(text) {
+  el.prediction.removeAttr('data-verdict');
+  el.unsure.text('').prop('hidden', true);
   el.digit.text('?');
   el.confidence.text(text);
   el.answeredBy.empty();

@@ -3,6 +3,7 @@
 // round trip in ms) and rejects with a Failure that says what happened in plain words.
 
 const PREDICT_URL = '/api/predict';
+const CORRECTIONS_URL = '/api/corrections';
 const WORKERS_URL = '/api/workers';
 const REQUESTS_URL = '/api/requests';
 const LAB_WORK_URL = '/api/lab/work';
@@ -31,6 +32,32 @@ export function predict(image, clientId) {
     method: 'POST',
     contentType: 'application/json',
     data: JSON.stringify({ image, client_id: clientId }),
+    timeout: PREDICT_TIMEOUT_MS,
+  });
+}
+
+// A picture file (upload, camera, drop) as a multipart form, as `curl -F image=@digit.png` sends it.
+export function predictFile(file, clientId) {
+  const form = new FormData();
+  form.append('image', file);
+  form.append('client_id', clientId);
+  return send({
+    url: PREDICT_URL,
+    method: 'POST',
+    data: form,
+    processData: false,
+    contentType: false,
+    timeout: PREDICT_TIMEOUT_MS,
+  });
+}
+
+// The digit a drawing (a data URL) really is, for the answer requestId.
+export function correct(image, label, requestId) {
+  return send({
+    url: CORRECTIONS_URL,
+    method: 'POST',
+    contentType: 'application/json',
+    data: JSON.stringify({ image, label, request_id: requestId }),
     timeout: PREDICT_TIMEOUT_MS,
   });
 }

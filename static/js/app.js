@@ -1,15 +1,18 @@
 // Wiring only: each view's controls to the flow that handles them, then the first poll.
 //
 // Views, the only modules that touch the DOM, each finding its own elements by data-testid:
-//   page.js (top bar), canvas.js (draw card), answer.js, workers.js (worker cards, burst),
+//   page.js (top bar), canvas.js (draw card), upload.js (its file inputs), answer.js,
+//   correction.js (under the answer), workers.js (worker cards, burst),
 //   lab-card.js, lab-workload.js, lab-workers.js, timeline.js, log.js; widgets.js (shared pieces).
-// Flows, which call the server and the views: predict.js, connection.js, poll.js, render.js,
+// Flows, which call the server and the views: predict.js, corrections.js, connection.js, poll.js, render.js,
 //   bursts.js, lab.js, lab-burst.js, lab-scaling.js.
 // Below both: state.js (all the page's state), api.js, burst.js, requests.js, colors.js, format.js.
 
 import * as answerCard from './answer.js';
 import * as bursts from './bursts.js';
 import * as pad from './canvas.js';
+import * as correction from './correction.js';
+import * as corrections from './corrections.js';
 import * as labBurst from './lab-burst.js';
 import * as labScaling from './lab-scaling.js';
 import * as labWorkers from './lab-workers.js';
@@ -20,6 +23,7 @@ import * as poll from './poll.js';
 import * as predict from './predict.js';
 import { state } from './state.js';
 import * as timeline from './timeline.js';
+import * as upload from './upload.js';
 import * as workersCard from './workers.js';
 
 // After a stroke ends, wait this long for the next one before sending (bench/page_latency.py
@@ -32,7 +36,10 @@ pad.bind({
   predict: predict.predictNow,
   undo: predict.undo,
   clear: predict.clear,
+  dropFile: predict.predictFile,
 });
+upload.bind({ file: predict.predictFile });
+correction.bind({ choose: corrections.choose });
 workersCard.bind({ burst: bursts.sendDrawing });
 labWorkload.bind({ fire: labBurst.fire, kindChanged: lab.showWarmUp });
 labWorkers.bind({ scale: labScaling.scale });

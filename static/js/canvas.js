@@ -21,7 +21,8 @@ let current = null; // the stroke under the pen
 let activePointer = null;
 let handlers = null;
 
-// strokeStart(), strokeEnd(): the pen went down, came up; predict(), undo(), clear(): buttons.
+// strokeStart(), strokeEnd(): the pen went down, came up; predict(), undo(), clear(): buttons;
+// dropFile(file): a picture dropped on the pad.
 export function bind(given) {
   handlers = given;
   canvas.addEventListener('pointerdown', startStroke);
@@ -34,6 +35,20 @@ export function bind(given) {
   el.predict.on('click', given.predict);
   el.undo.on('click', given.undo);
   el.clear.on('click', given.clear);
+  bindDrop(el.canvas.parent(), given.dropFile);
+}
+
+function bindDrop($pad, dropFile) {
+  $pad.on('dragenter dragover', (event) => {
+    event.preventDefault();
+    $pad.addClass('dropping');
+  });
+  $pad.on('dragleave drop', () => $pad.removeClass('dropping'));
+  $pad.on('drop', (event) => {
+    event.preventDefault();
+    const files = event.originalEvent.dataTransfer?.files;
+    if (files && files.length) dropFile(files[0]);
+  });
 }
 
 export function isEmpty() {

@@ -1,11 +1,12 @@
-// The drawing -> its answer. Sent when the pen has lifted (and no stroke followed within the
-// wait app.js gives), or by the Predict button; an answer to an older drawing, or older than
+// The drawing (or a picture file) -> its answer. Sent when the pen has lifted (and no stroke
+// followed within the wait app.js gives), by the Predict button, or when a file is chosen; an answer to an older drawing, or older than
 // the one shown, never replaces it. No DOM here.
 
 import * as answerCard from './answer.js';
 import * as api from './api.js';
 import * as pad from './canvas.js';
 import * as connection from './connection.js';
+import * as corrections from './corrections.js';
 import { keepAnswer } from './render.js';
 import { state } from './state.js';
 
@@ -13,6 +14,7 @@ import { state } from './state.js';
 export function drawingChanged() {
   state.drawingVersion += 1;
   clearTimeout(state.sendTimer);
+  corrections.forget();
 }
 
 export function strokeEnded(waitMs) {
@@ -28,13 +30,28 @@ export function predictNow() {
     answerCard.showEmpty('Draw a digit first');
     return;
   }
+  const image = pad.toDataURL();
+  send(image, api.predict(image, state.clientId));
+}
+
+// A picture (chosen, taken with the camera, or dropped): it replaces the drawing.
+export function predictFile(file) {
+  drawingChanged();
+  pad.clear();
+  send(file, api.predictFile(file, state.clientId));
+}
+
+function send(image, request) {
   const version = state.drawingVersion;
   const seq = ++state.requestSeq;
   answerCard.showPending();
-  api.predict(pad.toDataURL(), state.clientId).then(
+  request.then(
     (answer) => {
       keepAnswer(answer);
-      if (isNewest(version, seq)) answerCard.showAnswer(answer.body, answer.ms);
+      if (isNewest(version, seq)) {
+        answerCard.showAnswer(answer.body, answer.ms);
+        corrections.answered(image, answer.body.request_id);
+      }
     },
     (failure) => {
       if (isNewest(version, seq)) failed(failure);

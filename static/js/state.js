@@ -18,6 +18,9 @@ export const state = {
   shownSeq: 0, // the newest request whose outcome is on screen
   sendTimer: null, // the send that waits for another stroke
   resendWhenBack: false, // the drawing went unanswered: send it when the server is back
+  // The answer on screen, for a correction (corrections.js): its picture (a data URL, or the
+  // uploaded File) and request id; null when there is none.
+  answered: null,
 
   // The server (connection.js, poll.js).
   online: null, // true or false once a call has said
