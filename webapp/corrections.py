@@ -33,10 +33,11 @@ from flask import Blueprint, Flask, current_app
 
 from . import decode
 from .errors import ApiError
-from .parsing import json_body
+from .openapi import describe
+from .parsing import read_json
 from .png import grey_png
 from .preprocess import preprocess
-from .tracking import REQUEST_ID
+from .schemas import Correction, CorrectionBody
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +63,6 @@ def _folder() -> Path:
             404,
         )
     return Path(folder)
-
-
-def _label(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-        raise ApiError(
-            "bad_label", "'label' must be the digit the drawing really is: a whole number 0-9.", 422
-        )
-    return value
-
-
-def _request_id(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not REQUEST_ID.fullmatch(value):
-        raise ApiError("bad_request_id", "'request_id' must be the request_id of the answer being corrected.")
-    return value
 
 
 def _png(image) -> bytes:
@@ -141,22 +126,20 @@ def store(
 
 
 @bp.post("/api/corrections")
-def correct():
-    """A drawing and the digit it really is -> stored for training (201), when CORRECTIONS is set."""
+@describe(body=CorrectionBody, answer=Correction, status=201, errors=(400, 404, 409, 413, 415, 422, 507))
+def correct() -> Correction:
+    """Store a drawing and the digit it really is, for training (when CORRECTIONS names a folder)
+
+    404 corrections_off unless the server was started with CORRECTIONS=<folder>; 409
+    corrections_full past CORRECTIONS_MAX_COUNT or CORRECTIONS_MAX_BYTES, storing nothing.
+    """
     folder = _folder()
-    body = json_body()
-    if "image" not in body:
-        raise ApiError("missing_image", "The JSON body needs an 'image' field: a data URL of the drawing.")
-    if "label" not in body:
-        raise ApiError(
-            "missing_label", "The JSON body needs a 'label' field: the digit (0-9) it really is.", 422
-        )
-    label = _label(body["label"])
-    answer = _request_id(body.get("request_id"))
-    image = decode.image_from_data_url(body["image"], current_app.config["MAX_IMAGE_PIXELS"])
+    body = read_json(CorrectionBody)
+    image = decode.image_from_data_url(body.image, current_app.config["MAX_IMAGE_PIXELS"])
     pixels = preprocess(image)
+    label = body.label
     try:
-        name, new = store(folder, _png(image), pixels, label, answer)
+        name, new = store(folder, _png(image), pixels, label, body.request_id)
     except OSError as err:
         if err.errno == errno.ENOSPC:
             raise ApiError(

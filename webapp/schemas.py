@@ -80,6 +80,30 @@ class InferenceBody(msgspec.Struct):
     missing: ClassVar = {"images": "missing_images"}
 
 
+class CorrectionBody(msgspec.Struct):
+    """A drawing and the digit it really is (POST /api/corrections)."""
+
+    image: Annotated[
+        str,
+        msgspec.Meta(
+            description="a string: the data URL of the picture that was answered wrong, as "
+            "canvas.toDataURL() gives ('data:image/png;base64,...')",
+            extra_json_schema={"pattern": DATA_URL_PATTERN},
+        ),
+    ]
+    label: Annotated[int, msgspec.Meta(ge=0, le=9, description="the digit the drawing really is: 0-9")]
+    request_id: (
+        Annotated[
+            str,
+            msgspec.Meta(pattern=REQUEST_ID_PATTERN, description="the request_id of the answer it corrects"),
+        ]
+        | None
+    ) = None
+
+    codes: ClassVar = {"image": "bad_image", "label": "bad_label", "request_id": "bad_request_id"}
+    missing: ClassVar = {"image": "missing_image", "label": "missing_label"}
+
+
 class LabWorkBody(msgspec.Struct):
     """One lab workload: pure Python (holds the GIL), io (sleeps), or TensorFlow."""
 
@@ -177,6 +201,24 @@ class Prediction(TypedDict):
     batch_size: int
     batch_id: int
     model_input: Annotated[str, msgspec.Meta(description="the 28x28 image the model saw (PNG data URL)")]
+    verdict: Annotated[
+        Literal["digit", "unsure"],
+        msgspec.Meta(description="'unsure' when the drawing is no readable digit (webapp/verdict.py)"),
+    ]
+    reason: NotRequired[Annotated[str, msgspec.Meta(description="unsure: why, in words for a person")]]
+    reason_code: NotRequired[Literal["too_little_ink", "too_small", "not_a_digit"]]
+    calibrated_confidence: Annotated[
+        float, msgspec.Meta(ge=0, le=1, description="the confidence, temperature-scaled (calibration.json)")
+    ]
+
+
+class Correction(TypedDict):
+    """Stored in the CORRECTIONS folder (or already there: the same drawing and label)."""
+
+    stored: bool
+    id: Annotated[str, msgspec.Meta(description="the stored files' name: content hash and label")]
+    label: Annotated[int, msgspec.Meta(ge=0, le=9)]
+    new: Annotated[bool, msgspec.Meta(description="false if the same correction was already stored")]
 
 
 class LabWork(TypedDict):
@@ -286,6 +328,7 @@ class Settings(TypedDict):
     bind: str
     host: str
     lab: bool
+    corrections: Annotated[bool, msgspec.Meta(description="POST /api/corrections stores (CORRECTIONS set)")]
     teacher: Annotated[bool, msgspec.Meta(description="this request carries the teacher's token")]
     lab_max_in_flight: Annotated[int, msgspec.Meta(description="lab workloads the server runs at once")]
     lab_max_per_client: Annotated[
@@ -310,6 +353,7 @@ class Model(TypedDict):
     ready: bool
     load_seconds: float
     warm_up_seconds: float
+    temperature: Annotated[float, msgspec.Meta(description="of the calibrated confidence (1: none)")]
 
 
 class Workers(TypedDict):

@@ -56,11 +56,11 @@ def test_corrections_are_off_unless_a_folder_is_named(server, drawings):
 @pytest.mark.parametrize(
     ("change", "status", "code"),
     [
-        ({"label": 10}, 422, "bad_label"),
-        ({"label": -1}, 422, "bad_label"),
-        ({"label": "7"}, 422, "bad_label"),
-        ({"label": True}, 422, "bad_label"),
-        ({"label": None}, 422, "bad_label"),
+        ({"label": 10}, 400, "bad_label"),
+        ({"label": -1}, 400, "bad_label"),
+        ({"label": "7"}, 400, "bad_label"),
+        ({"label": True}, 400, "bad_label"),
+        ({"label": None}, 400, "bad_label"),
         ({"image": None}, 400, "bad_image"),
         ({"image": "data:image/png;base64,AAAA"}, 415, "bad_image"),
         ({"image": "not a data url"}, 400, "bad_data_url"),
