@@ -1,0 +1,75 @@
+"""The "not sure" verdict on drawings made by digits/sets.py: rare on good ones, there on the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digits import sets
+from digits.calibrate import ece, fit_temperature, model_inputs, verdicts
+from webapp.model import Model
+from webapp.verdict import calibrated, load_temperature, shape
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return Model("litert", MODELS).load()
+
+
+@pytest.fixture(scope="module")
+def temperature():
+    return load_temperature(MODELS)
+
+
+def test_the_shipped_model_has_a_calibration(temperature):
+    assert 0.5 < temperature < 3
+
+
+def test_good_drawings_are_rarely_unsure(model, temperature, mnist_test):
+    images, _ = mnist_test
+    pixels, extents, kept = model_inputs(sets.drawn(images[:600], seed=21))
+    assert kept.all()
+    drawn, _ = verdicts(model, pixels, temperature, extents)
+    mnist, _ = verdicts(model, images[:600], temperature)
+    assert sum(r is not None for r in drawn) <= 6  # 1 %
+    assert sum(r is not None for r in mnist) <= 6
+
+
+@pytest.mark.parametrize(
+    ("make", "at_least", "reasons"),
+    [
+        (lambda images: sets.dots(60, seed=1), 1.0, {"too_little_ink", "too_small"}),
+        (lambda images: sets.tiny(images[:60], seed=2), 0.9, {"too_little_ink", "too_small", "not_a_digit"}),
+        (lambda images: sets.scribbles(60, seed=3), 0.5, {"not_a_digit"}),
+    ],
+    ids=["dots", "tiny digits", "scribbles"],
+)
+def test_drawings_that_are_no_readable_digit_are_unsure(
+    model, temperature, mnist_test, make, at_least, reasons
+):
+    pixels, extents, _ = model_inputs(make(mnist_test[0]))
+    found, _ = verdicts(model, pixels, temperature, extents)
+    caught = [r for r in found if r is not None]
+    assert len(caught) >= at_least * len(found), found
+    assert set(caught) <= reasons
+
+
+def test_a_blank_image_has_no_ink_shape():
+    assert shape(np.zeros((28, 28), np.uint8)).ink == 0
+
+
+def test_temperature_scaling_keeps_the_digit_and_fitting_it_lowers_overconfidence():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 2000)
+    logits = rng.normal(0, 1, (2000, 10))
+    logits[np.arange(2000), labels] += 2.5
+    over = np.exp(logits * 3) / np.exp(logits * 3).sum(axis=1, keepdims=True)  # too sure
+    t = fit_temperature(over, labels)
+    assert t > 1
+    fixed = calibrated(over, t)
+    assert (fixed.argmax(1) == over.argmax(1)).all()
+    assert ece(fixed, labels) < ece(over, labels)
