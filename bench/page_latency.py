@@ -8,9 +8,13 @@
 Draws single-stroke digits with the mouse, `--runs` times. In the page, a listener
 notes the time of the stroke's pointerup; a MutationObserver notes when the
 prediction turns data-state="done", and the next animation frame after it (the
-answer painted). The request row gives the AJAX round trip and the server's own
-time. Prints a Markdown table of medians and spreads. With --screenshot, it then
-photographs the page as a burst of 64 is answered (the README's picture).
+answer painted), and when it turns final (data-final="true": the pen has rested
+PAUSE_MS; until then the answer shows as provisional). The request row gives the
+AJAX round trip and the server's own time. Then `--runs` two-stroke 4s, drawn with a
+person's pause between the strokes (`--pause`, 300 ms): how often a wrong digit was
+shown as a final answer, and the last stroke's end → final. Prints Markdown tables
+of medians and spreads. With --screenshot, it then photographs the page as a burst
+of 64 is answered (the README's picture).
 """
 
 from __future__ import annotations
@@ -32,15 +36,22 @@ ROOT = Path(__file__).resolve().parent.parent
 DIGITS = ["1", "7", "0"]  # one stroke each: the stroke's end is the drawing's end
 INSTRUMENT = """() => {
     const prediction = document.querySelector('[data-testid=prediction]');
-    window.latency = { up: null, done: null, painted: null };
-    window.addEventListener('pointerup', () => {
-        window.latency = { up: performance.now(), done: null, painted: null };
-    }, true);
+    const fresh = () => ({ up: performance.now(), done: null, painted: null, final: null });
+    window.latency = { up: null, done: null, painted: null, final: null };
+    window.shown = [];  // every answer shown since the drawing was cleared: [digit, final]
+    window.addEventListener('pointerup', () => { window.latency = fresh(); }, true);
     new MutationObserver(() => {
-        if (prediction.getAttribute('data-state') !== 'done' || window.latency.done !== null) return;
-        window.latency.done = performance.now();
-        requestAnimationFrame(() => { window.latency.painted = performance.now(); });
-    }).observe(prediction, { attributes: true, attributeFilter: ['data-state'] });
+        const state = prediction.getAttribute('data-state');
+        if (state === 'empty') window.shown = [];
+        if (state !== 'done') return;
+        const final = prediction.getAttribute('data-final') === 'true';
+        window.shown.push([prediction.getAttribute('data-digit'), final]);
+        if (window.latency.done === null) {
+            window.latency.done = performance.now();
+            requestAnimationFrame(() => { window.latency.painted = performance.now(); });
+        }
+        if (final && window.latency.final === null) window.latency.final = performance.now();
+    }).observe(prediction, { attributes: true, attributeFilter: ['data-state', 'data-final', 'data-digit'] });
 }"""
 READ_ROW = """() => {
     const row = document.querySelector('[data-testid=request-row]');
@@ -56,11 +67,30 @@ def measure_once(page: Page, digit: str) -> dict[str, float]:
     page.wait_for_function("() => window.latency.painted !== null")
     times = page.evaluate("window.latency")
     row = page.evaluate(READ_ROW)
+    page.wait_for_function("() => window.latency.final !== null")
+    times = page.evaluate("window.latency")
     return {
         "stroke end → answer in the page": times["done"] - times["up"],
         "stroke end → answer painted": times["painted"] - times["up"],
+        "stroke end → answer final": times["final"] - times["up"],
         "AJAX round trip": row["roundTrip"],
         "server (received → finished)": row["server"],
+    }
+
+
+def measure_two_strokes(page: Page, pause_ms: float) -> dict[str, float]:
+    """A 4 in two strokes with a pause between: wrong digits shown, and shown as final."""
+    page.get_by_test_id("clear").click()
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-state", "empty")
+    draw_strokes(page, DIGIT_STROKES["4"], steps=2, pause_ms=pause_ms)
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-final", "true")
+    times, shown = page.evaluate("window.latency"), page.evaluate("window.shown")
+    read = shown[-1][0] == "4"
+    return {
+        "wrong digit shown (provisional)": float(any(not final for digit, final in shown if digit != "4")),
+        "wrong digit shown as final": float(any(final for digit, final in shown if digit != "4")),
+        "read as 4 in the end": float(read),
+        "last stroke end → answer final": times["final"] - times["up"],
     }
 
 
@@ -103,7 +133,9 @@ def screenshot_of_a_burst(page: Page, path: Path) -> None:
     print(f"screenshot: {path} ({path.stat().st_size // 1024} KB)")
 
 
-def run(url: str, runs: int, warm_up: int, screenshot: Path | None = None) -> list[dict[str, float]]:
+def run(
+    url: str, runs: int, warm_up: int, screenshot: Path | None = None, pause_ms: float = 300
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     path = find_chromium()
     with sync_playwright() as p:
         browser = p.chromium.launch(**({"executable_path": path} if path else {}), args=LAUNCH_ARGS)
@@ -116,10 +148,11 @@ def run(url: str, runs: int, warm_up: int, screenshot: Path | None = None) -> li
             sample = measure_once(page, DIGITS[i % len(DIGITS)])
             if i >= warm_up:
                 samples.append(sample)
+        two = [measure_two_strokes(page, pause_ms) for _ in range(runs)]
         if screenshot:
             screenshot_of_a_burst(page, screenshot)
         browser.close()
-    return samples
+    return samples, two
 
 
 def main() -> None:
@@ -128,20 +161,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="measured drawings (default 30)")
     parser.add_argument("--warm-up", type=int, default=3, help="drawings not counted (default 3)")
     parser.add_argument("--screenshot", type=Path, help="then save a PNG of the page after a burst here")
+    parser.add_argument("--pause", type=float, default=300, help="ms between a 4's two strokes (300)")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         url = args.url
         if not url:
             server = stack.enter_context(running_server(MODE="processes", WORKERS="4"))
             url = server.url + "/"
-        samples = run(url, args.runs, args.warm_up, args.screenshot)
+        samples, two = run(url, args.runs, args.warm_up, args.screenshot, args.pause)
     if not samples:
         return
     print(f"{len(samples)} drawings, stroke end → answer, Chromium on this machine ({url})\n")
     print(table(samples))
-    debounce = re.search(r"DEBOUNCE_MS = (\d+)", (ROOT / "static/js/app.js").read_text())
-    if debounce:
-        print(f"\nThe page waits {debounce[1]} ms after a stroke ends (another may follow) before it sends.")
+    print(f"\n{len(two)} 4s drawn in two strokes, {args.pause:g} ms apart:\n")
+    for name in ("wrong digit shown (provisional)", "wrong digit shown as final", "read as 4 in the end"):
+        print(f"- {name}: {sum(t[name] for t in two):.0f} of {len(two)}")
+    finals = [t["last stroke end → answer final"] for t in two if t["read as 4 in the end"]]
+    if finals:
+        print(f"- last stroke end → answer final: median {statistics.median(finals):.0f} ms")
+    app = (ROOT / "static/js/app.js").read_text()
+    debounce, pause = re.search(r"DEBOUNCE_MS = (\d+)", app), re.search(r"PAUSE_MS = (\d+)", app)
+    if debounce and pause:
+        print(
+            f"\nThe page waits {debounce[1]} ms after a stroke ends (another may follow) before it sends,"
+            f" and shows the answer as provisional until the pen has rested {pause[1]} ms."
+        )
 
 
 if __name__ == "__main__":

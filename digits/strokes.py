@@ -17,21 +17,26 @@ DIGIT_STROKES: dict[str, list[Stroke]] = {
     "1": [[(0.52, 0.18), (0.5, 0.5), (0.48, 0.84)]],
     "0": [[(0.5 + 0.22 * np.sin(t), 0.5 - 0.32 * np.cos(t)) for t in np.linspace(0, 2 * np.pi * 1.04, 40)]],
     "7": [[(0.25, 0.22), (0.75, 0.22), (0.45, 0.82)]],
+    # Two strokes, as most people draw a 4: the first alone reads as a 2.
+    "4": [[(0.42, 0.18), (0.26, 0.58), (0.74, 0.58)], [(0.6, 0.32), (0.6, 0.86)]],
 }
 
 
 # -- drawing on the page ------------------------------------------------------
 
 
-def draw_strokes(page: Page, strokes: list[Stroke], steps: int = 4) -> None:
-    """Draw strokes on the canvas with the mouse: down, moves, up for each."""
+def draw_strokes(page: Page, strokes: list[Stroke], steps: int = 4, pause_ms: float = 0) -> None:
+    """Draw strokes on the canvas with the mouse: down, moves, up for each, ``pause_ms`` between
+    one stroke's end and the next one's start (a person's pause to move the pen)."""
     box = page.get_by_test_id("canvas").bounding_box()
     assert box, "the canvas is not visible"
 
     def at(point: Point) -> tuple[float, float]:
         return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
 
-    for stroke in strokes:
+    for i, stroke in enumerate(strokes):
+        if i and pause_ms:
+            page.wait_for_timeout(pause_ms)
         page.mouse.move(*at(stroke[0]))
         page.mouse.down()
         for point in stroke[1:]:

@@ -45,14 +45,12 @@ export function showPending() {
   el.message.text('');
 }
 
-export function showAnswer(result, roundTripMs) {
-  const percent = Math.round(result.confidence * 100);
-  const unsure = result.verdict === 'unsure';
+let provisionalAnswer = null; // shown provisional, to show final once the pen has paused
+
+// provisional: the pen may come down again; say so, and keep "not sure" until it is final.
+export function showAnswer(result, roundTripMs, provisional = false) {
   setPrediction('done', result.digit);
-  el.prediction.attr('data-verdict', result.verdict || 'digit');
   el.digit.text(result.digit);
-  el.confidence.text(unsure ? `Not sure (${result.digit}?)` : `${percent}% sure`);
-  el.unsure.text(unsure ? `Not sure: ${result.reason}` : '').prop('hidden', !unsure);
   const serverMs = (result.timing.finished - result.timing.received) * 1000;
   el.answeredBy
     .empty()
@@ -62,12 +60,34 @@ export function showAnswer(result, roundTripMs) {
       ` in ${formatMs(serverMs)} on the server, ${formatMs(roundTripMs)} round trip`,
     );
   el.message.text('');
-  el.announce.text(
-    unsure ? `Not sure. ${result.reason}` : `The model reads ${result.digit}, ${percent} percent sure.`,
-  );
   showProbabilities(result.probabilities, result.digit);
   el.modelInput.attr('src', result.model_input).prop('hidden', false);
   el.modelInputEmpty.prop('hidden', true);
+  if (provisional) {
+    provisionalAnswer = result;
+    el.prediction.attr({ 'data-final': 'false', 'data-verdict': result.verdict || 'digit' });
+    el.confidence.text(`${result.digit}? Still drawing…`);
+    el.unsure.text('').prop('hidden', true);
+  } else {
+    showVerdict(result);
+  }
+}
+
+// The pen has paused since the provisional answer: it is the answer.
+export function showFinal() {
+  if (provisionalAnswer && el.prediction.attr('data-state') === 'done') showVerdict(provisionalAnswer);
+}
+
+function showVerdict(result) {
+  provisionalAnswer = null;
+  const percent = Math.round(result.confidence * 100);
+  const unsure = result.verdict === 'unsure';
+  el.prediction.attr({ 'data-final': 'true', 'data-verdict': result.verdict || 'digit' });
+  el.confidence.text(unsure ? `Not sure (${result.digit}?)` : `${percent}% sure`);
+  el.unsure.text(unsure ? `Not sure: ${result.reason}` : '').prop('hidden', !unsure);
+  el.announce.text(
+    unsure ? `Not sure. ${result.reason}` : `The model reads ${result.digit}, ${percent} percent sure.`,
+  );
 }
 
 function showProbabilities(probabilities, best) {
@@ -80,7 +100,8 @@ function showProbabilities(probabilities, best) {
 }
 
 function clearAnswer(text) {
-  el.prediction.removeAttr('data-verdict');
+  provisionalAnswer = null;
+  el.prediction.removeAttr('data-verdict').removeAttr('data-final');
   el.unsure.text('').prop('hidden', true);
   el.digit.text('?');
   el.confidence.text(text);

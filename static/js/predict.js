@@ -14,16 +14,26 @@ import { state } from './state.js';
 export function drawingChanged() {
   state.drawingVersion += 1;
   clearTimeout(state.sendTimer);
+  clearTimeout(state.finalTimer);
   corrections.forget();
 }
 
-export function strokeEnded(waitMs) {
+// The pen lifted: send after waitMs (unless a stroke starts), and show the answer as
+// provisional until the pen has rested pauseMs: another stroke may follow (the first stroke
+// of a 4 reads as a 2).
+export function strokeEnded(waitMs, pauseMs) {
   answerCard.showPending();
   clearTimeout(state.sendTimer);
-  state.sendTimer = setTimeout(predictNow, waitMs);
+  state.lastStrokeEnd = performance.now();
+  state.sendTimer = setTimeout(() => sendDrawing(pauseMs), waitMs);
 }
 
+// The Predict button, undo, a reconnection: the answer is final at once.
 export function predictNow() {
+  sendDrawing(0);
+}
+
+function sendDrawing(pauseMs) {
   clearTimeout(state.sendTimer);
   if (pad.isDrawing()) return;
   if (pad.isEmpty()) {
@@ -31,26 +41,32 @@ export function predictNow() {
     return;
   }
   const image = pad.toDataURL();
-  send(image, api.predict(image, state.clientId));
+  send(image, api.predict(image, state.clientId), pauseMs);
 }
 
 // A picture (chosen, taken with the camera, or dropped): it replaces the drawing.
 export function predictFile(file) {
   drawingChanged();
   pad.clear();
-  send(file, api.predictFile(file, state.clientId));
+  send(file, api.predictFile(file, state.clientId), 0);
 }
 
-function send(image, request) {
+function send(image, request, pauseMs) {
   const version = state.drawingVersion;
   const seq = ++state.requestSeq;
   answerCard.showPending();
   request.then(
     (answer) => {
       keepAnswer(answer);
-      if (isNewest(version, seq)) {
-        answerCard.showAnswer(answer.body, answer.ms);
-        corrections.answered(image, answer.body.request_id);
+      if (!isNewest(version, seq)) return;
+      const rest = pauseMs - (performance.now() - state.lastStrokeEnd);
+      answerCard.showAnswer(answer.body, answer.ms, rest > 0);
+      corrections.answered(image, answer.body.request_id);
+      if (rest > 0) {
+        clearTimeout(state.finalTimer);
+        state.finalTimer = setTimeout(() => {
+          if (version === state.drawingVersion) answerCard.showFinal();
+        }, rest);
       }
     },
     (failure) => {

@@ -17,6 +17,8 @@ export const state = {
   requestSeq: 0, // numbers this tab's prediction requests
   shownSeq: 0, // the newest request whose outcome is on screen
   sendTimer: null, // the send that waits for another stroke
+  lastStrokeEnd: 0, // performance.now() when the pen last lifted
+  finalTimer: null, // turns a provisional answer final once the pen has paused
   resendWhenBack: false, // the drawing went unanswered: send it when the server is back
   // The answer on screen, for a correction (corrections.js): its picture (a data URL, or the
   // uploaded File) and request id; null when there is none.
