@@ -42,6 +42,7 @@ function setPrediction(state, digit = null) {
 
 export function showPending() {
   setPrediction('pending');
+  el.prediction.removeAttr('data-final');
   el.message.text('');
 }
 

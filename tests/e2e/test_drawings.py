@@ -167,3 +167,27 @@ def test_the_camera_input_asks_a_phone_for_its_back_camera(page: Page, server) -
     camera = page.get_by_test_id("upload-camera")
     assert camera.get_attribute("capture") == "environment"
     assert get_json(server.url + "/api/workers")[1]["settings"]["corrections"] is False
+
+
+RECORD_FINAL = """el => {
+    window.finalDigits = [];
+    new MutationObserver(() => {
+        if (el.getAttribute('data-state') === 'done' && el.getAttribute('data-final') === 'true')
+            window.finalDigits.push(el.getAttribute('data-digit'));
+    }).observe(el, {attributes: true, attributeFilter: ['data-state', 'data-final', 'data-digit']});
+}"""
+
+
+def test_a_4_in_two_strokes_never_shows_its_first_stroke_as_the_answer(page: Page) -> None:
+    page.goto("/")
+    prediction = page.get_by_test_id("prediction")
+    prediction.evaluate(RECORD_FINAL)
+
+    draw_strokes(page, DIGIT_STROKES["4"][:1])
+    expect(prediction).to_have_attribute("data-final", "false")  # the first stroke's answer: provisional
+    expect(page.get_by_test_id("confidence")).to_contain_text("Still drawing")
+    draw_strokes(page, DIGIT_STROKES["4"][1:])
+
+    expect(prediction).to_have_attribute("data-final", "true")
+    expect(prediction).to_have_attribute("data-digit", "4")
+    assert set(page.evaluate("window.finalDigits")) == {"4"}

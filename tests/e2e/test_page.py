@@ -63,10 +63,10 @@ def test_the_buttons_work_from_the_keyboard_and_the_answer_is_announced(lab_page
 
     lab_page.get_by_test_id("predict").focus()
     reached = []
-    for _ in range(4):
+    for _ in range(6):
         reached.append(lab_page.evaluate("document.activeElement.dataset.testid"))
         lab_page.keyboard.press("Tab")
-    assert reached == ["predict", "undo", "clear", "burst-size"]
+    assert reached == ["predict", "undo", "clear", "upload", "upload-camera", "burst-size"]
 
     lab_page.get_by_test_id("clear").focus()
     lab_page.keyboard.press("Enter")
