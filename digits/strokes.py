@@ -7,10 +7,11 @@ A stroke is a list of (x, y) points in [0, 1] x [0, 1] of the canvas;
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from playwright.sync_api import Page
 
 from digits.drawing import CANVAS_SIZE, PEN_WIDTH, Point, Stroke
+from digits.sets import render
 
 # Hand-drawn shapes, as someone would draw them with a mouse.
 DIGIT_STROKES: dict[str, list[Stroke]] = {
@@ -86,13 +87,4 @@ def ink_pixels(page: Page) -> int:
 
 def render_strokes(strokes: list[Stroke], size: int = CANVAS_SIZE, width: int = PEN_WIDTH) -> Image.Image:
     """What the canvas shows after these strokes, approximately: black round pen on transparent."""
-    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    pen = ImageDraw.Draw(image)
-    r = width / 2
-    for stroke in strokes:
-        points = [(x * size, y * size) for x, y in stroke]
-        if len(points) > 1:
-            pen.line(points, fill=(17, 17, 17, 255), width=width, joint="curve")
-        for px, py in points:
-            pen.ellipse((px - r, py - r, px + r, py + r), fill=(17, 17, 17, 255))
-    return image
+    return render(strokes, (0, 0, size), width, size)
