@@ -80,10 +80,10 @@ def test_an_empty_or_near_empty_drawing_is_refused(ink):
 
 
 def test_photos_of_digits_on_paper_come_back_right(sample, model):
-    """Uneven light, a shadow, tilt, blur and JPEG (digits.sets.photos): 87.8 % of 500 with
+    """Uneven light, a shadow, tilt, blur and JPEG (digits.sets.photos): 92.4 % of 500 with
     python -m digits.photos; without the ground estimate, 35 %."""
     images, labels = sample
     images, labels = images[:150], labels[:150]
     pixels = np.stack([preprocess(open_image(raw, 16_000_000)) for raw in sets.photos(images, seed=5)])
     accuracy = (model.predict(normalize(pixels)).argmax(axis=1) == labels).mean()
-    assert accuracy >= 0.8, f"photos: {accuracy:.1%}"
+    assert accuracy >= 0.85, f"photos: {accuracy:.1%}"
