@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from digits import dataset, sets
+from digits.calibrate import verdicts
 from digits.drawing import draw_like_a_pen
 from webapp.decode import open_image
 from webapp.errors import ApiError
 from webapp.model import Model
-from webapp.preprocess import normalize, preprocess
+from webapp.preprocess import normalize, preprocess_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 STYLES = {
@@ -36,20 +37,26 @@ STYLES = {
 }
 
 
-def accuracy(model: Model, pictures, labels: np.ndarray) -> tuple[float, float]:
-    """(accuracy, ms of preprocessing per picture); an empty verdict counts as wrong."""
-    pixels, right, spent = [], [], 0.0
+def accuracy(model: Model, pictures, labels: np.ndarray) -> tuple[float, float, float]:
+    """(accuracy, share answered "not sure", ms of preprocessing per picture); a picture refused
+    as empty counts as wrong."""
+    pixels, extents, right, spent = [], [], [], 0.0
     for picture in pictures:
         started = time.perf_counter()
         try:
-            pixels.append(preprocess(picture))
+            x, extent = preprocess_measured(picture)
             right.append(True)
         except ApiError:
-            pixels.append(np.zeros((28, 28), np.uint8))
+            x, extent = np.zeros((28, 28), np.uint8), None
             right.append(False)
         spent += time.perf_counter() - started
-    digits = model.predict(normalize(np.array(pixels))).argmax(1)
-    return float(((digits == labels) & np.array(right)).mean()), spent * 1000 / len(labels)
+        pixels.append(x)
+        extents.append(extent)
+    pixels = np.array(pixels)
+    digits = model.predict(normalize(pixels)).argmax(1)
+    reasons, _ = verdicts(model, pixels, model.temperature, extents)
+    unsure = np.mean([r is not None for r, ok in zip(reasons, right, strict=True) if ok])
+    return float(((digits == labels) & np.array(right)).mean()), float(unsure), spent * 1000 / len(labels)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,10 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         "drawn on the page's canvas": lambda: sets.drawn(x, seed=12),
         **{name: (lambda s=style: (draw_like_a_pen(d, **s) for d in x)) for name, style in STYLES.items()},
     }
-    print(f"| set ({args.n:,} MNIST test digits each) | accuracy | preprocessing ms/image |\n|---|---:|---:|")
+    print(f'| set ({args.n:,} MNIST test digits each) | accuracy | "not sure" | preprocessing ms |')
+    print("|---|---:|---:|---:|")
     for name, pictures in rows.items():
-        acc, ms = accuracy(model, pictures(), y)
-        print(f"| {name} | {acc:.2%} | {ms:.2f} |", flush=True)
+        acc, unsure, ms = accuracy(model, pictures(), y)
+        print(f"| {name} | {acc:.2%} | {unsure:.2%} | {ms:.2f} |", flush=True)
     return 0
 
 
