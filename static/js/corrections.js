@@ -31,11 +31,29 @@ export async function choose(digit) {
   }
 }
 
-function dataUrlOf(file) {
+// An uploaded picture, redrawn at most MAX_SIDE px on its longer side: a phone photo of 2 MB
+// would be over the server's body limit as base64, and the model needs 28 px of it.
+const MAX_SIDE = 640;
+
+async function dataUrlOf(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    throw new Error('The picture could not be read again to send it.');
+  }
+  const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+  const canvas = new OffscreenCanvas(
+    Math.max(1, Math.round(bitmap.width * scale)),
+    Math.max(1, Math.round(bitmap.height * scale)),
+  );
+  canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(reader.result);
     reader.onerror = () => reject(new Error('The picture could not be read again to send it.'));
-    reader.readAsDataURL(file);
+    reader.readAsDataURL(blob);
   });
 }

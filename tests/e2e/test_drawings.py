@@ -127,6 +127,24 @@ def _post_file(url: str, raw: bytes) -> tuple[int, dict]:
         return err.code, json.loads(err.read())
 
 
+def test_an_uploaded_photo_can_be_corrected_too(page: Page, photo_of_a_digit, start_server, tmp_path) -> None:
+    raw, digit = photo_of_a_digit
+    path = tmp_path / "digit.jpg"
+    path.write_bytes(raw)
+    folder = tmp_path / "corrections"
+    server = start_server(MODE="processes", WORKERS="2", CORRECTIONS=str(folder))
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "up")
+
+    page.get_by_test_id("upload").set_input_files(path)
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-digit", str(digit))
+    page.get_by_test_id("correct-digit").get_by_role("button", name=str(digit), exact=True).click()
+
+    expect(page.get_by_test_id("correct-digit")).to_have_attribute("data-state", "stored")
+    (record,) = folder.glob("*.json")
+    assert json.loads(record.read_text())["label"] == digit
+
+
 def test_an_uploaded_photo_of_a_digit_on_paper_is_read(page: Page, photo_of_a_digit, tmp_path) -> None:
     raw, digit = photo_of_a_digit
     path = tmp_path / "digit.jpg"
