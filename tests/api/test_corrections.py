@@ -6,13 +6,14 @@ import base64
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from PIL import Image, PngImagePlugin
 
 from digits import sets
 from digits.drawing import data_url
-from harness.launch import post_json, running_server
+from harness.launch import get_json, post_json, running_server
 
 MAX_COUNT = 3
 
@@ -122,3 +123,13 @@ def test_a_full_folder_refuses_new_corrections_and_keeps_every_one_it_has(store,
     assert status == 409 and "nothing was stored" in body["error"]["message"]
     assert snapshot(folder) == before
     assert not list(folder.glob(".tmp-*"))
+
+
+def test_the_workers_serve_the_models_calibration_and_say_corrections_are_on(store):
+    server, _ = store
+    models = Path(__file__).resolve().parents[2] / "models"
+    calibration = json.loads((models / "calibration.json").read_text())
+    status, body = get_json(f"{server.url}/api/workers")
+    assert status == 200 and body["settings"]["corrections"] is True
+    # The master's checked copy of models/ carries calibration.json to every worker.
+    assert body["model"]["temperature"] == calibration["temperature"]
