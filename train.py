@@ -1,7 +1,7 @@
 """Train the MNIST CNN that the server ships, and write it with its model card.
 
-    python train.py                      # the shipped model: full MNIST, defaults
-    python train.py --limit 2000 --epochs 1 --out /tmp/m   # a quick run
+    .venv/bin/python train.py                      # the shipped model: full MNIST, defaults
+    .venv/bin/python train.py --limit 2000 --epochs 1 --out /tmp/m   # a quick run
 
 Reads top to bottom: setup, prepare data, augmentation, build, train, evaluate,
 export (Keras + TensorFlow Lite), model card. The server's preprocessing maps a

@@ -1,4 +1,4 @@
-"""Find a Chromium for Playwright, or install one: `python -m harness.browser --install`.
+"""Find a Chromium for Playwright, or install one: `.venv/bin/python -m harness.browser --install`.
 
 Playwright's own Chromium is used where it is installed or can be downloaded.
 Where it cannot (a machine without internet access), the system's Chromium is

@@ -1,9 +1,9 @@
 """Compare the serving modes from the command line: every MODE x every workload.
 
-    python -m lab                                   # the whole matrix (a few minutes)
-    python -m lab --modes single,processes --requests 40
-    python -m lab --workloads python,io --no-pools --out /tmp/lab
-    python -m lab --pools-only --out /tmp/lab          # claim 3 only (about a minute)
+    .venv/bin/python -m lab                                   # the whole matrix (a few minutes)
+    .venv/bin/python -m lab --modes single,processes --requests 40
+    .venv/bin/python -m lab --workloads python,io --no-pools --out /tmp/lab
+    .venv/bin/python -m lab --pools-only --out /tmp/lab          # claim 3 only (about a minute)
 
 For each mode it starts gunicorn on a free loopback port, waits until ready, warms
 every worker up, fires the same fixed load, and measures throughput, p50/p95
@@ -53,7 +53,7 @@ def _names(allowed) -> Callable[[str], list[str]]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lab", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=".venv/bin/python -m lab", description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=200, help="requests per mode and workload (200)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (8)")
     p.add_argument(
