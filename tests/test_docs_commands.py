@@ -17,7 +17,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ DOC_ADDRESS = "localhost:2431"
 # Inline `code` that is a command: the venv's python, make (with variables before it).
 INLINE = re.compile(r"`((?:\.venv/bin/python|python3?|make|(?:[A-Z_]+=\S+ )+make) [^`]*)`")
 FENCE = re.compile(r"^```(?:sh|bash|shell)\n(.*?)^```", re.S | re.M)
+FUNCTION = re.compile(r"\w+\(\) \{")  # `work() { curl … }`: defined for the commands after it
 PLACEHOLDER = re.compile(r"[<…]|\bREF\b")  # `kill -TTIN <master pid>`, `--against REF…`: not runnable
 
 # Imports the module and parses its arguments with its own parser, then stops: the command as
@@ -194,10 +194,10 @@ def doc_server(tmp_path_factory):
 
 def _functions(doc: str) -> str:
     """The shell functions a document defines (the guide's `work`), for the commands after them."""
-    return "\n".join(command for name, command in COMMANDS if name == doc and re.match(r"\w+\(\) \{", command))
+    return "\n".join(command for name, command in COMMANDS if name == doc and FUNCTION.match(command))
 
 
-SHELL = [(doc, command) for doc, command in _of_kind("shell") if not re.match(r"\w+\(\) \{", command)]
+SHELL = [(doc, command) for doc, command in _of_kind("shell") if not FUNCTION.match(command)]
 
 
 @pytest.mark.parametrize(("doc", "command"), SHELL, ids=_ids(SHELL))
