@@ -221,6 +221,14 @@ class Correction(TypedDict):
     new: Annotated[bool, msgspec.Meta(description="false if the same correction was already stored")]
 
 
+class TensorFlowPools(TypedDict):
+    """tensorflow work only: the worker's TensorFlow pools, which decide whether two calls of one
+    process overlap (TF_INTRA_OP, TF_INTER_OP; 0 = TensorFlow's default)."""
+
+    intra_op: int
+    inter_op: int
+
+
 class LabWork(TypedDict):
     """Who ran a lab workload, when, and for how much CPU."""
 
@@ -232,6 +240,7 @@ class LabWork(TypedDict):
     cpu_seconds: Annotated[float, msgspec.Meta(description="the worker process's CPU time")]
     thread_cpu_seconds: Annotated[float, msgspec.Meta(description="the answering thread's CPU time")]
     batch_size: int | None
+    tf_pools: NotRequired[TensorFlowPools]
 
 
 class ScaleAnswer(TypedDict):

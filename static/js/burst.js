@@ -27,6 +27,10 @@ export async function runBurst(n, send, onAnswer, { concurrency = n, onWait = ()
   return summarize(n, rows, failures, wallMs);
 }
 
+function median(sorted) {
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
+}
+
 async function settle(call) {
   try {
     return { status: 'fulfilled', value: await call() };
@@ -50,6 +54,7 @@ async function untilAnswered(send, onWait) {
 
 function summarize(n, rows, failures, wallMs) {
   const serverMs = rows.map((row) => (row.finished - row.received) * 1000).sort((a, b) => a - b);
+  const ranShares = rows.map((row) => row.ranShare).filter((share) => typeof share === 'number').sort((a, b) => a - b);
   const cpu = cpuSeconds(rows);
   return {
     sent: n,
@@ -65,7 +70,9 @@ function summarize(n, rows, failures, wallMs) {
     // Lab bursts only (null otherwise): over 100 % of one core means requests ran in parallel.
     cpuSeconds: cpu,
     cpuPercent: cpu === null || wallMs <= 0 ? null : (cpu * 100000) / wallMs,
-    medianServerMs: serverMs.length ? serverMs[Math.floor(serverMs.length / 2)] : null,
+    medianServerMs: median(serverMs),
+    // python and io lab work: the share of its time each request's thread ran (requests.js).
+    medianRanShare: median(ranShares),
     from: rows.length ? Math.min(...rows.map((row) => row.received)) : null,
     to: rows.length ? Math.max(...rows.map((row) => row.finished)) : null,
   };

@@ -27,6 +27,7 @@ export async function sendDrawing() {
   state.burstRunning = true;
   workersCard.setBurstRunning(true);
   workersCard.showBurstPending(number, n);
+  timeline.bringIntoView();
   const image = pad.toDataURL();
   const summary = await runBurst(n, () => api.predict(image, state.clientId), (answer) => keepAnswer(answer, number));
   state.burstRunning = false;
@@ -41,12 +42,19 @@ export async function sendDrawing() {
 export function holdOn(summary, label) {
   state.lastBurst = { from: summary.from, to: summary.to, label };
   holdLastBurst();
+  timeline.bringIntoView();
 }
 
 export function holdLastBurst() {
   if (!state.lastBurst) return;
   timeline.hold(state.lastBurst.from, state.lastBurst.to, state.lastBurst.label);
   timeline.showChoice('burst', true);
+}
+
+// Everyone's requests arrive live: a timeline still on this tab's last burst would not show
+// them, so it follows live again, over the window it had.
+export function followIfHeld() {
+  if (timeline.heldStill()) follow(timeline.windowSeconds());
 }
 
 export function follow(seconds) {

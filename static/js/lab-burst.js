@@ -11,6 +11,7 @@ import * as lab from './lab.js';
 import * as workload from './lab-workload.js';
 import { keepAnswer } from './render.js';
 import { livePids, state } from './state.js';
+import * as timeline from './timeline.js';
 
 export async function fire() {
   if (state.lab.running || state.lab.off) return;
@@ -21,19 +22,24 @@ export async function fire() {
   const cold = kind === 'tensorflow' && livePids().some((pid) => !state.lab.tensorflowPids.has(pid));
   setRunning(true);
   workload.showSending(title, cold);
-  const loading = new Set();
+  timeline.bringIntoView();
+  const loading = new Set(); // workers that said they were loading TensorFlow (or about to)
+  let pools = null;
   const summary = await runBurst(
     n,
     () => api.labWork(kind, ms, state.clientId),
     (answer) => {
-      if (answer.body.kind === 'tensorflow') state.lab.tensorflowPids.add(answer.body.worker.pid);
+      if (answer.body.kind === 'tensorflow') {
+        state.lab.tensorflowPids.add(answer.body.worker.pid);
+        pools = answer.body.tf_pools ?? pools;
+      }
       return keepAnswer(answer, number);
     },
     {
       concurrency: atOnce(n),
       onWait: (failure) => {
         if (failure.code === 'tensorflow_loading') {
-          loading.add(failure.worker);
+          if (failure.worker !== null) loading.add(failure.worker);
           workload.showLoading(failure.message);
         } else {
           workload.showWaiting(title, failure.message);
@@ -42,9 +48,12 @@ export async function fire() {
     },
   );
   setRunning(false);
+  // Loaded: it answered tensorflow work since; still loading: it has not, as far as this tab saw.
+  const loaded = [...loading].filter((pid) => state.lab.tensorflowPids.has(pid)).length;
+  state.lab.tensorflowLoading = new Set([...loading].filter((pid) => !state.lab.tensorflowPids.has(pid)));
   lab.showWarmUp();
   if (summary.failure && summary.failure.code === 'lab_off') lab.showOff();
-  workload.showSummary(number, title, choice, summary, loading.size);
+  workload.showSummary(number, title, choice, summary, { loaded, loading: state.lab.tensorflowLoading.size, pools });
   if (summary.answered) holdOn(summary, `lab burst ${number}: ${n} × ${kind} ${ms} ms`);
   if (summary.failure && summary.failure.kind === 'unavailable') connection.lost(summary.failure);
 }

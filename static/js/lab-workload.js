@@ -3,6 +3,7 @@
 // the server spent. Styles: css/lab.css.
 
 import { formatMs, plural } from './format.js';
+import { labVerdict } from './verdicts.js';
 import { byTestId, showBurstSummary } from './widgets.js';
 
 const KIND_NOTES = {
@@ -12,7 +13,6 @@ const KIND_NOTES = {
   tensorflow:
     'The model in TensorFlow, on a batch sized to take about N ms alone. TensorFlow lets go of the GIL while it computes.',
 };
-const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
 
 const el = {
   kind: byTestId('lab-kind'),
@@ -65,15 +65,17 @@ function showKindNote() {
 }
 
 // For tensorflow: each worker loads it on its first such request. live: the live workers;
-// loaded: how many of them this tab has seen run TensorFlow work.
-export function showWarmUp(live, loaded) {
+// loaded: how many of them this tab has seen run TensorFlow work; loading: how many were still
+// loading it when the last burst ended.
+export function showWarmUp(live, loaded, loading = 0) {
   if (el.kind.val() !== 'tensorflow') {
     el.warmUp.prop('hidden', true);
     return;
   }
   const text =
     `Warm-up: each worker loads TensorFlow on its first tensorflow request, one worker at a time, a few seconds each (longer on a busy machine; not counted as work, but in the wall time). ` +
-    (live ? `Loaded, as far as this tab has seen: ${loaded} of ${live} ${plural(live, 'worker', 'workers')}.` : '');
+    (live ? `Loaded, as far as this tab has seen: ${loaded} of ${live} ${plural(live, 'worker', 'workers')}` : '') +
+    (live && loading ? `; ${loading} still loading at the end of the last burst.` : live ? '.' : '');
   el.warmUp.prop('hidden', false).attr({ 'data-loaded': loaded, 'data-state': 'idle' }).text(text);
 }
 
@@ -99,8 +101,9 @@ export function showWaiting(title, message) {
   el.summary.text(`${title}: ${message}`);
 }
 
-// loadedTensorflow: how many workers loaded TensorFlow during the burst.
-export function showSummary(number, title, choice, summary, loadedTensorflow) {
+// warm: {loaded, loading, pools}: workers that loaded TensorFlow during the burst, workers still
+// loading it at its end, and the TensorFlow pools the answers named.
+export function showSummary(number, title, choice, summary, warm) {
   // The teaching point of "stretch": N ms of work against how long it took on the server.
   const median = summary.medianServerMs;
   const alone = median === null ? '' : ` (each ${choice.ms} ms of work; on the server ${formatMs(median)} at the median)`;
@@ -111,6 +114,7 @@ export function showSummary(number, title, choice, summary, loadedTensorflow) {
     return;
   }
   const percent = summary.cpuPercent;
+  const warming = warm.loaded + warm.loading > 0;
   $el.attr({ 'data-cpu-ms': Math.round(summary.cpuSeconds * 1000), 'data-cpu-percent': Math.round(percent) });
   $el.append(
     $('<span>', { class: 'lab-cpu' }).append(
@@ -121,27 +125,15 @@ export function showSummary(number, title, choice, summary, loadedTensorflow) {
       ' of wall time = ',
       $('<strong>', { class: 'lab-percent', text: `${Math.round(percent)} %` }),
       ' of one core: ',
-      loadedTensorflow ? 'most of the wall time went on loading TensorFlow.' : verdict(choice.kind, percent, summary),
+      warming ? 'the wall time includes waiting for TensorFlow to load, so this is not the steady state.' : labVerdict(choice.kind, summary, warm.pools),
     ),
   );
-  if (loadedTensorflow) {
-    $el.append(
-      $('<span>', {
-        class: 'note',
-        text: `${loadedTensorflow} ${plural(loadedTensorflow, 'worker', 'workers')} loaded TensorFlow first (in the wall time): fire it again for the steady state.`,
-      }),
-    );
-  }
+  if (warming) $el.append($('<span>', { class: 'note', text: `${warmUpText(warm)}: fire it again for the steady state.` }));
 }
 
-function verdict(kind, percent, summary) {
-  if (percent > PARALLEL_PERCENT) return 'more than one core busy at once, the requests ran in parallel.';
-  if (kind === 'io') return 'io work waits without using a CPU; whether it overlapped shows in “at most … at once”.';
-  if (summary.pids.length > 1 && summary.maxInFlight > 1) {
-    return 'several processes at once, yet about one core in all: the machine’s cores were busy with other work (or it has one core).';
-  }
-  if (summary.pids.length === 1 && summary.threads > 1) {
-    return 'one core at most: the threads of one process took turns at the GIL.';
-  }
-  return 'one core at most: the requests took turns, not ran in parallel.';
+function warmUpText({ loaded, loading }) {
+  const parts = [];
+  if (loaded) parts.push(`${loaded} ${plural(loaded, 'worker', 'workers')} loaded TensorFlow during this burst`);
+  if (loading) parts.push(`${loading} ${plural(loading, 'was', 'were')} still loading it at its end`);
+  return parts.join('; ');
 }

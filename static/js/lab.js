@@ -31,5 +31,9 @@ export function showOff() {
 
 export function showWarmUp() {
   const live = livePids();
-  workload.showWarmUp(live.length, live.filter((pid) => state.lab.tensorflowPids.has(pid)).length);
+  workload.showWarmUp(
+    live.length,
+    live.filter((pid) => state.lab.tensorflowPids.has(pid)).length,
+    live.filter((pid) => state.lab.tensorflowLoading.has(pid) && !state.lab.tensorflowPids.has(pid)).length,
+  );
 }

@@ -43,13 +43,13 @@ function logRow(row) {
   if (row.kind) $tr.attr('data-kind', row.kind);
   return $tr.append(
     $('<td>', { text: clockTime(row.received) }),
-    $('<td>', { class: 'rid', text: shortId(row.request_id), title: row.request_id }),
+    $('<td>', { class: 'rid wide-only', text: shortId(row.request_id), title: row.request_id }),
     $('<td>').append(pidChip(row.pid)),
-    $('<td>', { text: row.thread }),
+    $('<td>', { class: 'wide-only', text: row.thread }),
     $('<td>', { class: 'num', text: formatMs((row.finished - row.received) * 1000) }),
-    $('<td>', { class: 'num', text: row.roundTripMs === null ? '–' : formatMs(row.roundTripMs) }),
+    $('<td>', { class: 'num wide-only', text: row.roundTripMs === null ? '–' : formatMs(row.roundTripMs) }),
     $('<td>', { class: 'num digit-cell', text: row.digit ?? '–' }),
-    $('<td>', { text: origin(row) }),
+    $('<td>', { class: 'origin', text: origin(row) }),
   );
 }
 

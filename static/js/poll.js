@@ -3,6 +3,7 @@
 // looks at. No DOM here.
 
 import * as api from './api.js';
+import * as bursts from './bursts.js';
 import * as connection from './connection.js';
 import * as lab from './lab.js';
 import * as labScaling from './lab-scaling.js';
@@ -67,6 +68,7 @@ export function chooseView(whose) {
   timeline.showView(whose);
   log.showView(whose);
   queueRender();
+  if (whose === 'everyone') bursts.followIfHeld();
   if (whose === 'everyone' && !state.pollingEveryone) pollEveryone();
 }
 

@@ -50,6 +50,7 @@ export const state = {
     refusal: null, // the server's word when it would not add or remove a worker
     scaling: null, // a worker asked for or sent away: {action, before, since, target}
     tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
+    tensorflowLoading: new Set(), // workers still loading it at the end of the last burst
   },
 };
 

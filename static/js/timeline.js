@@ -50,6 +50,7 @@ const drawn = {
   held: null,
   offset: 0, // server clock minus this browser's clock, seconds
   dirty: true,
+  intoView: false, // scroll the card into view after the next drawing
 };
 const colours = new Map();
 let lastFrame = 0;
@@ -125,6 +126,21 @@ export function hold(from, to, label) {
   drawn.dirty = true;
 }
 
+export function heldStill() {
+  return drawn.held !== null;
+}
+
+export function windowSeconds() {
+  return drawn.windowSec;
+}
+
+// A burst was fired, or has ended: the card comes into view (only as far as it must, so the
+// controls that fired it stay on screen where they can) once it is drawn at its new height.
+export function bringIntoView() {
+  drawn.intoView = true;
+  drawn.dirty = true;
+}
+
 function frame(time) {
   const sliding = !drawn.held && drawn.rows.length > 0;
   if (drawn.dirty || (sliding && time - lastFrame >= FRAME_MS)) {
@@ -132,6 +148,10 @@ function frame(time) {
     drawn.dirty = false;
     draw(drawn);
     showCaption(drawn);
+    if (drawn.intoView) {
+      drawn.intoView = false;
+      el.canvas.closest('section')[0].scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    }
   }
   requestAnimationFrame(frame);
 }
@@ -278,10 +298,16 @@ function drawAxis(ctx, drawn, range, plot, x) {
     ctx.lineTo(px + 0.5, plot.bottom);
     ctx.stroke();
     ctx.fillStyle = MUTED;
-    const label = i === 0 && !drawn.held ? 'now' : `${i > 0 ? '+' : ''}${formatTick(i * step, step)}`;
-    ctx.fillText(label.replace('-', '−'), px, plot.top - 11);
+    const label = (i === 0 && !drawn.held ? 'now' : `${i > 0 ? '+' : ''}${formatTick(i * step, step)}`).replace('-', '−');
+    ctx.fillText(label, insideCanvas(px, ctx.measureText(label).width, plot), plot.top - 11);
   }
   ctx.textAlign = 'left';
+}
+
+// A tick label's centre, moved in from the canvas's edges so that the whole label shows.
+function insideCanvas(px, width, plot) {
+  const half = width / 2 + 2;
+  return Math.min(Math.max(px, half), plot.right + RIGHT_PAD - half);
 }
 
 function showCaption(drawn) {
@@ -305,15 +331,19 @@ function drawLanes(ctx, lanes, plot) {
     ctx.font = BOLD_FONT;
     ctx.fillStyle = lane.gone ? MUTED : TEXT;
     // Several hosts: "host · pid", within the same width as "PID pid".
-    const name = severalHosts ? `${lane.host} · ${lane.pid}` : plot.narrow ? `${lane.pid}` : `PID ${lane.pid}`;
-    ctx.fillText(`${name}${lane.gone && !plot.narrow ? ' (gone)' : ''}`, 16, y + SUB_LANE_HEIGHT / 2);
+    const pidName = severalHosts ? `${lane.host} · ${lane.pid}` : plot.narrow ? `${lane.pid}` : `PID ${lane.pid}`;
+    const name = `${pidName}${lane.gone && !plot.narrow ? ' (gone)' : ''}`;
+    ctx.fillText(name, 16, y + SUB_LANE_HEIGHT / 2);
+    const nameEnd = 16 + ctx.measureText(name).width + 8;
     lane.subLanes.forEach((sub, i) => {
       tops.set(sub.key, y + i * SUB_LANE_HEIGHT);
       if (sub.name && !plot.narrow) {
         ctx.font = SMALL_FONT;
         ctx.fillStyle = MUTED;
         ctx.textAlign = 'right';
-        ctx.fillText(shortThread(sub.name), plot.left - 6, y + (i + 0.5) * SUB_LANE_HEIGHT);
+        // The first thread shares its row with the PID: cut its name short rather than over it.
+        const room = plot.left - 6 - (i === 0 ? nameEnd : 16);
+        ctx.fillText(fitText(shortThread(sub.name), room), plot.left - 6, y + (i + 0.5) * SUB_LANE_HEIGHT);
         ctx.textAlign = 'left';
       }
     });
@@ -321,6 +351,16 @@ function drawLanes(ctx, lanes, plot) {
     y += height + LANE_GAP;
   });
   return tops;
+}
+
+// text, or as much of it as fits in `room` px with an ellipsis ('' when not even that does).
+function fitText(text, room) {
+  if (ctx.measureText(text).width <= room) return text;
+  for (let end = text.length - 1; end > 0; end -= 1) {
+    const cut = `${text.slice(0, end)}…`;
+    if (ctx.measureText(cut).width <= room) return cut;
+  }
+  return '';
 }
 
 function shortThread(name) {

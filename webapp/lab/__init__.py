@@ -182,7 +182,7 @@ def work() -> LabWork:
             batch = run_tensorflow(ms)
         finished = time.time()
     served = log_answer(cid, started, finished, kind=kind, batch_size=batch)
-    return {
+    answer = {
         "kind": kind,
         "ms": ms,
         "request_id": request_id(),
@@ -192,6 +192,11 @@ def work() -> LabWork:
         "thread_cpu_seconds": round(time.thread_time() - thread_cpu, 6),
         "batch_size": batch,
     }
+    if kind == "tensorflow":
+        # This worker's TensorFlow pools: they decide whether two calls of one process overlap.
+        config = current_app.config
+        answer["tf_pools"] = {"intra_op": config["TF_INTRA_OP"], "inter_op": config["TF_INTER_OP"]}
+    return answer
 
 
 @bp.post("/api/lab/workers")

@@ -1,0 +1,157 @@
+"""The page on the teacher's screen (1366 x 800) and a student's phone (390 x 844): the timeline
+in view after each kind of burst, the log readable without a sideways scroll, "Everyone" live,
+and the lab's verdicts in the guide's words, from what was measured. Each test leaves a
+screenshot in test-results/screens/ to look at."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from digits.strokes import draw_digit
+from harness.launch import post_json
+from tests.e2e.test_lab_panel import fire_lab_burst
+
+SCREENS = Path(__file__).resolve().parents[2] / "test-results" / "screens"
+WIDE = {"width": 1366, "height": 800}
+PHONE = {"width": 390, "height": 844}
+IN_VIEW = """el => { const r = el.getBoundingClientRect();
+                     return r.top >= 0 && r.bottom <= window.innerHeight; }"""
+WITHIN_WIDTH = "el => el.getBoundingClientRect().right <= window.innerWidth"
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENS / f"{name}.png")
+
+
+def burst_of_the_drawing(page: Page, n: int = 16) -> None:
+    draw_digit(page, "7")
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-state", "done")
+    page.get_by_test_id("burst-size").fill(str(n))
+    page.get_by_test_id("burst").click()
+    expect(page.get_by_test_id("burst-summary")).to_have_attribute("data-requests", str(n), timeout=20_000)
+
+
+@pytest.mark.parametrize("size", [WIDE, PHONE], ids=["1366x800", "390x844"])
+def test_after_a_burst_the_timeline_is_in_view(lab_page: Page, size: dict) -> None:
+    lab_page.set_viewport_size(size)
+
+    burst_of_the_drawing(lab_page)
+
+    timeline = lab_page.get_by_test_id("timeline")
+    expect(timeline).to_have_attribute("data-mode", "held")
+    lab_page.wait_for_function(f"() => ({IN_VIEW})(document.querySelector('[data-testid=timeline]'))")
+    screenshot(lab_page, f"burst-{size['width']}x{size['height']}")
+    if size is WIDE:  # the controls that fired it share the screen with it
+        assert lab_page.get_by_test_id("burst").evaluate(IN_VIEW)
+
+
+@pytest.mark.parametrize("size", [WIDE, PHONE], ids=["1366x800", "390x844"])
+def test_after_a_lab_burst_the_timeline_and_its_summary_are_in_view(lab_page: Page, size: dict) -> None:
+    lab_page.set_viewport_size(size)
+    lab_page.get_by_test_id("lab-burst").scroll_into_view_if_needed()
+
+    fire_lab_burst(lab_page, "python", 50, 4)
+
+    lab_page.wait_for_function(f"() => ({IN_VIEW})(document.querySelector('[data-testid=timeline]'))")
+    screenshot(lab_page, f"lab-burst-{size['width']}x{size['height']}")
+    if size is WIDE:
+        assert lab_page.get_by_test_id("lab-burst").evaluate(IN_VIEW)
+        assert lab_page.get_by_test_id("lab-summary").evaluate(IN_VIEW)
+
+
+def test_on_a_phone_the_log_shows_digit_and_server_time_without_a_sideways_scroll(lab_page: Page) -> None:
+    lab_page.set_viewport_size(PHONE)
+
+    burst_of_the_drawing(lab_page, 4)
+
+    log = lab_page.locator(".table-scroll")
+    log.scroll_into_view_if_needed()
+    widths = log.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert widths[0] <= widths[1], f"the log scrolls sideways: {widths}"
+    row = lab_page.get_by_test_id("request-row").first
+    for column in ("digit-cell", "num"):  # the digit, and the server's time
+        assert row.locator(f"td.{column}").first.evaluate(WITHIN_WIDTH), column
+    screenshot(lab_page, "log-390x844")
+
+
+def test_everyone_follows_live_even_while_the_timeline_held_a_burst(lab_page: Page, server) -> None:
+    burst_of_the_drawing(lab_page, 4)
+    timeline = lab_page.get_by_test_id("timeline")
+    expect(timeline).to_have_attribute("data-mode", "held")
+
+    lab_page.get_by_test_id("view-everyone").click()
+    another_tab = {"image": _a_drawing(lab_page), "client_id": "other-tab"}
+    status, body = post_json(server.url + "/api/predict", another_tab)
+
+    assert status == 200
+    expect(timeline).to_have_attribute("data-mode", "live")
+    rid = json.loads(body)["request_id"]
+    expect(lab_page.locator(f"[data-testid=request-row][data-request-id='{rid}']")).to_have_count(1)
+
+
+def _a_drawing(page: Page) -> str:
+    return page.get_by_test_id("canvas").evaluate("c => c.toDataURL()")
+
+
+# -- the lab's verdicts: measured, in the guide's words -------------------------------------
+
+VERDICT = """async ([kind, summary, pools]) =>
+    (await import('/static/js/verdicts.js')).labVerdict(kind, summary, pools)"""
+
+
+def summary(**measured) -> dict:
+    """burst.js's summary of a burst of 4, with the figures a case changes."""
+    one_process = {"sent": 4, "pids": [101], "threads": 4, "maxInFlight": 4, "cpuPercent": 100}
+    return {**one_process, "medianRanShare": None, **measured}
+
+
+ONE_INTER_OP = {"intra_op": 1, "inter_op": 1}  # this server's default
+TF_DEFAULTS = {"intra_op": 0, "inter_op": 0}
+TWO_INTER_OP = {"intra_op": 1, "inter_op": 2}
+
+
+CASES = [
+    # (kind, summary, pools, words it says, words it must not say)
+    ("python", summary(medianRanShare=0.27), None, ["took turns at the GIL", "27 %"], []),
+    ("tensorflow", summary(), ONE_INTER_OP, ["not because of the GIL", "TF_INTER_OP=2"], ["at the GIL"]),
+    ("tensorflow", summary(), TF_DEFAULTS, ["default pools"], ["at the GIL"]),
+    ("tensorflow", summary(cpuPercent=189), TWO_INTER_OP, ["in parallel", "outside the GIL"], []),
+    ("python", summary(pids=[1, 2, 3, 4], cpuPercent=60, medianRanShare=0.4), None, ["fewer cores"], ["GIL"]),
+    ("tensorflow", summary(pids=[1, 2], threads=2, cpuPercent=98), None, ["fewer cores were free"], ["GIL"]),
+    ("python", summary(pids=[1, 2], cpuPercent=190), None, ["ran in parallel"], []),
+    ("io", summary(cpuPercent=4), None, ["4 requests overlapped"], ["GIL"]),
+    ("python", summary(maxInFlight=1, cpuPercent=95), None, ["one request at a time"], ["GIL"]),
+]
+
+
+@pytest.mark.parametrize(("kind", "measured", "pools", "says", "never"), CASES)
+def test_the_lab_verdict_says_what_was_measured_and_no_more(
+    lab_page: Page, kind: str, measured: dict, pools: dict | None, says: list[str], never: list[str]
+) -> None:
+    text = lab_page.evaluate(VERDICT, [kind, measured, pools])
+
+    for words in says:
+        assert words in text, text
+    for words in never:
+        assert words not in text, text
+
+
+def test_a_tensorflow_burst_in_threads_mode_does_not_blame_the_gil(page: Page, start_server) -> None:
+    server = start_server(MODE="threads")
+    page.goto(f"{server.url}/?token={server.token}")
+    page.get_by_test_id("lab-kind").select_option("tensorflow")
+    page.get_by_test_id("lab-burst").click()  # the first loads TensorFlow in the worker
+    expect(page.get_by_test_id("lab-summary")).to_have_attribute("data-requests", "8", timeout=120_000)
+
+    summary = fire_lab_burst(page, "tensorflow", 50, 4)
+
+    text = summary.inner_text()
+    assert "took turns at the GIL" not in text
+    said = ("not because of the GIL", "outside the GIL", "one request at a time")
+    assert any(words in text for words in said), text
+    screenshot(page, "tensorflow-threads")
