@@ -4,6 +4,7 @@
 // the server's TensorFlow pools. A cause the measurement does not show is never stated. No DOM.
 
 const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
+const ONE_CORE_PERCENT = 80; // below this, not even one core's worth
 
 // kind: 'python' | 'io' | 'tensorflow'; summary: burst.js's; pools: {intra_op, inter_op} of the
 // tensorflow answers (null otherwise).
@@ -23,16 +24,20 @@ export function labVerdict(kind, summary, pools = null) {
   }
   const ran = ranShareText(summary.medianRanShare);
   if (kind === 'python' && processes === 1 && summary.threads > 1) {
-    return `about one core for ${summary.threads} threads of one process: they took turns at the GIL${ran} (claim 1).`;
+    return `${cores(summary)} for ${summary.threads} threads of one process: they took turns at the GIL${ran} (claim 1).`;
   }
   if (kind === 'tensorflow' && processes === 1 && summary.threads > 1) {
-    return `about one core for ${summary.threads} threads of one process, yet not because of the GIL: TensorFlow lets go of it while it computes. ${poolsText(pools)} (claim 3)`;
+    return `${cores(summary)} for ${summary.threads} threads of one process, yet not because of the GIL: TensorFlow lets go of it while it computes. ${poolsText(pools)} (claim 3)`;
   }
   if (processes > 1) {
     // Each process has a GIL of its own: a thread that ran less than its time waited for a core.
-    return `${processes} processes had requests at once, yet used about one core in all${ran}: fewer cores were free for them than processes.`;
+    return `${processes} processes had requests at once, yet used ${cores(summary)} in all${ran}: fewer cores were free for them than processes.`;
   }
-  return 'about one core: the requests did not run in parallel.';
+  return `${cores(summary)}: the requests did not run in parallel.`;
+}
+
+function cores(summary) {
+  return summary.cpuPercent < ONE_CORE_PERCENT ? 'less than one core' : 'about one core';
 }
 
 function ranShareText(share) {
