@@ -129,16 +129,31 @@ def run(args: argparse.Namespace) -> dict:
         f"at concurrency {args.concurrency}; {results['machine']['cores']} cores "
         f"({results['machine']['cpu']}), load average {results['machine']['load_average'][0]}"
     )
+    # One step a server: each mode, then each setup of the pools experiment (claims 3 and 4: two
+    # TensorFlow requests at once vs one alone). How long the rest takes, at the pace so far, is
+    # said before each step: a busy machine makes it minutes longer than the guide's figure.
+    pool_setups = matrix.POOL_SETUPS if args.pools else ()
+    steps = [("mode", mode) for mode in args.modes] + [("pools", setup) for setup in pool_setups]
     with tempfile.TemporaryDirectory(prefix="mnist-lab-") as logs:
-        for number, mode in enumerate(args.modes, 1):
-            say(f"[{number}/{len(args.modes)}] {mode}")
-            results["rows"] += matrix.run_mode(mode, chosen, args.requests, args.concurrency, Path(logs), say)
-        if args.pools:
-            say("[pools] claims 3 and 4: two TensorFlow requests at once vs one alone")
-            results["pools"] = matrix.pools(args.pool_ms, args.repeats, Path(logs), say)
+        for number, (kind, step) in enumerate(steps, 1):
+            name = step if kind == "mode" else "pools"
+            say(f"[{number}/{len(steps)}] {name}{_left(started, number - 1, len(steps))}")
+            if kind == "mode":
+                rows = matrix.run_mode(step, chosen, args.requests, args.concurrency, Path(logs), say)
+                results["rows"] += rows
+            else:
+                results["pools"] += matrix.pools(args.pool_ms, args.repeats, Path(logs), say, setups=(step,))
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["machine"]["load_average_after"] = matrix.machine()["load_average"]
     return results
+
+
+def _left(started: float, done: int, steps: int) -> str:
+    """', about N s left' at the pace of the steps done so far (nothing before the first)."""
+    if not done:
+        return ""
+    left = (time.perf_counter() - started) / done * (steps - done)
+    return f", about {left:.0f} s left at the pace so far"
 
 
 def write(results: dict, out: Path) -> list[Path]:

@@ -399,15 +399,17 @@ def run_mode(
     return rows
 
 
-def pools(ms: float, repeats: int, log_dir: Path, say: Say = _quiet) -> list[dict]:
-    """Claims 3 and 4: two TensorFlow requests at once vs one alone, per POOL_SETUPS entry.
+def pools(
+    ms: float, repeats: int, log_dir: Path, say: Say = _quiet, setups: tuple[dict, ...] = POOL_SETUPS
+) -> list[dict]:
+    """Claims 3 and 4: two TensorFlow requests at once vs one alone, per entry of ``setups``.
 
     Alone and together alternate, `repeats` times; the medians are compared. 1.0 means
     the two ran side by side; 2.0 means they took turns.
     """
     (workload,) = workloads(["tensorflow"], ms)
     rows = []
-    for setup in POOL_SETUPS:
+    for setup in setups:
         env = {key: str(value) for key, value in setup.items()}
         preset = MODES[env["MODE"]]
         workers, threads = int(env.get("WORKERS", preset.workers)), preset.threads

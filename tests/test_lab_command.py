@@ -107,6 +107,7 @@ def test_a_tiny_matrix_writes_json_table_and_chart_and_stops_every_server(tmp_pa
     assert (out / "throughput.png").read_bytes().startswith(PNG_MAGIC)
     assert "| python | single | 1 x 1 |" in (out / "results.md").read_text()
     assert "| predict-litert | threads | 1 x 4 |" in run.output  # the table is printed too
+    assert re.search(r"\[2/2\] threads, about \d+ s left at the pace so far", run.output)  # an estimate
     masters = {r["master_pid"] for r in results["rows"]}
     assert masters <= set(run.seen), "the watcher saw every gunicorn master"
     assert run.survivors() == []

@@ -24,6 +24,8 @@ export async function fire() {
   workload.showSending(title, cold);
   timeline.bringIntoView();
   const loading = new Set(); // workers that said they were loading TensorFlow (or about to)
+  let loadingSince = null; // when a worker first said so (performance.now())
+  let waitedMs = null; // from then to the first tensorflow answer: the wait, as measured here
   let pools = null;
   const summary = await runBurst(
     n,
@@ -32,6 +34,7 @@ export async function fire() {
       if (answer.body.kind === 'tensorflow') {
         state.lab.tensorflowPids.add(answer.body.worker.pid);
         pools = answer.body.tf_pools ?? pools;
+        if (loadingSince !== null && waitedMs === null) waitedMs = performance.now() - loadingSince;
       }
       return keepAnswer(answer, number);
     },
@@ -40,7 +43,8 @@ export async function fire() {
       onWait: (failure) => {
         if (failure.code === 'tensorflow_loading') {
           if (failure.worker !== null) loading.add(failure.worker);
-          workload.showLoading(failure.message);
+          loadingSince ??= performance.now();
+          workload.showLoading(failure.message, performance.now() - loadingSince);
         } else {
           workload.showWaiting(title, failure.message);
         }
@@ -53,7 +57,8 @@ export async function fire() {
   state.lab.tensorflowLoading = new Set([...loading].filter((pid) => !state.lab.tensorflowPids.has(pid)));
   lab.showWarmUp();
   if (summary.failure && summary.failure.code === 'lab_off') lab.showOff();
-  workload.showSummary(number, title, choice, summary, { loaded, loading: state.lab.tensorflowLoading.size, pools });
+  const warm = { loaded, loading: state.lab.tensorflowLoading.size, waitedMs, pools };
+  workload.showSummary(number, title, choice, summary, warm);
   if (summary.answered) holdOn(summary, `lab burst ${number}: ${n} × ${kind} ${ms} ms`);
   if (summary.failure && summary.failure.kind === 'unavailable') connection.lost(summary.failure);
 }

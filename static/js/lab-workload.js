@@ -79,9 +79,11 @@ export function showWarmUp(live, loaded, loading = 0) {
   el.warmUp.prop('hidden', false).attr({ 'data-loaded': loaded, 'data-state': 'idle' }).text(text);
 }
 
-// The server's word while a worker loads TensorFlow: "Loading TensorFlow in worker N …".
-export function showLoading(message) {
-  el.warmUp.prop('hidden', false).attr('data-state', 'loading').text(message);
+// The server's word while a worker loads TensorFlow: "Loading TensorFlow in worker N …", and
+// how long this burst has waited for it so far.
+export function showLoading(message, waitedMs) {
+  const waited = waitedMs >= 1000 ? ` Waited ${Math.round(waitedMs / 1000)} s so far.` : '';
+  el.warmUp.prop('hidden', false).attr('data-state', 'loading').text(`${message}${waited}`);
 }
 
 export function setRunning(running) {
@@ -101,8 +103,9 @@ export function showWaiting(title, message) {
   el.summary.text(`${title}: ${message}`);
 }
 
-// warm: {loaded, loading, pools}: workers that loaded TensorFlow during the burst, workers still
-// loading it at its end, and the TensorFlow pools the answers named.
+// warm: {loaded, loading, waitedMs, pools}: workers that loaded TensorFlow during the burst,
+// workers still loading it at its end, how long the first answer waited for it, and the
+// TensorFlow pools the answers named.
 export function showSummary(number, title, choice, summary, warm) {
   // The teaching point of "stretch": N ms of work against how long it took on the server.
   const median = summary.medianServerMs;
@@ -131,9 +134,10 @@ export function showSummary(number, title, choice, summary, warm) {
   if (warming) $el.append($('<span>', { class: 'note', text: `${warmUpText(warm)}: fire it again for the steady state.` }));
 }
 
-function warmUpText({ loaded, loading }) {
+function warmUpText({ loaded, loading, waitedMs }) {
   const parts = [];
-  if (loaded) parts.push(`${loaded} ${plural(loaded, 'worker', 'workers')} loaded TensorFlow during this burst`);
+  const took = waitedMs === null ? '' : ` (the first answer came ${(waitedMs / 1000).toFixed(1)} s after the wait began)`;
+  if (loaded) parts.push(`${loaded} ${plural(loaded, 'worker', 'workers')} loaded TensorFlow during this burst${took}`);
   if (loading) parts.push(`${loading} ${plural(loading, 'was', 'were')} still loading it at its end`);
   return parts.join('; ');
 }
