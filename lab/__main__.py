@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lab import matrix
+from webapp import machine as machine_cpu
 from webapp.config import MODES, ROOT
 
 DEFAULT_OUT = ROOT / "docs" / "lab"
@@ -76,6 +77,12 @@ def parser() -> argparse.ArgumentParser:
         help="skip the pools experiment (two TensorFlow requests at once vs one alone)",
     )
     p.add_argument("--pools-only", action="store_true", help="run only the pools experiment")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="before the class: measure the cores other work leaves spare, say which claims can show now",
+    )
+    p.add_argument("--check-seconds", type=float, default=3, help="how long --check measures (3)")
     p.add_argument(
         "--pool-ms",
         type=float,
@@ -137,7 +144,8 @@ def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="mnist-lab-") as logs:
         for number, (kind, step) in enumerate(steps, 1):
             name = step if kind == "mode" else "pools"
-            say(f"[{number}/{len(steps)}] {name}{_left(started, number - 1, len(steps))}")
+            spare, left = spare_now(0.5), _left(started, number - 1, len(steps))
+            say(f"[{number}/{len(steps)}] {name}: {spare:.1f} cores spare{left}")
             if kind == "mode":
                 rows = matrix.run_mode(step, chosen, args.requests, args.concurrency, Path(logs), say)
                 results["rows"] += rows
@@ -146,6 +154,41 @@ def run(args: argparse.Namespace) -> dict:
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["machine"]["load_average_after"] = matrix.machine()["load_average"]
     return results
+
+
+# (claim, what it needs to show): the claims about parallel work need a second free core.
+CLAIMS = (
+    ("claim 1: python work in processes reads ~200 % CPU, in threads ~100 %", True),
+    ("claim 2: io work overlaps in threads", False),
+    ("claim 3: TensorFlow with TF_INTER_OP=2 overlaps two calls in one process", True),
+    ("claim 4: processes serve more than threads", True),
+)
+
+
+def spare_now(seconds: float) -> float:
+    """Cores that other work leaves spare, over `seconds` of this machine (this process left out)."""
+    busy, own = machine_cpu.busy_seconds(), time.process_time()
+    time.sleep(seconds)
+    return machine_cpu.spare(machine_cpu.busy_seconds() - busy - (time.process_time() - own), seconds)
+
+
+def check(seconds: float) -> int:
+    """Before the class: can each claim show on this machine now? One line a claim."""
+    cores, load = machine_cpu.cores(), matrix.machine()["load_average"][0]
+    spare = spare_now(seconds)
+    print(f"this machine: {cores} cores, load average {load}; over {seconds:.0f} s, {spare:.1f} cores spare")
+    busy = cores >= 2 and spare < machine_cpu.NEEDED_FOR_TWO
+    for claim, needs_cores in CLAIMS:
+        if cores < 2 and needs_cores:
+            verdict = "cannot show: one core"
+        elif needs_cores and busy:
+            verdict = f"cannot show now: it needs a second free core, other work holds {cores - spare:.1f}"
+        else:
+            verdict = "can show"
+        print(f"  {claim}: {verdict}")
+    if busy:
+        print("Wait until the other work stops (top shows what it is), or teach from the guide's figures.")
+    return 0
 
 
 def _left(started: float, done: int, steps: int) -> str:
@@ -188,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.pools:
             parser().error("--pools-only and --no-pools leave nothing to run")
         args.modes = []
+    if args.check:
+        return check(args.check_seconds)
     signal.signal(signal.SIGTERM, _interrupted)
     try:
         results = run(args)

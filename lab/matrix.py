@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 import psutil
 
 from harness import launch
+from webapp import machine as machine_cpu
 from webapp.config import MODES
 
 # What the lab fires, in the order of the guide's claims.
@@ -57,6 +58,10 @@ POOL_SETUPS = (
 # The modes in teaching order: the baseline, then threads, processes, both, batching.
 MODE_ORDER = tuple(MODES)  # as webapp/config.py lists them
 REQUEST_TIMEOUT = 120.0  # seconds; a lab request takes tens of milliseconds
+TOO_BUSY = (
+    "other work held the cores this needs: processes cannot show their parallel work now "
+    "(claims 1, 3 and 4); read this row as the machine's, not as a refutation"
+)
 
 Say = Callable[[str], None]
 
@@ -313,10 +318,13 @@ def percentile(values: list[float], q: float) -> float:
 def measure(server: launch.Server, workload: Workload, requests: int, concurrency: int) -> dict:
     """Fire the fixed load at a warm server: throughput, latency, who answered, CPU."""
     cpu_before, client_before = cpu_seconds(server), time.process_time()
+    busy_before = machine_cpu.busy_seconds()
     started = time.perf_counter()
     answers = fire(server.url, workload.route, workload.body, requests, concurrency)
     seconds = time.perf_counter() - started
     cpu_used, client_used = cpu_seconds(server) - cpu_before, time.process_time() - client_before
+    # Whatever else ran on the machine meanwhile: the cores it left to the server.
+    other = machine_cpu.busy_seconds() - busy_before - cpu_used - client_used
     ok = [a for a in answers if a.status == 200 and a.body is not None]
     latencies = [a.seconds * 1000 for a in ok]
     per_pid = Counter(a.pid for a in ok)
@@ -342,6 +350,7 @@ def measure(server: launch.Server, workload: Workload, requests: int, concurrenc
         "cpu_pct": round(100 * cpu_used / seconds, 1),
         # The load generator shares the machine's cores with the server.
         "client_cpu_pct": round(100 * client_used / seconds, 1),
+        "spare_cores": machine_cpu.spare(other, seconds),
         "batch_min": min(batches, default=None),
         "batch_median": statistics.median(batches) if batches else None,
         "batch_max": max(batches, default=None),
@@ -394,8 +403,11 @@ def run_mode(
                     f"  {workload.name}: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.0f} ms, "
                     f"p95 {result['p95_ms']:.0f} ms, {result['pids']} PID(s), "
                     f"{result['threads_seen']} thread(s), CPU {result['cpu_pct']:.0f} %, "
-                    f"errors {result['errors']}"
+                    f"errors {result['errors']}; {result['spare_cores']:.1f} cores spare meanwhile"
                 )
+                needs_cores = workers > 1 and workload.name != "io"
+                if needs_cores and result["spare_cores"] < machine_cpu.NEEDED_FOR_TWO:
+                    say(f"  ! {TOO_BUSY}")
     return rows
 
 

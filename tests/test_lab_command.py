@@ -107,7 +107,9 @@ def test_a_tiny_matrix_writes_json_table_and_chart_and_stops_every_server(tmp_pa
     assert (out / "throughput.png").read_bytes().startswith(PNG_MAGIC)
     assert "| python | single | 1 x 1 |" in (out / "results.md").read_text()
     assert "| predict-litert | threads | 1 x 4 |" in run.output  # the table is printed too
-    assert re.search(r"\[2/2\] threads, about \d+ s left at the pace so far", run.output)  # an estimate
+    # Each step says the cores spare before it, and how long the rest will take.
+    assert re.search(r"\[2/2\] threads: [\d.]+ cores spare, about \d+ s left at the pace so far", run.output)
+    assert all(0 <= row["spare_cores"] <= results["machine"]["cores"] for row in rows.values())
     masters = {r["master_pid"] for r in results["rows"]}
     assert masters <= set(run.seen), "the watcher saw every gunicorn master"
     assert run.survivors() == []
@@ -178,3 +180,20 @@ def _row(workload: str, mode: str, rps: float) -> dict:
         "cpu_pct": 99.0, "client_cpu_pct": 3.0, "errors": 0,
         "per_pid": {str(1000 + i): 40 // workers for i in range(workers)},
     }  # fmt: skip
+
+
+def test_the_check_before_the_class_says_for_each_claim_whether_it_can_show_now():
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "--check", "--check-seconds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    measured = r"this machine: \d+ cores?, load average [\d.]+; over 1 s, [\d.]+ cores spare"
+    assert re.search(measured, done.stdout), done.stdout
+    verdicts = re.findall(r"^  claim (\d): .*: (can show|cannot show.*)$", done.stdout, re.M)
+    assert [claim for claim, _ in verdicts] == ["1", "2", "3", "4"], done.stdout
+    assert verdicts[1][1] == "can show"  # waiting overlaps on any machine

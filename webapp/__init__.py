@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         decode,
         health,
         lab,
+        machine,
         metrics,
         model,
         openapi,
@@ -47,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     decode.init_app(app)  # image limits
     shared = store.init_app(app)  # where the request log and the worker list are kept
     workers.init_app(app, metrics.init_app(app), shared)  # ids and in-flight counts, metrics, the live list
+    machine.init_app(app)  # the cores other work leaves spare
     security.init_app(app)  # security headers on every answer
     model.init_app(app)  # the model, loaded and warm
     errors.init_app(app)  # every error as JSON

@@ -15,6 +15,7 @@ from .batching import Call
 from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
 from .lab.limits import server_cap
+from .machine import get_spare_cores
 from .model import get_model, infer
 from .openapi import describe
 from .parsing import read_form, read_json, read_query
@@ -194,6 +195,7 @@ def workers() -> Workers:
         "answered_by": worker_list.pid,
         "count": len(live),
         "workers": live,
+        "machine": get_spare_cores().read(),
     }
 
 

@@ -373,6 +373,18 @@ class Workers(TypedDict):
     answered_by: int
     count: int
     workers: list[LiveWorker]
+    machine: Machine
+
+
+class Machine(TypedDict):
+    """The machine under the server, measured by the worker that answered, over the time since
+    its last reading: a claim about parallel work cannot show without spare cores."""
+
+    cores: int
+    spare: Annotated[
+        float | None, msgspec.Meta(description="cores other work left free (null: not measured yet)")
+    ]
+    window_s: Annotated[float | None, msgspec.Meta(description="the seconds the reading covers")]
 
 
 class Health(TypedDict):

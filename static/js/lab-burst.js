@@ -57,7 +57,7 @@ export async function fire() {
   state.lab.tensorflowLoading = new Set([...loading].filter((pid) => !state.lab.tensorflowPids.has(pid)));
   lab.showWarmUp();
   if (summary.failure && summary.failure.code === 'lab_off') lab.showOff();
-  const warm = { loaded, loading: state.lab.tensorflowLoading.size, waitedMs, pools };
+  const warm = { loaded, loading: state.lab.tensorflowLoading.size, waitedMs, pools, machine: state.machine };
   workload.showSummary(number, title, choice, summary, warm);
   if (summary.answered) holdOn(summary, `lab burst ${number}: ${n} × ${kind} ${ms} ms`);
   if (summary.failure && summary.failure.kind === 'unavailable') connection.lost(summary.failure);

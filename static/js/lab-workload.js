@@ -103,9 +103,9 @@ export function showWaiting(title, message) {
   el.summary.text(`${title}: ${message}`);
 }
 
-// warm: {loaded, loading, waitedMs, pools}: workers that loaded TensorFlow during the burst,
-// workers still loading it at its end, how long the first answer waited for it, and the
-// TensorFlow pools the answers named.
+// warm: {loaded, loading, waitedMs, pools, machine}: workers that loaded TensorFlow during the
+// burst, workers still loading it at its end, how long the first answer waited for it, the
+// TensorFlow pools the answers named, and the machine's spare cores at the end.
 export function showSummary(number, title, choice, summary, warm) {
   // The teaching point of "stretch": N ms of work against how long it took on the server.
   const median = summary.medianServerMs;
@@ -128,7 +128,9 @@ export function showSummary(number, title, choice, summary, warm) {
       ' of wall time = ',
       $('<strong>', { class: 'lab-percent', text: `${Math.round(percent)} %` }),
       ' of one core: ',
-      warming ? 'the wall time includes waiting for TensorFlow to load, so this is not the steady state.' : labVerdict(choice.kind, summary, warm.pools),
+      warming
+        ? 'the wall time includes waiting for TensorFlow to load, so this is not the steady state.'
+        : labVerdict(choice.kind, summary, warm.pools, warm.machine),
     ),
   );
   if (warming) $el.append($('<span>', { class: 'note', text: `${warmUpText(warm)}: fire it again for the steady state.` }));

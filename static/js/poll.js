@@ -13,6 +13,7 @@ import * as predict from './predict.js';
 import { queueRender, renderWorkers } from './render.js';
 import { state } from './state.js';
 import * as timeline from './timeline.js';
+import { tooBusy } from './verdicts.js';
 
 const WORKERS_POLL_MS = 1000;
 const REQUESTS_POLL_MS = 1000;
@@ -54,6 +55,8 @@ function showServer(body) {
   state.settings = body.settings;
   const hosts = new Map(body.workers.map((worker) => [worker.pid, worker.host]));
   page.showMode(body.settings, new Set(hosts.values()).size);
+  state.machine = body.machine ?? null;
+  page.showMachine(state.machine, tooBusy(state.machine));
   lab.showServer(previous);
   labScaling.follow();
   renderWorkers();

@@ -31,6 +31,7 @@ export const state = {
   cpuBefore: new Map(), // pid -> {cpu, at}: each worker's CPU seconds at the poll before
   gone: new Map(), // pid -> when (Date.now()) the worker was found gone
   clockRtt: Infinity, // the quickest round trip yet: the server's clock was read on it
+  machine: null, // /api/workers' machine: {cores, spare, window_s}
 
   // Whose requests the log and timeline show (poll.js, render.js).
   view: 'mine', // 'mine' | 'everyone'

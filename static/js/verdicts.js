@@ -5,10 +5,16 @@
 
 const PARALLEL_PERCENT = 110; // of one core: above this, parallel beyond any measuring noise
 const ONE_CORE_PERCENT = 80; // below this, not even one core's worth
+const NEEDED_FOR_TWO = 1.5; // spare cores below this: two processes cannot both run all the time (webapp/machine.py)
+
+// machine: /api/workers' {cores, spare}: too few cores spare for two requests to run side by side.
+export function tooBusy(machine) {
+  return Boolean(machine) && machine.spare !== null && machine.cores >= 2 && machine.spare < NEEDED_FOR_TWO;
+}
 
 // kind: 'python' | 'io' | 'tensorflow'; summary: burst.js's; pools: {intra_op, inter_op} of the
-// tensorflow answers (null otherwise).
-export function labVerdict(kind, summary, pools = null) {
+// tensorflow answers (null otherwise); machine: /api/workers' at the end of the burst.
+export function labVerdict(kind, summary, pools = null, machine = null) {
   const processes = summary.pids.length;
   if (summary.sent > 1 && summary.maxInFlight <= 1) {
     return 'the server ran one request at a time (at most 1 at once), so this burst cannot show whether they overlap.';
@@ -31,7 +37,10 @@ export function labVerdict(kind, summary, pools = null) {
   }
   if (processes > 1) {
     // Each process has a GIL of its own: a thread that ran less than its time waited for a core.
-    return `${processes} processes had requests at once, yet used ${cores(summary)} in all${ran}: fewer cores were free for them than processes.`;
+    const why = tooBusy(machine)
+      ? ` This machine has ${machine.spare.toFixed(1)} of its ${machine.cores} cores spare now (other work holds the rest): parallel work cannot show on it until that work stops.`
+      : '';
+    return `${processes} processes had requests at once, yet used ${cores(summary)} in all${ran}: fewer cores were free for them than processes.${why}`;
   }
   return `${cores(summary)}: the requests did not run in parallel.`;
 }

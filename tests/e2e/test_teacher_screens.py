@@ -6,6 +6,7 @@ screenshot in test-results/screens/ to look at."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -100,8 +101,10 @@ def _a_drawing(page: Page) -> str:
 
 # -- the lab's verdicts: measured, in the guide's words -------------------------------------
 
-VERDICT = """async ([kind, summary, pools]) =>
-    (await import('/static/js/verdicts.js')).labVerdict(kind, summary, pools)"""
+VERDICT = """async ([kind, summary, pools, machine]) =>
+    (await import('/static/js/verdicts.js')).labVerdict(kind, summary, pools, machine)"""
+BUSY = {"cores": 2, "spare": 0.4, "window_s": 1.0}  # other work holds 1.6 of the 2 cores
+QUIET = {"cores": 2, "spare": 1.9, "window_s": 1.0}
 
 
 def summary(**measured) -> dict:
@@ -122,6 +125,8 @@ CASES = [
     ("tensorflow", summary(), TF_DEFAULTS, ["default pools"], ["at the GIL"]),
     ("tensorflow", summary(cpuPercent=189), TWO_INTER_OP, ["in parallel", "outside the GIL"], []),
     ("python", summary(pids=[1, 2, 3, 4], cpuPercent=60, medianRanShare=0.4), None, ["fewer cores"], ["GIL"]),
+    ("python", summary(pids=[1, 2], cpuPercent=95), None, ["0.4 of its 2 cores", "cannot show"], [], BUSY),
+    ("python", summary(pids=[1, 2], cpuPercent=95), None, ["fewer cores"], ["cannot show"], QUIET),
     ("tensorflow", summary(pids=[1, 2], threads=2, cpuPercent=98), None, ["fewer cores were free"], ["GIL"]),
     ("python", summary(pids=[1, 2], cpuPercent=190), None, ["ran in parallel"], []),
     ("io", summary(cpuPercent=4), None, ["4 requests overlapped"], ["GIL"]),
@@ -129,11 +134,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "measured", "pools", "says", "never"), CASES)
-def test_the_lab_verdict_says_what_was_measured_and_no_more(
-    lab_page: Page, kind: str, measured: dict, pools: dict | None, says: list[str], never: list[str]
-) -> None:
-    text = lab_page.evaluate(VERDICT, [kind, measured, pools])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_the_lab_verdict_says_what_was_measured_and_no_more(lab_page: Page, case: tuple) -> None:
+    kind, measured, pools, says, never, *machine = case
+
+    text = lab_page.evaluate(VERDICT, [kind, measured, pools, machine[0] if machine else None])
 
     for words in says:
         assert words in text, text
@@ -155,3 +160,12 @@ def test_a_tensorflow_burst_in_threads_mode_does_not_blame_the_gil(page: Page, s
     said = ("not because of the GIL", "outside the GIL", "one request at a time")
     assert any(words in text for words in said), text
     screenshot(page, "tensorflow-threads")
+
+
+def test_the_header_always_says_how_many_cores_are_spare(lab_page: Page) -> None:
+    spare = lab_page.get_by_test_id("spare-cores")
+
+    expect(spare).to_be_visible(timeout=10_000)
+    expect(spare).to_contain_text("spare")
+    assert spare.get_attribute("data-state") in ("ok", "busy")
+    assert 0 <= float(spare.get_attribute("data-spare")) <= (os.cpu_count() or 1)
