@@ -3,10 +3,12 @@
 // Views, the only modules that touch the DOM, each finding its own elements by data-testid:
 //   page.js (top bar), canvas.js (draw card), upload.js (its file inputs), answer.js,
 //   correction.js (under the answer), workers.js (worker cards, burst),
-//   lab-card.js, lab-workload.js, lab-workers.js, timeline.js, log.js; widgets.js (shared pieces).
+//   lab-card.js, lab-workload.js, lab-compare.js, lab-workers.js, timeline.js, log.js; widgets.js
+//   (shared pieces).
 // Flows, which call the server and the views: predict.js, corrections.js, connection.js, poll.js, render.js,
 //   bursts.js, lab.js, lab-burst.js, lab-scaling.js.
-// Below both: state.js (all the page's state), api.js, burst.js, requests.js, colors.js, format.js.
+// Below both: state.js (all the page's state), api.js, burst.js, requests.js, colors.js, format.js,
+//   verdicts.js.
 
 import * as answerCard from './answer.js';
 import * as bursts from './bursts.js';
@@ -14,6 +16,7 @@ import * as pad from './canvas.js';
 import * as correction from './correction.js';
 import * as corrections from './corrections.js';
 import * as labBurst from './lab-burst.js';
+import * as labCompare from './lab-compare.js';
 import * as labScaling from './lab-scaling.js';
 import * as labWorkers from './lab-workers.js';
 import * as labWorkload from './lab-workload.js';
@@ -52,4 +55,5 @@ answerCard.start();
 timeline.start();
 timeline.showView(state.view);
 log.showView(state.view);
+labCompare.show([...state.lab.compared.values()]);
 poll.pollWorkers();

@@ -10,7 +10,9 @@ import * as connection from './connection.js';
 import * as lab from './lab.js';
 import * as workload from './lab-workload.js';
 import { keepAnswer } from './render.js';
-import { livePids, state } from './state.js';
+import { shape } from './format.js';
+import * as compare from './lab-compare.js';
+import { keepCompared, livePids, state } from './state.js';
 import * as timeline from './timeline.js';
 
 export async function fire() {
@@ -59,6 +61,21 @@ export async function fire() {
   if (summary.failure && summary.failure.code === 'lab_off') lab.showOff();
   const warm = { loaded, loading: state.lab.tensorflowLoading.size, waitedMs, pools, machine: state.machine };
   workload.showSummary(number, title, choice, summary, warm);
+  if (summary.answered === n && summary.cpuPercent !== null && !warm.loaded && !warm.loading) {
+    const { mode, workers, threads } = state.settings;
+    keepCompared({
+      mode,
+      shape: shape(workers, threads),
+      kind,
+      ms,
+      n,
+      rps: (n * 1000) / summary.wallMs,
+      cpuPercent: summary.cpuPercent,
+      wallMs: summary.wallMs,
+      spare: state.machine ? state.machine.spare : null,
+    });
+    compare.show([...state.lab.compared.values()]);
+  }
   if (summary.answered) holdOn(summary, `lab burst ${number}: ${n} × ${kind} ${ms} ms`);
   if (summary.failure && summary.failure.kind === 'unavailable') connection.lost(summary.failure);
 }

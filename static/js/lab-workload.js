@@ -127,7 +127,7 @@ export function showSummary(number, title, choice, summary, warm) {
       $('<strong>', { text: formatMs(summary.wallMs) }),
       ' of wall time = ',
       $('<strong>', { class: 'lab-percent', text: `${Math.round(percent)} %` }),
-      ' of one core: ',
+      ` of one core; ${((summary.answered * 1000) / summary.wallMs).toFixed(1)} requests/s: `,
       warming
         ? 'the wall time includes waiting for TensorFlow to load, so this is not the steady state.'
         : labVerdict(choice.kind, summary, warm.pools, warm.machine),

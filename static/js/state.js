@@ -5,6 +5,7 @@
 import { createRequestStore } from './requests.js';
 
 const CLIENT_KEY = 'mnist-lab-client-id';
+const COMPARED_KEY = 'mnist-lab-compared';
 
 const clientId = tabClientId();
 
@@ -52,8 +53,31 @@ export const state = {
     scaling: null, // a worker asked for or sent away: {action, before, since, target}
     tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
     tensorflowLoading: new Set(), // workers still loading it at the end of the last burst
+    // The last burst of each workload in each server shape this tab has seen, kept across the
+    // server's restarts in other modes (lab-compare.js): key `${mode}|${shape}|${kind}|${ms}`.
+    compared: readCompared(),
   },
 };
+
+// Kept in sessionStorage: the teacher restarts the server in another mode, the tab stays.
+export function keepCompared(row) {
+  const key = `${row.mode}|${row.shape}|${row.kind}|${row.ms}`;
+  state.lab.compared.delete(key); // the newest last
+  state.lab.compared.set(key, row);
+  try {
+    sessionStorage.setItem(COMPARED_KEY, JSON.stringify([...state.lab.compared]));
+  } catch {
+    // storage blocked: the table lasts as long as the page
+  }
+}
+
+function readCompared() {
+  try {
+    return new Map(JSON.parse(sessionStorage.getItem(COMPARED_KEY) || '[]'));
+  } catch {
+    return new Map();
+  }
+}
 
 export function livePids() {
   return state.workers.map((worker) => worker.pid);

@@ -30,7 +30,8 @@ export function labVerdict(kind, summary, pools = null, machine = null) {
   }
   const ran = ranShareText(summary.medianRanShare);
   if (kind === 'python' && processes === 1 && summary.threads > 1) {
-    return `${cores(summary)} for ${summary.threads} threads of one process: they took turns at the GIL${ran} (claim 1).`;
+    const shared = tooBusy(machine) ? ' Other work on the machine took part of that one core too.' : '';
+    return `${cores(summary)} for ${summary.threads} threads of one process: they took turns at the GIL${ran} (claim 1).${shared}`;
   }
   if (kind === 'tensorflow' && processes === 1 && summary.threads > 1) {
     return `${cores(summary)} for ${summary.threads} threads of one process, yet not because of the GIL: TensorFlow lets go of it while it computes. ${poolsText(pools)} (claim 3)`;

@@ -169,3 +169,23 @@ def test_the_header_always_says_how_many_cores_are_spare(lab_page: Page) -> None
     expect(spare).to_contain_text("spare")
     assert spare.get_attribute("data-state") in ("ok", "busy")
     assert 0 <= float(spare.get_attribute("data-spare")) <= (os.cpu_count() or 1)
+
+
+def test_the_same_lab_burst_in_threads_then_processes_is_set_side_by_side(page: Page, start_server) -> None:
+    threads = start_server(MODE="threads")
+    page.goto(f"{threads.url}/?token={threads.token}")
+    fire_lab_burst(page, "python", 50, 4)
+    threads.stop()
+
+    processes = start_server(port=threads.port, MODE="processes", LAB_TOKEN=threads.token)
+    expect(page.get_by_test_id("lab-mode")).to_contain_text("MODE=processes", timeout=20_000)
+    fire_lab_burst(page, "python", 50, 4)
+
+    rows = page.get_by_test_id("lab-compare-rows").locator("tr")
+    expect(rows).to_have_count(2)
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.mode)") == ["threads", "processes"]
+    assert all(float(rps) > 0 for rps in rows.evaluate_all("rs => rs.map(r => r.dataset.rps)"))
+    expect(page.get_by_test_id("lab-summary")).to_contain_text("requests/s")
+    assert processes.url == threads.url
+    page.get_by_test_id("lab-compare").scroll_into_view_if_needed()
+    screenshot(page, "claim-4-side-by-side")
