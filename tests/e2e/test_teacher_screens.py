@@ -189,3 +189,44 @@ def test_the_same_lab_burst_in_threads_then_processes_is_set_side_by_side(page: 
     assert processes.url == threads.url
     page.get_by_test_id("lab-compare").scroll_into_view_if_needed()
     screenshot(page, "claim-4-side-by-side")
+
+
+def test_the_guide_walked_on_the_page(page: Page, start_server) -> None:
+    """docs/teaching.md's page steps, in order, on one tab across restarts: the setup, claims 1,
+    2 and 4. Mechanisms, not timings: where the machine is too busy for parallel work to show,
+    the page must say so in the words the guide gives."""
+    page.set_viewport_size(WIDE)
+    server = start_server(MODE="processes")
+    page.goto(f"{server.url}/?token={server.token}")
+    expect(page.get_by_test_id("spare-cores")).to_contain_text("spare", timeout=10_000)
+
+    # 0. The setup: draw a digit, press Burst: several processes answer, the timeline holds it.
+    burst_of_the_drawing(page)
+    assert int(page.get_by_test_id("burst-summary").get_attribute("data-pids")) >= 2
+    expect(page.get_by_test_id("timeline")).to_have_attribute("data-mode", "held")
+    assert page.get_by_test_id("timeline").evaluate(IN_VIEW)
+
+    # Claim 1, processes: python 100 ms, 4 at once, over several PIDs; parallel, or "cannot show".
+    summary = fire_lab_burst(page, "python", 100, 4)
+    assert int(summary.get_attribute("data-pids")) >= 2
+    parallel = int(summary.get_attribute("data-cpu-percent")) > 110
+    assert parallel or "fewer cores were free" in summary.inner_text(), summary.inner_text()
+
+    # Claim 1, threads: one PID, striped bars, "took turns at the GIL".
+    server.stop()
+    server = start_server(port=server.port, MODE="threads", LAB_TOKEN=server.token)
+    expect(page.get_by_test_id("lab-mode")).to_contain_text("MODE=threads", timeout=20_000)
+    summary = fire_lab_burst(page, "python", 100, 4)
+    assert summary.get_attribute("data-pids") == "1"
+    expect(summary).to_contain_text("took turns at the GIL")
+    assert int(page.get_by_test_id("timeline").get_attribute("data-striped")) >= 2
+
+    # Claim 2: io overlaps in threads, for little CPU.
+    summary = fire_lab_burst(page, "io", 100, 4)
+    assert int(summary.get_attribute("data-max-in-flight")) >= 2
+    expect(summary).to_contain_text("requests overlapped")
+
+    # Claim 4: the python bursts of both modes side by side.
+    modes = page.get_by_test_id("lab-compare-rows").locator("tr[data-kind=python]")
+    assert modes.evaluate_all("rs => rs.map(r => r.dataset.mode)") == ["processes", "threads"]
+    screenshot(page, "guide-walked")
