@@ -7,6 +7,8 @@ other teams' suites use too.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from digits import dataset
@@ -53,3 +55,36 @@ def redis_backed_server(tmp_path_factory, redis_server):
 def stored_server(request):
     """The shared server, with each store in turn: its state folder (SQLite, files) and Redis."""
     return request.getfixturevalue("server" if request.param == "sqlite" else "redis_backed_server")
+
+
+# -- how long the rest of a long run will take ------------------------------------------------
+
+PROGRESS_EVERY_S = 60  # a line a minute: the suite takes minutes, longer on a busy machine
+PROGRESS_FROM = 100  # tests in the run: a targeted run of a few says nothing
+
+
+class _Progress:
+    """'120 of 402 tests in 95 s; about 220 s left at this pace', once a minute, for make test."""
+
+    def __init__(self, total: int, reporter):
+        self.total, self.done, self.reporter = total, 0, reporter
+        self.started = self.last = time.monotonic()
+
+    def pytest_runtest_logfinish(self, nodeid, location) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_S or self.done >= self.total:
+            return
+        self.last = now
+        spent = now - self.started
+        left = spent / self.done * (self.total - self.done)
+        self.reporter.ensure_newline()
+        self.reporter.write_line(
+            f"{self.done} of {self.total} tests in {spent:.0f} s; about {left:.0f} s left at this pace"
+        )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if len(session.items) >= PROGRESS_FROM and reporter is not None:
+        session.config.pluginmanager.register(_Progress(len(session.items), reporter), "progress-estimate")
