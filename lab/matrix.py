@@ -315,16 +315,33 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+class OtherWork:
+    """The cores whatever else runs on the machine leaves spare from now on: the machine's CPU
+    less the server's and this process's (the load generator's)."""
+
+    def __init__(self, server: launch.Server):
+        self.server = server
+        self.begun = time.perf_counter()
+        self.busy, self.served = machine_cpu.busy_seconds(), cpu_seconds(server)
+        self.own = time.process_time()
+
+    def spare(self) -> float:
+        other = (
+            machine_cpu.busy_seconds() - self.busy
+            - (cpu_seconds(self.server) - self.served)
+            - (time.process_time() - self.own)
+        )  # fmt: skip
+        return machine_cpu.spare(other, time.perf_counter() - self.begun)
+
+
 def measure(server: launch.Server, workload: Workload, requests: int, concurrency: int) -> dict:
     """Fire the fixed load at a warm server: throughput, latency, who answered, CPU."""
     cpu_before, client_before = cpu_seconds(server), time.process_time()
-    busy_before = machine_cpu.busy_seconds()
+    others = OtherWork(server)
     started = time.perf_counter()
     answers = fire(server.url, workload.route, workload.body, requests, concurrency)
     seconds = time.perf_counter() - started
     cpu_used, client_used = cpu_seconds(server) - cpu_before, time.process_time() - client_before
-    # Whatever else ran on the machine meanwhile: the cores it left to the server.
-    other = machine_cpu.busy_seconds() - busy_before - cpu_used - client_used
     ok = [a for a in answers if a.status == 200 and a.body is not None]
     latencies = [a.seconds * 1000 for a in ok]
     per_pid = Counter(a.pid for a in ok)
@@ -350,7 +367,7 @@ def measure(server: launch.Server, workload: Workload, requests: int, concurrenc
         "cpu_pct": round(100 * cpu_used / seconds, 1),
         # The load generator shares the machine's cores with the server.
         "client_cpu_pct": round(100 * client_used / seconds, 1),
-        "spare_cores": machine_cpu.spare(other, seconds),
+        "spare_cores": others.spare(),
         "batch_min": min(batches, default=None),
         "batch_median": statistics.median(batches) if batches else None,
         "batch_max": max(batches, default=None),
@@ -430,6 +447,7 @@ def pools(
             warm_up(server, workload, 2)
             ones, twos, cpus_one, cpus_two = [], [], [], []
             pair: list[Answer] = []
+            others = OtherWork(server)
             for _ in range(repeats):
                 before = cpu_seconds(server)
                 one, alone = fire_together(server.url, workload.route, workload.body, 1)
@@ -442,6 +460,7 @@ def pools(
                 ones.append(one)
                 twos.append(two)
             one, two = statistics.median(ones), statistics.median(twos)
+            spare = others.spare()
             row = {
                 "mode": env["MODE"],
                 "workers": workers,
@@ -458,13 +477,17 @@ def pools(
                 "cpu_pct_two": round(statistics.median(cpus_two), 1),
                 "pids": len({a.pid for a in pair}),
                 "threads_seen": len({(a.pid, a.thread_id) for a in pair}),
+                "spare_cores": spare,
             }
             rows.append(row)
             say(
                 f"  one alone {row['one_ms']:.0f} ms, two at once {row['two_ms']:.0f} ms: "
                 f"x{row['ratio']:.2f}, CPU {row['cpu_pct_one']:.0f} % alone, "
-                f"{row['cpu_pct_two']:.0f} % for two, on {row['pids']} PID(s)"
+                f"{row['cpu_pct_two']:.0f} % for two, on {row['pids']} PID(s); "
+                f"{spare:.1f} cores spare meanwhile"
             )
+            if spare < machine_cpu.NEEDED_FOR_TWO:
+                say(f"  ! {TOO_BUSY}")
     return rows
 
 
