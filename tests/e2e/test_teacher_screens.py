@@ -229,4 +229,9 @@ def test_the_guide_walked_on_the_page(page: Page, start_server) -> None:
     # Claim 4: the python bursts of both modes side by side.
     modes = page.get_by_test_id("lab-compare-rows").locator("tr[data-kind=python]")
     assert modes.evaluate_all("rs => rs.map(r => r.dataset.mode)") == ["processes", "threads"]
+    table = page.get_by_test_id("lab-compare")
+    table.scroll_into_view_if_needed()
+    # It stays in its column: never drawn over the card's other column.
+    box, side = table.bounding_box(), page.locator(".lab-side").bounding_box()
+    assert box["x"] + box["width"] <= side["x"], (box, side)
     screenshot(page, "guide-walked")
