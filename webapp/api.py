@@ -33,7 +33,7 @@ from .schemas import (
 from .store import get_store
 from .teacher import is_teacher
 from .tracking import busy, received, request_id
-from .verdict import REASONS, calibrated, shape, unsure_reason
+from .verdict import REASONS, calibrated_top, shape, unsure_reason
 from .workers import get_workers
 
 bp = Blueprint("api", __name__)
@@ -129,7 +129,7 @@ def predict() -> Prediction:
 
 def verdict(pixels: np.ndarray, extent: float, p: np.ndarray) -> dict:
     """The answer's "not sure" fields: verdict, and when unsure the reason (words and code)."""
-    confidence = float(calibrated(p, get_model().temperature).max())
+    confidence = calibrated_top(p.tolist(), get_model().temperature)
     reason = unsure_reason(shape(pixels), confidence, extent)
     if reason is None:
         return {"verdict": "digit", "calibrated_confidence": round(confidence, 4)}

@@ -213,14 +213,14 @@ def _bbox(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     return Image.fromarray(ink).getbbox()
 
 
-def to_mnist(ink: np.ndarray, area: int | None = None) -> np.ndarray:
+def to_mnist(ink: np.ndarray, area: int | None = None, box: tuple | None = None) -> np.ndarray:
     """uint8 ink array (any size) -> uint8 28x28: cropped, 20 px box, centred by mass.
 
     Raises ApiError ``empty_drawing`` (422) when there is (next to) no ink: fewer
     pixels of it than MIN_INK_FRACTION of ``area``, the whole picture's pixel
-    count (the ink array's own by default).
+    count (the ink array's own by default). ``box``: the ink's bounding box, if known.
     """
-    box = _bbox(ink)
+    box = box or _bbox(ink)
     # Counted inside the ink's bounding box only: the rest is blank by definition.
     enough = max(1, MIN_INK_FRACTION * (area or ink.size))
     if box is None:
@@ -275,6 +275,7 @@ def preprocess_measured(image: Image.Image) -> tuple[np.ndarray, float]:
     """preprocess(), and how big the ink was: its longest side over the picture's shorter side
     (the "not sure" verdict tells a scribble, big, from a digit drawn too small)."""
     ink = to_ink(image)
-    pixels = to_mnist(ink, area=image.width * image.height)
-    left, top, right, bottom = _bbox(ink)  # not None: to_mnist found ink
+    box = _bbox(ink)
+    pixels = to_mnist(ink, area=image.width * image.height, box=box)
+    left, top, right, bottom = box  # not None: to_mnist found ink
     return pixels, max(right - left, bottom - top) / min(image.size)
