@@ -10,6 +10,7 @@ same transaction, so however many workers write, no reader sees more.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -122,15 +123,23 @@ class RequestLog:
         self._queue: queue.SimpleQueue[tuple | threading.Event] = queue.SimpleQueue()
         self._local = threading.local()
         self._hurry = threading.Event()  # set by flush(): stop lingering
+        # Rows queued by this process, and rows the writer has done with (stored or
+        # dropped): a flush with nothing outstanding returns at once, without waking
+        # the writer (a thread hand-off costs a poll up to the GIL's 5 ms switch interval).
+        self._count = itertools.count(1)  # next() is one C call: no count is lost between threads
+        self._recorded = self._done = 0
         self._writer = threading.Thread(target=self._write_forever, name="request-log", daemon=True)
         self._writer.start()
 
     def record(self, row: dict) -> None:
         """Queue one answered request; the writer thread stores it within _LINGER seconds."""
+        self._recorded = next(self._count)
         self._queue.put(tuple(map(row.get, COLUMNS)))
 
     def flush(self, timeout: float = 5.0) -> None:
         """Store everything this process queued, now, and wait (at most timeout s) until it is stored."""
+        if self._done >= self._recorded:
+            return
         stored = threading.Event()
         self._queue.put(stored)
         self._hurry.set()
@@ -190,6 +199,7 @@ class RequestLog:
             except Exception:  # noqa: BLE001 - whatever it is, the writer must live on
                 log.exception("pid %d could not store %d request rows", os.getpid(), len(rows))
             finally:
+                self._done += len(rows)
                 for stored in flushes:
                     stored.set()
 
