@@ -266,8 +266,8 @@ def running_nginx(
     in front of ``upstreams`` ("127.0.0.1:port"), on a free loopback port, in a folder of its
     own; yields its URL and stops it after.
 
-    The site file is used as shipped; only its upstream servers and its listen
-    address are replaced.
+    The site file is used as shipped; only its upstream servers, its listen address
+    and its cache's folder are replaced.
     """
     binary = find_nginx()
     if binary is None:
@@ -283,6 +283,7 @@ def running_nginx(
         r"(upstream \w+ \{\n(?:    #[^\n]*\n)*)(?:    server [^\n]*\n)+", lambda m: m[1] + servers, text
     )
     text = re.sub(r"listen [^;]+;", f"listen {host}:{port};", text)
+    text = re.sub(r"proxy_cache_path \S+", f"proxy_cache_path {prefix / 'cache'}", text)
     (prefix / "site.conf").write_text(text)
     temp = "".join(
         f"    {kind}_temp_path {prefix / kind};\n"
