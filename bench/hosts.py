@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.class_size} students for {args.class_seconds} s through nginx to 3 hosts ...",
                 flush=True,
             )
-            class_rows = run_locust(three.url, args.class_size, args.class_seconds, 30, work)
+            class_rows = run_locust(three.url, args.class_size, args.class_seconds, 30, work, processes=2)
     print("\n" + table(rows, args.concurrency))
     print("\n| through nginx to 3 hosts, under load | requests | failed |\n|---|---:|---:|")
     for name, fault in faults.items():
