@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -91,6 +92,24 @@ def test_a_photo_sized_prediction_passes_through_nginx(cluster):
     assert len(photo) > 500_000
     status, answer = post_json(cluster.url + "/api/predict", {"image": photo})
     assert status == 200, answer[:300]
+
+
+def test_nginx_answers_the_pages_polls_from_a_one_second_cache_but_never_the_teachers(cluster):
+    def poll(path: str, **headers) -> tuple[str, dict]:
+        request = urllib.request.Request(cluster.url + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.headers["X-Cache"], json.loads(answer.read())
+
+    wait_for(lambda: poll("/api/workers")[0], 5, "a poll answered from the cache", until=lambda c: c == "HIT")
+    cached, answer = poll("/api/workers")
+    assert cached in ("HIT", "MISS", "EXPIRED") and answer["settings"]["teacher"] is False
+    teacher, answer = poll("/api/workers", Authorization=f"Bearer {cluster.token}")
+    assert teacher == "BYPASS" and answer["settings"]["teacher"] is True
+    teacher, _ = poll("/api/requests", Cookie=f"lab_token={cluster.token}")
+    assert teacher == "BYPASS"
+    # Kept a second, no more: within 3 s of a cached answer the next comes from the hosts.
+    wait_for(lambda: poll("/api/requests")[0], 5, "the log polled from the cache", until=lambda c: c == "HIT")
+    wait_for(lambda: poll("/api/requests")[0], 3, "the cached log expired", until=lambda c: c != "HIT")
 
 
 def test_the_page_groups_the_workers_and_the_timeline_by_host(cluster, page: Page):
