@@ -27,13 +27,7 @@ class Failure extends Error {
 }
 
 export function predict(image, clientId) {
-  return send({
-    url: PREDICT_URL,
-    method: 'POST',
-    contentType: 'application/json',
-    data: JSON.stringify({ image, client_id: clientId }),
-    timeout: PREDICT_TIMEOUT_MS,
-  });
+  return postJson(PREDICT_URL, { image, client_id: clientId }, PREDICT_TIMEOUT_MS);
 }
 
 // A picture file (upload, camera, drop) as a multipart form, as `curl -F image=@digit.png` sends it.
@@ -53,13 +47,7 @@ export function predictFile(file, clientId) {
 
 // The digit a drawing (a data URL) really is, for the answer requestId.
 export function correct(image, label, requestId) {
-  return send({
-    url: CORRECTIONS_URL,
-    method: 'POST',
-    contentType: 'application/json',
-    data: JSON.stringify({ image, label, request_id: requestId }),
-    timeout: PREDICT_TIMEOUT_MS,
-  });
+  return postJson(CORRECTIONS_URL, { image, label, request_id: requestId }, PREDICT_TIMEOUT_MS);
 }
 
 export function workers() {
@@ -73,23 +61,15 @@ export function requestsSince(since, limit) {
 }
 
 export function labWork(kind, ms, clientId) {
-  return send({
-    url: LAB_WORK_URL,
-    method: 'POST',
-    contentType: 'application/json',
-    data: JSON.stringify({ kind, ms, client_id: clientId }),
-    timeout: LAB_TIMEOUT_MS,
-  });
+  return postJson(LAB_WORK_URL, { kind, ms, client_id: clientId }, LAB_TIMEOUT_MS);
 }
 
 export function labWorkers(action) {
-  return send({
-    url: LAB_WORKERS_URL,
-    method: 'POST',
-    contentType: 'application/json',
-    data: JSON.stringify({ action }),
-    timeout: POLL_TIMEOUT_MS,
-  });
+  return postJson(LAB_WORKERS_URL, { action }, POLL_TIMEOUT_MS);
+}
+
+function postJson(url, body, timeout) {
+  return send({ url, method: 'POST', contentType: 'application/json', data: JSON.stringify(body), timeout });
 }
 
 function send(options) {
