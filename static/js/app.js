@@ -8,7 +8,7 @@
 // Flows, which call the server and the views: predict.js, corrections.js, connection.js, poll.js, render.js,
 //   bursts.js, lab.js, lab-burst.js, lab-scaling.js.
 // Below both: state.js (all the page's state), api.js, burst.js, requests.js, colors.js, format.js,
-//   verdicts.js.
+//   verdicts.js, worker-readings.js.
 
 import * as answerCard from './answer.js';
 import * as bursts from './bursts.js';

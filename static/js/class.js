@@ -7,6 +7,7 @@ import * as api from './api.js';
 import * as log from './log.js';
 import { createRequestStore } from './requests.js';
 import * as timeline from './timeline.js';
+import { readWorkers } from './worker-readings.js';
 import * as workersCard from './workers.js';
 
 const POLL_MS = 1000;
@@ -17,32 +18,19 @@ const requests = createRequestStore(null); // nobody's own: every row is someone
 const gone = new Map(); // pid -> when it was found gone
 const cpuBefore = new Map(); // pid -> {cpu, at}: CPU seconds at the poll before
 let latest = null;
-let workerPids = [];
 
 function pollWorkers() {
   api.workers().then(
     ({ body }) => {
-      const live = body.workers.map((worker) => worker.pid);
-      for (const pid of workerPids) if (!live.includes(pid) && !gone.has(pid)) gone.set(pid, Date.now());
-      workerPids = live;
-      workersCard.showWorkers(withCpuPercent(body.workers), [...gone].map(([pid, goneAt]) => ({ pid, goneAt })));
-      const hosts = new Map(body.workers.map((worker) => [worker.pid, worker.host]));
+      const workers = readWorkers(body.workers, cpuBefore, gone);
+      workersCard.showWorkers(workers, [...gone].map(([pid, goneAt]) => ({ pid, goneAt })));
+      const hosts = new Map(workers.map((worker) => [worker.pid, worker.host]));
+      const live = workers.map((worker) => worker.pid);
       timeline.setWorkers(live, [...gone.keys()], body.settings.threads > 1, hosts);
       setTimeout(pollWorkers, POLL_MS);
     },
     () => setTimeout(pollWorkers, POLL_MS),
   );
-}
-
-// Each worker's CPU % since the poll before, as the page's cards show it.
-function withCpuPercent(workers) {
-  const now = performance.now();
-  return workers.map((worker) => {
-    const before = cpuBefore.get(worker.pid);
-    cpuBefore.set(worker.pid, { cpu: worker.cpu_seconds, at: now });
-    const cpuPercent = before ? ((worker.cpu_seconds - before.cpu) * 100000) / (now - before.at) : null;
-    return { ...worker, cpuPercent };
-  });
 }
 
 function pollRequests() {

@@ -14,6 +14,7 @@ import { queueRender, renderWorkers } from './render.js';
 import { state } from './state.js';
 import * as timeline from './timeline.js';
 import { tooBusy } from './verdicts.js';
+import { readWorkers } from './worker-readings.js';
 
 const WORKERS_POLL_MS = 1000;
 const REQUESTS_POLL_MS = 1000;
@@ -40,17 +41,8 @@ function pollDelay(ms) {
 
 // Each worker's CPU % since the poll before, and the workers that are gone.
 function showServer(body) {
-  const now = performance.now();
   const livePids = body.workers.map((worker) => worker.pid);
-  for (const pid of state.cpuBefore.keys()) {
-    if (!livePids.includes(pid) && !state.gone.has(pid)) state.gone.set(pid, Date.now());
-  }
-  state.workers = body.workers.map((worker) => {
-    const before = state.cpuBefore.get(worker.pid);
-    const cpuPercent = before ? ((worker.cpu_seconds - before.cpu) * 100000) / (now - before.at) : null;
-    state.cpuBefore.set(worker.pid, { cpu: worker.cpu_seconds, at: now });
-    return { ...worker, cpuPercent };
-  });
+  state.workers = readWorkers(body.workers, state.cpuBefore, state.gone);
   const previous = state.settings;
   state.settings = body.settings;
   const hosts = new Map(body.workers.map((worker) => [worker.pid, worker.host]));
