@@ -70,14 +70,13 @@ class SpareCores:
     def read(self) -> dict:
         with self._lock:
             now = time.monotonic()
-            if self._last and now - self._last[0] < _MIN_WINDOW_S:
+            if now - self._last[0] < _MIN_WINDOW_S:
                 return self._answer
             busy, ours = busy_seconds(), self._server_seconds()
-            if self._last:
-                wall = now - self._last[0]
-                # A worker that died took its CPU seconds with it: never count that as ours.
-                other = (busy - self._last[1]) - max(0.0, ours - self._last[2])
-                self._answer = {"cores": cores(), "spare": spare(other, wall), "window_s": round(wall, 2)}
+            wall = now - self._last[0]
+            # A worker that died took its CPU seconds with it: never count that as ours.
+            other = (busy - self._last[1]) - max(0.0, ours - self._last[2])
+            self._answer = {"cores": cores(), "spare": spare(other, wall), "window_s": round(wall, 2)}
             self._last = (now, busy, ours)
             return self._answer
 
