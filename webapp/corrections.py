@@ -49,13 +49,13 @@ RECORD = ".json"
 
 def init_app(app: Flask) -> None:
     """Make the CORRECTIONS folder (0700) if it is set; a folder that cannot be made is an error."""
-    folder = app.config.get("CORRECTIONS")
+    folder = app.config["CORRECTIONS"]
     if folder:
         Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _folder() -> Path:
-    folder = current_app.config.get("CORRECTIONS")
+    folder = current_app.config["CORRECTIONS"]
     if not folder:
         raise ApiError(
             "corrections_off",
