@@ -40,7 +40,7 @@ def render(strokes: list[Stroke], box: tuple[float, float, float], width: float,
     return image
 
 
-def _strokes_of(digit: np.ndarray, rng: np.random.Generator, tremor: float = 0.004) -> list[Stroke]:
+def skeleton_strokes(digit: np.ndarray, rng: np.random.Generator, tremor: float = 0.004) -> list[Stroke]:
     """MNIST skeleton strokes, shifted so the ink spans [0, 1], with a little tremor."""
     strokes = mnist_strokes(digit)
     points = np.array([p for s in strokes for p in s])
@@ -62,7 +62,7 @@ def drawn(images: np.ndarray, seed: int = 0) -> Iterator[Image.Image]:
         width = rng.uniform(14, 26)
         side = rng.uniform(110, 250) - width
         left, top = rng.uniform(width / 2, CANVAS_SIZE - side - width / 2, 2)
-        yield render(_strokes_of(digit, rng), (left, top, side), width)
+        yield render(skeleton_strokes(digit, rng), (left, top, side), width)
 
 
 def dots(n: int, seed: int = 0) -> list[Image.Image]:
@@ -86,7 +86,7 @@ def tiny(images: np.ndarray, seed: int = 0) -> list[Image.Image]:
     for digit in images:
         side = rng.uniform(12, 45)
         left, top = rng.uniform(30, CANVAS_SIZE - side - 30, 2)
-        out.append(render(_strokes_of(digit, rng, 0), (left, top, side), PEN_WIDTH))
+        out.append(render(skeleton_strokes(digit, rng, 0), (left, top, side), PEN_WIDTH))
     return out
 
 
@@ -123,7 +123,7 @@ def photo(digit: np.ndarray, rng: np.random.Generator, quality: int | None = Non
     side = rng.uniform(0.35, 0.65) * min(w, h)
     width = rng.uniform(0.045, 0.09) * side
     left, top = rng.uniform(0.2, 0.8) * (w - side), rng.uniform(0.2, 0.8) * (h - side)
-    strokes = render(_strokes_of(digit, rng, 0.006), (left, top, side), width, size=max(w, h))
+    strokes = render(skeleton_strokes(digit, rng, 0.006), (left, top, side), width, size=max(w, h))
     ink_alpha = np.asarray(strokes.getchannel("A"), np.float64)[:h, :w] / 255
     ink_level = rng.uniform(20, 80)
     grey = grey * (1 - ink_alpha) + ink_level * ink_alpha + rng.normal(0, 4, (h, w)) * ink_alpha
@@ -162,3 +162,56 @@ def photos(images: np.ndarray, seed: int = 0) -> list[bytes]:
     """Photo-like JPEGs of the digits, one each."""
     rng = np.random.default_rng(seed)
     return [photo(d, rng) for d in images]
+
+
+# -- stroke fonts: digits as type designers and scribes draw them -------------------------
+
+# The Hershey fonts (1967, public domain; the Hershey-Fonts package) draw every glyph as pen
+# strokes: drawn through the page's pen they look like digits a person drew with a mouse, in
+# styles MNIST hardly has. Near-duplicate fonts are left out. None of it is used in training.
+FONT_STYLES: dict[str, tuple[str, ...]] = {
+    "print": ("futural", "futuram", "rowmans", "rowmand", "timesr"),
+    "italic": ("timesi", "timesib"),
+    "script": ("scripts", "scriptc", "cursive"),
+    "blackletter": ("gothiceng", "gothicger", "gothicita"),
+}
+
+
+def font_glyphs(style: str) -> list[tuple[str, int, list[Stroke]]]:
+    """(font, digit, strokes in the glyph's own [0, 1] box) of every font of a style."""
+    from HersheyFonts import HersheyFonts
+
+    out = []
+    for name in FONT_STYLES[style]:
+        font = HersheyFonts()
+        font.load_default_font(name)
+        for digit in range(10):
+            strokes = [s for s in font.strokes_for_text(str(digit)) if s]
+            points = np.array([p for s in strokes for p in s], float)
+            low, high = points.min(axis=0), points.max(axis=0)
+            span = max(high - low)
+            offset = low - (span - (high - low)) / 2
+            out.append((name, digit, [[tuple((np.array(p) - offset) / span) for p in s] for s in strokes]))
+    return out
+
+
+def fonts(style: str, n: int, seed: int = 0) -> tuple[list[Image.Image], np.ndarray]:
+    """``n`` drawings of a style's digits: a round pen of 12-28 px, 100-250 px tall anywhere on
+    the canvas (centred or off-centre), slanted up to +-12 degrees, a little tremor; and labels."""
+    rng = np.random.default_rng(seed)
+    glyphs = font_glyphs(style)
+    images, labels = [], []
+    for i in range(n):
+        _, digit, strokes = glyphs[i % len(glyphs)]
+        slant = np.tan(np.radians(rng.uniform(-12, 12)))
+        moved = []
+        for stroke in strokes:
+            s = np.array(stroke)
+            s[:, 0] = 0.5 + (s[:, 0] - 0.5) - slant * (s[:, 1] - 0.5)
+            moved.append([tuple(p) for p in s + rng.normal(0, 0.004, s.shape)])
+        width = rng.uniform(12, 28)
+        side = rng.uniform(100, 250) - width
+        left, top = rng.uniform(width / 2 + 4, CANVAS_SIZE - side - width / 2 - 4, 2)
+        images.append(render(moved, (left, top, side), width))
+        labels.append(digit)
+    return images, np.array(labels)
