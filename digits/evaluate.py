@@ -2,6 +2,7 @@
 
     python -m digits.evaluate                    # the shipped model (models/)
     python -m digits.evaluate --models /tmp/m    # another one
+    python -m digits.evaluate --page 200         # and 200 drawn with the mouse on the page
 
 MNIST's test set says how well a model reads MNIST; people draw otherwise. The drawn-digit
 sets come from methods that training never sees: the Hershey stroke fonts in four styles
@@ -84,7 +85,8 @@ def table(report: dict) -> str:
         "| source | images | accuracy | " + " | ".join(map(str, range(10))) + " |",
         "|---|---:|---:|" + "---:|" * 10,
     ]
-    rows = [("**all fonts**", report["all"])] + [
+    pooled = [("**all fonts**", report["all"])] if len(report["sources"]) > 2 else []
+    rows = pooled + [
         (name if name != HELD_APART else f"{name} (as training draws)", r)
         for name, r in report["sources"].items()
     ]
@@ -94,15 +96,88 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+# -- on the page ---------------------------------------------------------------------------
+
+
+def page_drawings(n: int, seed: int = 0) -> list[tuple[list, int]]:
+    """``n`` font digits (the styles in turn) placed on the canvas as a person would draw them:
+    (strokes in canvas units, digit). The page's own pen (20 px) draws them."""
+    rng = np.random.default_rng(seed)
+    glyphs = [sets.font_glyphs(style) for style in sets.FONT_STYLES]
+    out = []
+    for i in range(n):
+        style = glyphs[i % len(glyphs)]
+        _, digit, strokes = style[(i // len(glyphs)) % len(style)]
+        side = rng.uniform(0.45, 0.85)
+        left, top = rng.uniform(0.06, 0.94 - side, 2)
+        out.append(([[(left + x * side, top + y * side) for x, y in s] for s in strokes], digit))
+    return out
+
+
+def read_on_page(page, drawings: list[tuple[list, int]], progress: bool = False) -> list[int]:
+    """Each drawing drawn with the mouse on an open page, stroke by stroke: the final answer the
+    page shows for it (once the pen has rested)."""
+    from playwright.sync_api import expect
+
+    from digits.strokes import draw_strokes
+
+    prediction = page.get_by_test_id("prediction")
+    shown = []
+    for i, (strokes, _) in enumerate(drawings, 1):
+        page.get_by_test_id("clear").click()
+        expect(prediction).to_have_attribute("data-state", "empty")
+        draw_strokes(page, strokes, steps=2)
+        expect(prediction).to_have_attribute("data-final", "true")
+        expect(prediction).to_have_attribute("data-state", "done")
+        shown.append(int(prediction.get_attribute("data-digit")))
+        if progress:
+            print(f"\rdrawing on the page: {i}/{len(drawings)}", end="", file=sys.stderr)
+    if progress:
+        print(file=sys.stderr)
+    return shown
+
+
+def on_the_page(url: str, n: int, seed: int = 0) -> dict:
+    """``n`` font digits drawn on the page in Chromium, as ``accuracy`` reports them."""
+    from playwright.sync_api import sync_playwright
+
+    from harness.browser import LAUNCH_ARGS, find_chromium
+
+    drawings = page_drawings(n, seed)
+    with sync_playwright() as p:
+        path = find_chromium()
+        browser = p.chromium.launch(**({"executable_path": path} if path else {}), args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        shown = read_on_page(page, drawings, progress=True)
+        browser.close()
+    labels = np.array([digit for _, digit in drawings])
+    summary = _summary(np.array(shown) == labels, labels)
+    return {"sources": {"fonts drawn on the page": summary}, "all": summary}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=ROOT / "models", help="model folder (models/)")
     parser.add_argument("-n", type=int, default=PER_SOURCE, help=f"drawings per source ({PER_SOURCE})")
+    parser.add_argument(
+        "--page",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then draw N font digits with the mouse on the page, in Chromium, on its own server",
+    )
     args = parser.parse_args(argv)
     from webapp.model import Model
 
     model = Model("litert", args.models).load()
     print(table(accuracy(model.predict, drawn_sets(args.n))))
+    if args.page:
+        from harness.launch import running_server
+
+        with running_server(MODE="processes", WORKERS="2", MODEL_DIR=str(args.models)) as server:
+            report = on_the_page(server.url + "/", args.page)
+        print(f"\n{table(report)}")
     return 0
 
 

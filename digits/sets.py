@@ -196,8 +196,9 @@ def font_glyphs(style: str) -> list[tuple[str, int, list[Stroke]]]:
 
 
 def fonts(style: str, n: int, seed: int = 0) -> tuple[list[Image.Image], np.ndarray]:
-    """``n`` drawings of a style's digits: a round pen of 12-28 px, 100-250 px tall anywhere on
-    the canvas (centred or off-centre), slanted up to +-12 degrees, a little tremor; and labels."""
+    """``n`` drawings of a style's digits: a round pen of 14-26 px, 110-250 px tall (as ``drawn``:
+    the page's pen is 20 px) anywhere on the canvas (centred or off-centre), slanted up to
+    +-12 degrees, a little tremor; and their labels."""
     rng = np.random.default_rng(seed)
     glyphs = font_glyphs(style)
     images, labels = [], []
@@ -209,8 +210,8 @@ def fonts(style: str, n: int, seed: int = 0) -> tuple[list[Image.Image], np.ndar
             s = np.array(stroke)
             s[:, 0] = 0.5 + (s[:, 0] - 0.5) - slant * (s[:, 1] - 0.5)
             moved.append([tuple(p) for p in s + rng.normal(0, 0.004, s.shape)])
-        width = rng.uniform(12, 28)
-        side = rng.uniform(100, 250) - width
+        width = rng.uniform(14, 26)
+        side = rng.uniform(110, 250) - width
         left, top = rng.uniform(width / 2 + 4, CANVAS_SIZE - side - width / 2 - 4, 2)
         images.append(render(moved, (left, top, side), width))
         labels.append(digit)

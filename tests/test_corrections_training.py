@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
 from webapp import create_app
+from webapp.model import Model
+from webapp.preprocess import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +54,7 @@ def test_train_extra_folds_them_in_and_the_card_says_how_many(corrections, tmp_p
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     card = json.loads((out / "model_card.json").read_text())
-    assert card["training_images"] == 300 + 2 * 5
+    assert card["training_images"] == 2 * 300 + 120 + 2 * 5  # MNIST, redrawn, font digits, corrections
     assert card["corrections"]["used"] == 2 and card["corrections"]["weight"] == 5
     assert "**2 used** of 4 stored" in (out / "README.md").read_text()
 
@@ -65,3 +68,36 @@ def test_train_extra_with_no_such_folder_is_a_clear_error(tmp_path):
         timeout=600,
     )
     assert result.returncode == 2 and "no such folder of corrections" in result.stderr
+
+
+def test_fine_tuning_the_shipped_model_on_corrections_keeps_it_and_learns_them(corrections, tmp_path):
+    """A lesson's retraining: --fine-tune starts from the model in --out, in minutes, not from scratch."""
+    out = tmp_path / "model"
+    shutil.copytree(ROOT / "models", out)
+    command = [sys.executable, "train.py", "--limit", "1000", "--fine-tune", "--out", str(out)]
+    result = subprocess.run(
+        [*command, "--extra", str(corrections), "--extra-weight", "20"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["fine_tuned"] and card["epochs"] == 2
+    assert card["test_accuracy"] >= 0.99  # still the shipped model, not one trained on 1,000 digits
+    assert "fine-tuning the model that was there" in (out / "README.md").read_text()
+    images, labels, _ = load_corrections(corrections)
+    read = Model("litert", out).load().predict(normalize(images)).argmax(axis=1)
+    assert (read == labels).all()
+
+
+def test_fine_tuning_without_a_model_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "train.py", "--fine-tune", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2 and "no mnist_cnn.keras" in result.stderr

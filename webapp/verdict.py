@@ -8,7 +8,8 @@ drawing, an upload and a photo) and from the model's calibrated confidence:
 - **too small**: a digit drawn so small that the pen fills it in; after scaling, its
   stroke is thicker than a fifth of the digit's height (drawn digits: under 0.2 in 99.5 %).
 - **not a digit** (a scribble): strokes crossing into dense ink, and a model that, once
-  calibrated, is not sure of any digit.
+  calibrated, is not sure of any digit; or strokes crossing so often that they enclose more
+  holes than any digit has (an 8 has two).
 
 The thresholds and the temperature were measured by ``python -m digits.calibrate``, which
 prints how often each rule fires on good drawings (MNIST test, drawn-style digits) and on
@@ -34,10 +35,14 @@ TOO_SMALL = 0.23
 DOT_FILL = 0.7
 DOT_RATIO = 0.34
 # A scribble: dense ink (its strokes cover this much of the box) and a calibrated confidence
-# below this. Chosen on a grid (fill 0.35-0.5 x confidence 0.6-0.9) for under 0.5 % of good drawings
-# (python -m digits.calibrate prints the rates).
-SCRIBBLE_FILL = 0.5
-SCRIBBLE_CONFIDENCE = 0.75
+# below this. Chosen on a grid (fill 0.5-0.55 x confidence 0.5-0.75 x holes 3-4, the fonts and
+# drawn digits of python -m digits.calibrate) for under 1 % of good drawings of every style
+# but blackletter, whose dense strokes read as ink the model is unsure of.
+SCRIBBLE_FILL = 0.55
+SCRIBBLE_CONFIDENCE = 0.6
+# A scribble: ink enclosing this many holes or more, counted as 1 - the Euler number of the
+# 8-connected ink (holes less extra pieces). An 8 has 2; the measured rates are in the model card.
+SCRIBBLE_HOLES = 4
 # Too thick for its size, yet spanning this much of the picture: scribbled over, not small.
 # (Tiny digits and dots drawn with the page's pen span 0.07-0.23 of the canvas; scribbles 0.5-0.9.)
 SCRIBBLE_EXTENT = 0.4
@@ -57,6 +62,7 @@ class Shape:
     thickness: float  # mean stroke width in pixels: 2 x area / perimeter
     fill: float  # ink pixels over the ink's bounding box
     ratio: float  # thickness over the bounding box's longest side
+    holes: int = 0  # enclosed holes less extra pieces of ink: 1 - Euler number
 
 
 def shape(pixels: np.ndarray) -> Shape:
@@ -79,7 +85,18 @@ def shape(pixels: np.ndarray) -> Shape:
     rows, cols = np.flatnonzero(rows_ink), np.flatnonzero(cols_ink)
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     thickness = 2 * ink / perimeter
-    return Shape(ink, thickness, ink / (height * width), thickness / max(height, width))
+    return Shape(ink, thickness, ink / (height * width), thickness / max(height, width), 1 - _euler(mask))
+
+
+def _euler(mask: np.ndarray) -> int:
+    """The Euler number (pieces - holes) of 8-connected ink, from its 2x2 patterns (Gray's
+    bit quads): (singles - triples - 2 x diagonal pairs) / 4, the mask framed by blank."""
+    m = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    m[1:-1, 1:-1] = mask
+    quads = np.bincount((m[:-1, :-1] + 2 * m[:-1, 1:] + 4 * m[1:, :-1] + 8 * m[1:, 1:]).ravel(), minlength=16)
+    singles = quads[1] + quads[2] + quads[4] + quads[8]
+    triples = quads[7] + quads[11] + quads[13] + quads[14]
+    return int(singles - triples - 2 * (quads[6] + quads[9])) // 4
 
 
 def calibrated_top(probabilities, temperature: float) -> float:
@@ -110,7 +127,7 @@ def unsure_reason(s: Shape, confidence: float, extent: float | None = None) -> s
         return "too_little_ink"
     if s.ratio >= TOO_SMALL:
         return "too_small"
-    if s.fill >= SCRIBBLE_FILL and confidence < SCRIBBLE_CONFIDENCE:
+    if s.holes >= SCRIBBLE_HOLES or (s.fill >= SCRIBBLE_FILL and confidence < SCRIBBLE_CONFIDENCE):
         return "not_a_digit"
     return None
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from digits import sets
+from digits.evaluate import page_drawings, read_on_page
 from digits.strokes import DIGIT_STROKES, draw_strokes
 from harness.launch import get_json
 
@@ -209,3 +210,13 @@ def test_a_4_in_two_strokes_never_shows_its_first_stroke_as_the_answer(page: Pag
     expect(prediction).to_have_attribute("data-final", "true")
     expect(prediction).to_have_attribute("data-digit", "4")
     assert set(page.evaluate("window.finalDigits")) == {"4"}
+
+
+def test_font_digits_drawn_with_the_mouse_are_read(page: Page) -> None:
+    """Digits of the four stroke-font styles (digits/evaluate.py), drawn on the page stroke by
+    stroke with the page's own pen: the final answers are the digits."""
+    page.goto("/")
+    drawings = page_drawings(20, seed=5)
+    shown = read_on_page(page, drawings)
+    wrong = [(digit, answer) for (_, digit), answer in zip(drawings, shown, strict=True) if digit != answer]
+    assert len(wrong) <= 1, f"(digit, answer): {wrong}"

@@ -10,7 +10,7 @@ import pytest
 from digits import sets
 from digits.calibrate import ece, fit_temperature, model_inputs, verdicts
 from webapp.model import Model
-from webapp.verdict import calibrated, calibrated_top, load_temperature, shape
+from webapp.verdict import calibrated, calibrated_top, load_temperature, shape, unsure_reason
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -83,3 +83,36 @@ def test_the_calibrated_top_probability_is_the_top_of_the_calibrated_ones() -> N
         p[rng.integers(10)] = 0.0  # a probability that rounded to nothing
         for temperature in (0.5, 1.0, 1.31, 3.0):
             assert calibrated_top(p.tolist(), temperature) == pytest.approx(calibrated(p, temperature).max())
+
+
+def _ring(mask: np.ndarray, top: int, left: int, side: int) -> None:
+    """A square outline of ink, 2 px wide: a digit's loop."""
+    mask[top : top + side, left : left + side] = 255
+    mask[top + 2 : top + side - 2, left + 2 : left + side - 2] = 0
+
+
+def test_holes_count_the_loops_an_8_has_two_and_a_scribble_more() -> None:
+    zero = np.zeros((28, 28), np.uint8)
+    _ring(zero, 4, 8, 12)
+    eight = zero.copy()
+    _ring(eight, 14, 8, 10)  # a second loop touching the first
+    grid = np.zeros((28, 28), np.uint8)
+    for k in (4, 10, 16, 22):  # a # of four lines each way: nine enclosed squares
+        grid[k : k + 2, 4:24] = 255
+        grid[4:24, k : k + 2] = 255
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 13:15] = 255
+    assert [shape(m).holes for m in (one, zero, eight, grid)] == [0, 1, 2, 9]
+    # A loop that is not closed is no hole; a second piece of ink takes one off the count.
+    zero[4:6, 12:14] = 0
+    assert shape(zero).holes == 0
+    one[25:27, 2:4] = 255
+    assert shape(one).holes == -1
+
+
+def test_ink_with_more_holes_than_a_digit_has_is_not_a_digit() -> None:
+    grid = np.zeros((28, 28), np.uint8)
+    for k in (4, 10, 16, 22):
+        grid[k : k + 2, 4:24] = 255
+        grid[4:24, k : k + 2] = 255
+    assert unsure_reason(shape(grid), confidence=0.99, extent=0.6) == "not_a_digit"
