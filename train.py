@@ -418,8 +418,8 @@ Every figure here is in [`model_card.json`](model_card.json).{_corrections_line(
 
 People do not draw like MNIST. Read by the shipped TensorFlow Lite model, through the server's
 own preprocessing (`.venv/bin/python -m digits.evaluate` prints it again): digits of the
-Hershey stroke fonts in four styles drawn with the page's round pen at any width, size, place
-and slant, none of them seen in training. Training also saw each MNIST digit redrawn with a
+Hershey stroke fonts in four styles drawn with the page's kind of round pen (14-26 px, 110-250
+px tall, anywhere, slanted), none of them seen in training. Training also saw each MNIST digit redrawn with a
 pen ({card["pen_copies"]} x) and print digits of 21 outline fonts redrawn with a pen
 ({card["font_share"]} per MNIST digit), both by `digits/pen.py`; `mnist redrawn` measures that
 method on the MNIST test digits.

@@ -20,6 +20,13 @@ from webapp.preprocess import normalize
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def train(*args: str) -> subprocess.CompletedProcess:
+    """python train.py ARGS, as a person would run it."""
+    return subprocess.run(
+        [sys.executable, "train.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
 @pytest.fixture(scope="module")
 def corrections(tmp_path_factory, mnist_test):
     """A folder with 4 corrections through POST /api/corrections: 3 drawings, one of them given two labels,
@@ -44,13 +51,17 @@ def test_each_drawing_counts_once_and_one_given_two_labels_not_at_all(correction
 
 def test_train_extra_folds_them_in_and_the_card_says_how_many(corrections, tmp_path):
     out = tmp_path / "model"
-    command = [sys.executable, "train.py", "--limit", "300", "--epochs", "1", "--out", str(out)]
-    result = subprocess.run(
-        [*command, "--extra", str(corrections), "--extra-weight", "5"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = train(
+        "--limit",
+        "300",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--extra",
+        str(corrections),
+        "--extra-weight",
+        "5",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     card = json.loads((out / "model_card.json").read_text())
@@ -60,13 +71,7 @@ def test_train_extra_folds_them_in_and_the_card_says_how_many(corrections, tmp_p
 
 
 def test_train_extra_with_no_such_folder_is_a_clear_error(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "train.py", "--extra", str(tmp_path / "nope"), "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = train("--extra", str(tmp_path / "nope"), "--out", str(tmp_path))
     assert result.returncode == 2 and "no such folder of corrections" in result.stderr
 
 
@@ -74,13 +79,16 @@ def test_fine_tuning_the_shipped_model_on_corrections_keeps_it_and_learns_them(c
     """A lesson's retraining: --fine-tune starts from the model in --out, in minutes, not from scratch."""
     out = tmp_path / "model"
     shutil.copytree(ROOT / "models", out)
-    command = [sys.executable, "train.py", "--limit", "1000", "--fine-tune", "--out", str(out)]
-    result = subprocess.run(
-        [*command, "--extra", str(corrections), "--extra-weight", "20"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = train(
+        "--limit",
+        "1000",
+        "--fine-tune",
+        "--out",
+        str(out),
+        "--extra",
+        str(corrections),
+        "--extra-weight",
+        "20",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     card = json.loads((out / "model_card.json").read_text())
@@ -93,11 +101,5 @@ def test_fine_tuning_the_shipped_model_on_corrections_keeps_it_and_learns_them(c
 
 
 def test_fine_tuning_without_a_model_is_a_clear_error(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "train.py", "--fine-tune", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = train("--fine-tune", "--out", str(tmp_path))
     assert result.returncode == 2 and "no mnist_cnn.keras" in result.stderr
