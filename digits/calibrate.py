@@ -196,7 +196,7 @@ def _section(report: dict) -> str:
     reasons = "\n".join(f'- `{k}`: "{v}"' for k, v in REASONS.items())
     return f"""## Calibration and "not sure"
 
-Written by `python -m digits.calibrate` (rerun it after training). The probabilities of the
+Written by `.venv/bin/python -m digits.calibrate` (rerun it after training). The probabilities of the
 answer are the model's own; the verdict uses them temperature-scaled (`calibration.json`).
 Held-out images: the second half of the MNIST test set, and the same digits redrawn with the
 page's kind of pen (`digits/sets.py`, `drawn`); T is fitted on the first half. `font: …`: the

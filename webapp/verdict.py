@@ -35,11 +35,11 @@ TOO_SMALL = 0.23
 DOT_FILL = 0.7
 DOT_RATIO = 0.34
 # A scribble: dense ink (its strokes cover this much of the box) and a calibrated confidence
-# below this. Chosen on a grid (fill 0.5-0.55 x confidence 0.5-0.75 x holes 3-4, the fonts and
-# drawn digits of python -m digits.calibrate) for under 1 % of good drawings of every style
-# but blackletter, whose dense strokes read as ink the model is unsure of.
+# below this. Chosen on a grid (fill 0.5-0.6 x confidence 0.5-0.75 x holes 3-4, the fonts and
+# drawn digits of python -m digits.calibrate): at most 1 % of good drawings of every style but
+# blackletter (dense strokes the model is unsure of), and most scribbles.
 SCRIBBLE_FILL = 0.55
-SCRIBBLE_CONFIDENCE = 0.6
+SCRIBBLE_CONFIDENCE = 0.75
 # A scribble: ink enclosing this many holes or more, counted as 1 - the Euler number of the
 # 8-connected ink (holes less extra pieces). An 8 has 2; the measured rates are in the model card.
 SCRIBBLE_HOLES = 4
