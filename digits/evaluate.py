@@ -145,8 +145,7 @@ def on_the_page(url: str, n: int, seed: int = 0) -> dict:
 
     drawings = page_drawings(n, seed)
     with sync_playwright() as p:
-        path = find_chromium()
-        browser = p.chromium.launch(**({"executable_path": path} if path else {}), args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         shown = read_on_page(page, drawings, progress=True)

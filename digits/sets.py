@@ -40,18 +40,18 @@ def render(strokes: list[Stroke], box: tuple[float, float, float], width: float,
     return image
 
 
-def skeleton_strokes(digit: np.ndarray, rng: np.random.Generator, tremor: float = 0.004) -> list[Stroke]:
-    """MNIST skeleton strokes, shifted so the ink spans [0, 1], with a little tremor."""
-    strokes = mnist_strokes(digit)
-    points = np.array([p for s in strokes for p in s])
+def unit_box(strokes) -> list[np.ndarray]:
+    """Strokes scaled and shifted so the ink's longer side spans [0, 1], the shorter centred."""
+    points = np.array([p for s in strokes for p in s], float)
     low, high = points.min(axis=0), points.max(axis=0)
     span = max(high - low)
     offset = low - (span - (high - low)) / 2  # keep the aspect: centre the shorter side
-    out = []
-    for stroke in strokes:
-        s = (np.array(stroke) - offset) / max(span, 1e-6)
-        out.append([tuple(p) for p in s + rng.normal(0, tremor, s.shape)])
-    return out
+    return [(np.array(stroke, float) - offset) / max(span, 1e-6) for stroke in strokes]
+
+
+def skeleton_strokes(digit: np.ndarray, rng: np.random.Generator, tremor: float = 0.004) -> list[Stroke]:
+    """MNIST skeleton strokes, shifted so the ink spans [0, 1], with a little tremor."""
+    return [[tuple(p) for p in s + rng.normal(0, tremor, s.shape)] for s in unit_box(mnist_strokes(digit))]
 
 
 def drawn(images: np.ndarray, seed: int = 0) -> Iterator[Image.Image]:
@@ -187,11 +187,7 @@ def font_glyphs(style: str) -> list[tuple[str, int, list[Stroke]]]:
         font.load_default_font(name)
         for digit in range(10):
             strokes = [s for s in font.strokes_for_text(str(digit)) if s]
-            points = np.array([p for s in strokes for p in s], float)
-            low, high = points.min(axis=0), points.max(axis=0)
-            span = max(high - low)
-            offset = low - (span - (high - low)) / 2
-            out.append((name, digit, [[tuple((np.array(p) - offset) / span) for p in s] for s in strokes]))
+            out.append((name, digit, [[tuple(p) for p in s] for s in unit_box(strokes)]))
     return out
 
 
