@@ -10,7 +10,8 @@ drawing then goes through the server's own preprocessing, so the model trains on
 what the server will give it. digits/evaluate.py measures on digits made by other methods
 (single-stroke fonts), which this never draws.
 
-Rendering 60,000 drawings takes minutes, so the result is cached under data/ by seed and count.
+Rendering 60,000 drawings takes minutes, so the result is cached under data/pen/, keyed by the
+digits, the seed and the code that draws them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from digits.sets import render, skeleton_strokes
 from webapp.preprocess import preprocess
 
 SIZE = 140  # the canvas drawn on: half the page's; the preprocessing scales it to 20 px anyway
-CACHE = Path(__file__).resolve().parent.parent / "data" / "pen"
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "data" / "pen"
+DRAWING_CODE = [ROOT / name for name in ("digits/pen.py", "digits/sets.py", "digits/drawing.py")]
+DRAWING_CODE.append(ROOT / "webapp" / "preprocess.py")
 
 
 def _affine(strokes: list[Stroke], rng: np.random.Generator) -> list[np.ndarray]:
@@ -191,7 +195,10 @@ def _redraw_chunk(args) -> np.ndarray:
 
 def redrawn(images: np.ndarray, labels: np.ndarray, seed: int, processes: int | None = None) -> np.ndarray:
     """Every digit redrawn once (cached in data/pen/), in parallel, printing progress."""
-    key = hashlib.sha256(images.tobytes() + labels.tobytes() + Path(__file__).read_bytes()).hexdigest()[:12]
+    # Keyed by the digits and by the code that draws them: this module, the strokes and the pen
+    # (digits/sets.py, digits/drawing.py) and the server's preprocessing.
+    code = b"".join(path.read_bytes() for path in DRAWING_CODE)
+    key = hashlib.sha256(images.tobytes() + labels.tobytes() + code).hexdigest()[:12]
     path = CACHE / f"pen-{seed}-{len(images)}-{key}.npy"
     if path.is_file():
         print(f"pen-drawn digits: {path} (cached)")
