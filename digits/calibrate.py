@@ -7,8 +7,9 @@ Temperature scaling (one number T: softmax(log p / T)) is fitted by the negative
 on held-out images the model never trained on: the first half of the MNIST test set and the same
 digits redrawn as the page draws them (digits.sets.drawn). The expected calibration error (ECE,
 15 bins of confidence) is reported on the other half, before and after. Then the verdict's rules
-(webapp/verdict.py) run over that half, drawn and as it is, and over dots, tiny digits and
-scribbles: how often each fires, which must stay under 1 % on the good drawings.
+(webapp/verdict.py) run over that half, drawn and as it is, over the stroke fonts, and over
+dots, tiny digits, scribbles and colouring in: how often each fires, which must stay under 1 %
+of the good drawings.
 """
 
 from __future__ import annotations
@@ -129,10 +130,18 @@ def measure(model_dir: Path, n: int) -> dict:
             "wrong_and_sure": round(float((~unsure & ~right).mean()), 5),
             "by_reason": dict(fired),
         }
+    drawn_set = [name for name in report["verdict_on_good"] if name != "MNIST test"]
+    report["unsure_on_drawn_set"] = round(
+        sum(report["verdict_on_good"][k]["unsure"] * report["verdict_on_good"][k]["images"] for k in drawn_set)
+        / sum(report["verdict_on_good"][k]["images"] for k in drawn_set),
+        5,
+    )
     bad = {
         "dots": sets.dots(300, 3),
         "tiny digits (12-45 px, 20 px pen)": sets.tiny(x[eval_idx][:300], 4),
-        "scribbles": sets.scribbles(300, 5),
+        "scribbles: zig-zags": sets.scribbles(300, 5),
+        "scribbles: loops": sets.loops(300, 6),
+        "colouring in": sets.hatching(300, 7),
     }
     report["verdict_on_bad"] = {}
     for name, images in bad.items():
@@ -163,6 +172,7 @@ def print_report(report: dict) -> None:
             f"| {name} | {r['images']:,} | {r['unsure']:.2%} | {r['unsure_but_right']:.2%}"
             f" | {r['wrong_and_sure']:.2%} | {_reasons(r['by_reason'])} |"
         )
+    print(f'\n"Not sure" on the whole drawn set (drawn and fonts, pooled): {report["unsure_on_drawn_set"]:.2%}')
     print("\n| not a readable digit | images | caught | by reason |\n|---|---:|---:|---|")
     for name, r in report["verdict_on_bad"].items():
         print(f"| {name} | {r['images']:,} | {r['caught']:.2%} | {_reasons(r['by_reason'])} |")

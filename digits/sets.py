@@ -3,8 +3,9 @@
 - ``drawn``: each digit's skeleton (digits.drawing.mnist_strokes) redrawn as the page draws it,
   a round pen of 14-26 px on a transparent 280x280 canvas, at a random size (110-250 px) and
   place, with a little hand tremor: good drawings the "not sure" verdict must leave alone.
-- ``dots``, ``tiny``, ``scribbles``: drawings that are not a readable digit: a dot or a dab,
-  a digit drawn in 12-45 px with the 20 px pen (the pen fills it), a random zig-zag.
+- ``dots``, ``tiny``, ``scribbles``, ``loops``, ``hatching``: drawings that are not a readable
+  digit: a dot or a dab, a digit drawn in 12-45 px with the 20 px pen (the pen fills it), a
+  random zig-zag, a looping scrawl, colouring in.
 - ``photos``: a digit written on paper and photographed: paper texture, light falling off
   across the page, a soft shadow, a slight tilt and perspective, blur and JPEG.
 
@@ -95,11 +96,49 @@ def scribbles(n: int, seed: int = 0) -> list[Image.Image]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        side = rng.uniform(120, 240)
-        left, top = rng.uniform(20, CANVAS_SIZE - side - 20, 2)
+        box = _patch(rng)
         points = rng.uniform(0, 1, (int(rng.integers(12, 41)), 2))
-        out.append(render([[tuple(p) for p in points]], (left, top, side), PEN_WIDTH))
+        out.append(render([[tuple(p) for p in points]], box, PEN_WIDTH))
     return out
+
+
+def loops(n: int, seed: int = 0) -> list[Image.Image]:
+    """A looping scrawl, one smooth stroke (a sum of 2-4 random waves each way) over a
+    120-240 px patch: a scribble without corners."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, 300)
+    out = []
+    for _ in range(n):
+        box = _patch(rng)
+        waves = int(rng.integers(2, 5))
+        xy = [
+            sum(rng.uniform(0.1, 0.3) * np.sin(2 * np.pi * rng.uniform(1, 7) * t + rng.uniform(0, 6)) for _ in range(waves))
+            for _axis in range(2)
+        ]
+        out.append(render(unit_box([np.stack(xy, axis=1)]), box, PEN_WIDTH))
+    return out
+
+
+def hatching(n: int, seed: int = 0) -> list[Image.Image]:
+    """Colouring in: 4-13 strokes back and forth across a 120-240 px patch, in one line."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        box = _patch(rng)
+        rows = int(rng.integers(4, 14))
+        points = []
+        for i, y in enumerate(np.linspace(0, 1, rows) + rng.normal(0, 0.02, rows)):
+            start, end = (0, 1) if i % 2 == 0 else (1, 0)
+            points += [(start + rng.normal(0, 0.03), y), (end + rng.normal(0, 0.03), y + rng.uniform(-0.1, 0.1))]
+        out.append(render([points], box, PEN_WIDTH))
+    return out
+
+
+def _patch(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A 120-240 px square somewhere on the canvas, 20 px clear of its edges: (left, top, side)."""
+    side = rng.uniform(120, 240)
+    left, top = rng.uniform(20, CANVAS_SIZE - side - 20, 2)
+    return left, top, side
 
 
 # -- photos of paper -----------------------------------------------------------------

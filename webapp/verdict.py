@@ -7,9 +7,10 @@ drawing, an upload and a photo) and from the model's calibrated confidence:
   stroke is as thick as it is long.
 - **too small**: a digit drawn so small that the pen fills it in; after scaling, its
   stroke is thicker than a fifth of the digit's height (drawn digits: under 0.2 in 99.5 %).
-- **not a digit** (a scribble): strokes crossing into dense ink, and a model that, once
-  calibrated, is not sure of any digit; or strokes crossing so often that they enclose more
-  holes than any digit has (an 8 has two).
+- **not a digit** (a scribble): strokes crossing so often that their cores enclose more holes
+  than any digit has (an 8 has two); or colouring in, a line of pixels crossing more strokes
+  than one through any digit does; or ink as dense as a scribble's, and a model that, once
+  calibrated, is not sure of any digit.
 
 The thresholds and the temperature were measured by ``python -m digits.calibrate``, which
 prints how often each rule fires on good drawings (MNIST test, drawn-style digits) and on
@@ -34,15 +35,23 @@ TOO_SMALL = 0.23
 # A dot: as thick as too small, and one compact blob (ink covers this much of its box).
 DOT_FILL = 0.7
 DOT_RATIO = 0.34
-# A scribble: dense ink (its strokes cover this much of the box) and a calibrated confidence
-# below this. Chosen on a grid (fill 0.5-0.6 x confidence 0.5-0.75 x holes 3-4, the fonts and
-# drawn digits of python -m digits.calibrate): at most 1 % of good drawings of every style but
-# blackletter (dense strokes the model is unsure of), and most scribbles.
-SCRIBBLE_FILL = 0.55
+# A scribble: the strokes' cores (pixels this dark) enclosing this many holes or more, counted
+# as 1 - the Euler number of the 8-connected core (holes less extra pieces). An 8 has 2. At the
+# core, the gaps between crossing strokes stay open where the half-strength ink (INK_LEVEL)
+# fills them in: three or more holes there fire on 0.24 % of MNIST test and 0.34 % of drawn
+# digits, and catch about three scribbles in four.
+CORE_LEVEL = 230
+SCRIBBLE_HOLES = 3
+# Or a scribble: ink as dense as a scribble's (its strokes cover this much of the box) and a
+# calibrated confidence below this. Chosen with the holes on a grid (fill 0.55-0.7 x confidence
+# 0.5-0.9 x core 128-230 x holes 3-4) over the drawn digits and fonts of python -m
+# digits.calibrate: under 1 % of the good drawings pooled (blackletter, dense strokes the model
+# is unsure of, fires most), and most scribbles.
+SCRIBBLE_FILL = 0.65
 SCRIBBLE_CONFIDENCE = 0.75
-# A scribble: ink enclosing this many holes or more, counted as 1 - the Euler number of the
-# 8-connected ink (holes less extra pieces). An 8 has 2; the measured rates are in the model card.
-SCRIBBLE_HOLES = 4
+# Or colouring in: one row or column of pixels crosses this many strokes or more (a line
+# through an 8 or a 3 crosses 3, rarely 4: 5 or more in 0.1 % of drawn digits).
+SCRIBBLE_CROSSINGS = 5
 # Too thick for its size, yet spanning this much of the picture: scribbled over, not small.
 # (Tiny digits and dots drawn with the page's pen span 0.07-0.23 of the canvas; scribbles 0.5-0.9.)
 SCRIBBLE_EXTENT = 0.4
@@ -62,7 +71,8 @@ class Shape:
     thickness: float  # mean stroke width in pixels: 2 x area / perimeter
     fill: float  # ink pixels over the ink's bounding box
     ratio: float  # thickness over the bounding box's longest side
-    holes: int = 0  # enclosed holes less extra pieces of ink: 1 - Euler number
+    holes: int = 0  # holes the strokes' cores enclose, less extra pieces: 1 - Euler number
+    crossings: int = 0  # the most strokes one row or column of pixels crosses
 
 
 def shape(pixels: np.ndarray) -> Shape:
@@ -72,20 +82,17 @@ def shape(pixels: np.ndarray) -> Shape:
     if not ink:
         return Shape(0, 0.0, 0.0, 0.0)
     # Ink edges: between unlike neighbours, and where ink meets the picture's border
-    # (as if padded with blank; np.pad itself costs more than the rest of this).
-    rows_ink, cols_ink = mask.any(axis=1), mask.any(axis=0)
-    perimeter = (
-        np.count_nonzero(mask[1:] != mask[:-1])
-        + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
-        + np.count_nonzero(mask[0])
-        + np.count_nonzero(mask[-1])
-        + np.count_nonzero(mask[:, 0])
-        + np.count_nonzero(mask[:, -1])
-    )
-    rows, cols = np.flatnonzero(rows_ink), np.flatnonzero(cols_ink)
+    # (as if padded with blank; np.pad itself costs more than the rest of this). A line
+    # down a column (across a row) crosses half as many strokes as it meets edges.
+    column_edges = (mask[1:] != mask[:-1]).sum(axis=0) + mask[0] + mask[-1]
+    row_edges = (mask[:, 1:] != mask[:, :-1]).sum(axis=1) + mask[:, 0] + mask[:, -1]
+    perimeter = int(column_edges.sum() + row_edges.sum())
+    crossings = max(int(column_edges.max()), int(row_edges.max())) // 2
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     thickness = 2 * ink / perimeter
-    return Shape(ink, thickness, ink / (height * width), thickness / max(height, width), 1 - _euler(mask))
+    holes = 1 - _euler(pixels >= CORE_LEVEL)
+    return Shape(ink, thickness, ink / (height * width), thickness / max(height, width), holes, crossings)
 
 
 def _euler(mask: np.ndarray) -> int:
@@ -127,7 +134,8 @@ def unsure_reason(s: Shape, confidence: float, extent: float | None = None) -> s
         return "too_little_ink"
     if s.ratio >= TOO_SMALL:
         return "too_small"
-    if s.holes >= SCRIBBLE_HOLES or (s.fill >= SCRIBBLE_FILL and confidence < SCRIBBLE_CONFIDENCE):
+    dense_and_unsure = s.fill >= SCRIBBLE_FILL and confidence < SCRIBBLE_CONFIDENCE
+    if s.holes >= SCRIBBLE_HOLES or s.crossings >= SCRIBBLE_CROSSINGS or dense_and_unsure:
         return "not_a_digit"
     return None
 

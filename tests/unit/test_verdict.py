@@ -44,9 +44,11 @@ def test_good_drawings_are_rarely_unsure(model, temperature, mnist_test):
     [
         (lambda images: sets.dots(60, seed=1), 1.0, {"too_little_ink", "too_small"}),
         (lambda images: sets.tiny(images[:60], seed=2), 0.9, {"too_little_ink", "too_small", "not_a_digit"}),
-        (lambda images: sets.scribbles(60, seed=3), 0.5, {"not_a_digit"}),
+        (lambda images: sets.scribbles(60, seed=3), 0.6, {"not_a_digit"}),
+        (lambda images: sets.loops(60, seed=3), 0.6, {"not_a_digit"}),
+        (lambda images: sets.hatching(60, seed=3), 0.6, {"not_a_digit"}),
     ],
-    ids=["dots", "tiny digits", "scribbles"],
+    ids=["dots", "tiny digits", "scribbles", "loops", "colouring in"],
 )
 def test_drawings_that_are_no_readable_digit_are_unsure(
     model, temperature, mnist_test, make, at_least, reasons
@@ -116,3 +118,30 @@ def test_ink_with_more_holes_than_a_digit_has_is_not_a_digit() -> None:
         grid[k : k + 2, 4:24] = 255
         grid[4:24, k : k + 2] = 255
     assert unsure_reason(shape(grid), confidence=0.99, extent=0.6) == "not_a_digit"
+
+
+def test_holes_are_counted_where_the_strokes_are_dark_not_in_their_grey_rims() -> None:
+    """Where strokes cross, the gaps between them fill with grey (anti-aliasing): a hole
+    there still counts, at the strokes' cores."""
+    grid = np.zeros((28, 28), np.uint8)
+    for k in (4, 10, 16, 22):
+        grid[k : k + 2, 4:24] = 255
+        grid[4:24, k : k + 2] = 255
+    grid[grid == 0] = 150  # every gap greyed over: at half strength, no hole is left
+    grid[:4], grid[24:], grid[:, :4], grid[:, 24:] = 0, 0, 0, 0
+    assert shape(grid).holes == 9
+
+
+def test_a_line_across_more_strokes_than_any_digit_has_is_colouring_in() -> None:
+    """A column of pixels through an 8 crosses three strokes; one through colouring in, five."""
+    eight = np.zeros((28, 28), np.uint8)
+    _ring(eight, 4, 8, 12)
+    _ring(eight, 14, 8, 10)
+    hatched = np.zeros((28, 28), np.uint8)
+    for k in (4, 8, 12, 16, 20):  # five strokes, one above the other: no loop among them
+        hatched[k : k + 2, 6:22] = 255
+    assert shape(eight).crossings == 3
+    assert shape(hatched).crossings == 5
+    assert shape(hatched).holes <= 0
+    assert unsure_reason(shape(eight), confidence=0.99, extent=0.6) is None
+    assert unsure_reason(shape(hatched), confidence=0.99, extent=0.6) == "not_a_digit"
