@@ -1,7 +1,7 @@
 """Train the MNIST CNN that the server ships, and write it with its model card.
 
     .venv/bin/python train.py                      # the shipped model: full MNIST, defaults
-    .venv/bin/python train.py --limit 2000 --epochs 1 --out /tmp/m   # a quick run
+    .venv/bin/python train.py --limit 2000 --epochs 1 --drawn 60 --out /tmp/m   # a quick run
 
 Reads top to bottom: setup, prepare data, augmentation, build, train, evaluate,
 export (Keras + TensorFlow Lite), model card. The server's preprocessing maps a
@@ -28,6 +28,7 @@ import numpy as np
 
 from digits import dataset, pen
 from digits.evaluate import accuracy as drawn_accuracy
+from digits.evaluate import PER_SOURCE as DRAWN_PER_SOURCE
 from digits.evaluate import drawn_sets
 from digits.evaluate import table as drawn_table
 from digits.extra import load_corrections
@@ -93,6 +94,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"start from the model in --out ({FINE_TUNE_EPOCHS} epochs): a lesson's corrections in minutes",
     )
     parser.add_argument(
+        "--drawn",
+        type=int,
+        default=DRAWN_PER_SOURCE,
+        metavar="N",
+        help=f"drawn digits per source the card's figures read ({DRAWN_PER_SOURCE}; fewer for a quick run)",
+    )
+    parser.add_argument(
         "--extra-weight",
         type=int,
         default=EXTRA_WEIGHT,
@@ -144,9 +152,10 @@ def add_pen_drawn(x_train, y_train, copies: int, font_share: float, seed: int):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def add_corrections(x_train, y_train, folder: Path, weight: int):
-    """MNIST plus the server's stored corrections (deduplicated), each repeated ``weight`` times."""
-    images, labels, counts = load_corrections(folder)
+def add_corrections(x_train, y_train, folder: Path, corrections: tuple, weight: int):
+    """MNIST plus the server's stored corrections (load_corrections(folder): deduplicated),
+    each repeated ``weight`` times."""
+    images, labels, counts = corrections
     print(
         f"corrections in {folder}: {counts['used']} used of {counts['found']} stored"
         f" ({counts['duplicates']} duplicates, {counts['conflicting']} drawings with two labels,"
@@ -462,31 +471,28 @@ def file_sha256(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    # What the command line names must be there before TensorFlow loads and minutes of redrawing.
+    if args.fine_tune and not (args.out / f"{MODEL_NAME}.keras").is_file():
+        print(f"error: no {MODEL_NAME}.keras in {args.out} to fine-tune", file=sys.stderr)
+        return 2
+    try:
+        corrections = load_corrections(args.extra) if args.extra else None
+        (x_train, y_train), (raw_test, y_test) = load_data(args.data, args.limit)
+    except (FileNotFoundError, dataset.DatasetError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
 
     seed_everything(args.seed)
-    try:
-        (x_train, y_train), (raw_test, y_test) = load_data(args.data, args.limit)
-    except dataset.DatasetError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     x_train, y_train = add_pen_drawn(x_train, y_train, args.pen, args.fonts, args.seed)
-
     extra = None
-    if args.extra:
-        try:
-            x_train, y_train, extra = add_corrections(x_train, y_train, args.extra, args.extra_weight)
-        except FileNotFoundError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    if corrections is not None:
+        x_train, y_train, extra = add_corrections(x_train, y_train, args.extra, corrections, args.extra_weight)
     x_train, x_test = normalize(x_train), normalize(raw_test)
 
     if args.fine_tune:
-        if not (args.out / f"{MODEL_NAME}.keras").is_file():
-            print(f"error: no {MODEL_NAME}.keras in {args.out} to fine-tune", file=sys.stderr)
-            return 2
         model = keras.models.load_model(args.out / f"{MODEL_NAME}.keras")
         print(f"fine-tuning {args.out / f'{MODEL_NAME}.keras'} for {args.epochs} epoch(s)")
     else:
@@ -510,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     agreement = float((tflite_metrics["predicted"] == metrics["predicted"]).mean())
     write_pictures(metrics, raw_test, y_test, args.out)
     print("reading drawn digits (digits/evaluate.py) ...")
-    drawn = drawn_accuracy(lambda x: predict_tflite(paths["tflite"], x), drawn_sets())
+    drawn = drawn_accuracy(lambda x: predict_tflite(paths["tflite"], x), drawn_sets(args.drawn))
 
     card = {
         "name": MODEL_NAME,

@@ -75,7 +75,7 @@ def _summary(right: np.ndarray, labels: np.ndarray) -> dict:
     return {
         "images": len(labels),
         "accuracy": round(float(right.mean()), 5),
-        "per_digit": {str(d): round(float(right[labels == d].mean()), 5) for d in range(10)},
+        "per_digit": {str(d): round(float(right[labels == d].mean()), 5) for d in range(10) if (labels == d).any()},
     }
 
 
@@ -91,7 +91,7 @@ def table(report: dict) -> str:
         for name, r in report["sources"].items()
     ]
     for name, r in rows:
-        digits = " | ".join(f"{v:.1%}" for v in r["per_digit"].values())
+        digits = " | ".join(f"{r['per_digit'][str(d)]:.1%}" if str(d) in r["per_digit"] else "–" for d in range(10))
         lines.append(f"| {name} | {r['images']:,} | {r['accuracy']:.2%} | {digits} |")
     return "\n".join(lines)
 

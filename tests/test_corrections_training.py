@@ -62,6 +62,8 @@ def test_train_extra_folds_them_in_and_the_card_says_how_many(corrections, tmp_p
         str(corrections),
         "--extra-weight",
         "5",
+        "--drawn",
+        "30",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     card = json.loads((out / "model_card.json").read_text())
@@ -89,6 +91,8 @@ def test_fine_tuning_the_shipped_model_on_corrections_keeps_it_and_learns_them(c
         str(corrections),
         "--extra-weight",
         "20",
+        "--drawn",
+        "30",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     card = json.loads((out / "model_card.json").read_text())

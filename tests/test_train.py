@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, mnist_test):
-    """python train.py --limit 2000 --epochs 1 --out <tmp>, as a person would run it."""
+    """python train.py --limit 2000 --epochs 1 --drawn 60 --out <tmp>, as a person would run it."""
     out = tmp_path_factory.mktemp("model")
     result = subprocess.run(
-        [sys.executable, "train.py", "--limit", "2000", "--epochs", "1", "--out", str(out)],
+        [sys.executable, "train.py", "--limit", "2000", "--epochs", "1", "--drawn", "60", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -63,6 +63,7 @@ def test_the_card_records_how_the_model_was_made(trained):
     drawn = card["drawn"]
     assert set(drawn["sources"]) == {"print", "italic", "script", "blackletter", "mnist redrawn"}
     assert all(len(source["per_digit"]) == 10 for source in drawn["sources"].values())
+    assert all(source["images"] == 60 for source in drawn["sources"].values())
     for key in (
         "test_accuracy",
         "seed",
