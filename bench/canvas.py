@@ -49,11 +49,11 @@ def browser_drawings(images: list[np.ndarray]) -> list[str]:
     """draw() in a headless Chromium of its own (see harness/browser.py)."""
     from playwright.sync_api import Error, sync_playwright
 
-    from harness.browser import LAUNCH_ARGS, find_chromium
+    from harness.browser import launch_options
 
     with sync_playwright() as playwright:
         try:
-            browser = playwright.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
+            browser = playwright.chromium.launch(**launch_options())
         except Error as error:
             first_line = str(error).strip().splitlines()[0]
             raise SystemExit(

@@ -22,7 +22,7 @@ import time
 from playwright.async_api import Page, async_playwright
 
 from digits.strokes import DIGIT_STROKES
-from harness.browser import LAUNCH_ARGS, find_chromium
+from harness.browser import launch_options
 from harness.launch import running_server
 
 PHONE = {"width": 390, "height": 844}
@@ -44,7 +44,7 @@ async def draw(page: Page) -> float:
 
 async def run(url: str, students: int) -> dict:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
+        browser = await playwright.chromium.launch(**launch_options())
         try:
             projector = await (await browser.new_context(base_url=url)).new_page()
             await projector.goto("/class")

@@ -28,7 +28,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect, sync_playwright
 
 from digits.strokes import DIGIT_STROKES, draw_strokes
-from harness.browser import LAUNCH_ARGS, find_chromium
+from harness.browser import launch_options
 from harness.launch import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,9 +136,8 @@ def screenshot_of_a_burst(page: Page, path: Path) -> None:
 def run(
     url: str, runs: int, warm_up: int, screenshot: Path | None = None, pause_ms: float = 300
 ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    path = find_chromium()
     with sync_playwright() as p:
-        browser = p.chromium.launch(**({"executable_path": path} if path else {}), args=LAUNCH_ARGS)
+        browser = p.chromium.launch(**launch_options())
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         expect(page.get_by_test_id("worker").first).to_be_visible()

@@ -75,7 +75,7 @@ def _summary(right: np.ndarray, labels: np.ndarray) -> dict:
     return {
         "images": len(labels),
         "accuracy": round(float(right.mean()), 5),
-        "per_digit": {str(d): round(float(right[labels == d].mean()), 5) for d in range(10) if (labels == d).any()},
+        "per_digit": {str(d): round(float(right[labels == d].mean()), 5) for d in range(10) if d in labels},
     }
 
 
@@ -91,7 +91,8 @@ def table(report: dict) -> str:
         for name, r in report["sources"].items()
     ]
     for name, r in rows:
-        digits = " | ".join(f"{r['per_digit'][str(d)]:.1%}" if str(d) in r["per_digit"] else "–" for d in range(10))
+        per_digit = r["per_digit"]
+        digits = " | ".join(f"{per_digit[str(d)]:.1%}" if str(d) in per_digit else "–" for d in range(10))
         lines.append(f"| {name} | {r['images']:,} | {r['accuracy']:.2%} | {digits} |")
     return "\n".join(lines)
 
@@ -141,11 +142,11 @@ def on_the_page(url: str, n: int, seed: int = 0) -> dict:
     """``n`` font digits drawn on the page in Chromium, as ``accuracy`` reports them."""
     from playwright.sync_api import sync_playwright
 
-    from harness.browser import LAUNCH_ARGS, find_chromium
+    from harness.browser import launch_options
 
     drawings = page_drawings(n, seed)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
+        browser = p.chromium.launch(**launch_options())
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         shown = read_on_page(page, drawings, progress=True)

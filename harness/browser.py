@@ -59,6 +59,13 @@ def find_chromium() -> str | None:
     return _system()
 
 
+def launch_options() -> dict:
+    """Keyword arguments for Playwright's ``chromium.launch()`` (sync or async): the Chromium
+    find_chromium() picks, and LAUNCH_ARGS."""
+    path = find_chromium()
+    return {"args": LAUNCH_ARGS, **({"executable_path": path} if path else {})}
+
+
 def install() -> int:
     """Make sure some Chromium is there; say which."""
     if os.environ.get("CHROMIUM_PATH") or _bundled() or _system():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.browser import LAUNCH_ARGS, find_chromium
+from harness.browser import launch_options
 from harness.launch import running_server
 
 
@@ -27,6 +27,4 @@ def base_url(request, pytestconfig):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright's launch settings, with a Chromium this machine has."""
-    path = find_chromium()
-    extra = {"executable_path": path} if path else {}
-    return {**browser_type_launch_args, **extra, "args": LAUNCH_ARGS}
+    return {**browser_type_launch_args, **launch_options()}
