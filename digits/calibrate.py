@@ -130,12 +130,9 @@ def measure(model_dir: Path, n: int) -> dict:
             "wrong_and_sure": round(float((~unsure & ~right).mean()), 5),
             "by_reason": dict(fired),
         }
-    drawn_set = [name for name in report["verdict_on_good"] if name != "MNIST test"]
-    report["unsure_on_drawn_set"] = round(
-        sum(report["verdict_on_good"][k]["unsure"] * report["verdict_on_good"][k]["images"] for k in drawn_set)
-        / sum(report["verdict_on_good"][k]["images"] for k in drawn_set),
-        5,
-    )
+    drawn_set = [r for name, r in report["verdict_on_good"].items() if name != "MNIST test"]
+    unsure = sum(r["unsure"] * r["images"] for r in drawn_set) / sum(r["images"] for r in drawn_set)
+    report["unsure_on_drawn_set"] = round(unsure, 5)
     bad = {
         "dots": sets.dots(300, 3),
         "tiny digits (12-45 px, 20 px pen)": sets.tiny(x[eval_idx][:300], 4),
@@ -172,7 +169,8 @@ def print_report(report: dict) -> None:
             f"| {name} | {r['images']:,} | {r['unsure']:.2%} | {r['unsure_but_right']:.2%}"
             f" | {r['wrong_and_sure']:.2%} | {_reasons(r['by_reason'])} |"
         )
-    print(f'\n"Not sure" on the whole drawn set (drawn and fonts, pooled): {report["unsure_on_drawn_set"]:.2%}')
+    pooled = report["unsure_on_drawn_set"]
+    print(f'\n"Not sure" on the whole drawn set (drawn and fonts, pooled): {pooled:.2%}')
     print("\n| not a readable digit | images | caught | by reason |\n|---|---:|---:|---|")
     for name, r in report["verdict_on_bad"].items():
         print(f"| {name} | {r['images']:,} | {r['caught']:.2%} | {_reasons(r['by_reason'])} |")

@@ -111,12 +111,14 @@ def loops(n: int, seed: int = 0) -> list[Image.Image]:
     for _ in range(n):
         box = _patch(rng)
         waves = int(rng.integers(2, 5))
-        xy = [
-            sum(rng.uniform(0.1, 0.3) * np.sin(2 * np.pi * rng.uniform(1, 7) * t + rng.uniform(0, 6)) for _ in range(waves))
-            for _axis in range(2)
-        ]
+        xy = [sum(_wave(rng, t) for _ in range(waves)) for _axis in range(2)]
         out.append(render(unit_box([np.stack(xy, axis=1)]), box, PEN_WIDTH))
     return out
+
+
+def _wave(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+    """A sine of random size (0.1-0.3), frequency (1-7 over t's [0, 1]) and phase."""
+    return rng.uniform(0.1, 0.3) * np.sin(2 * np.pi * rng.uniform(1, 7) * t + rng.uniform(0, 6))
 
 
 def hatching(n: int, seed: int = 0) -> list[Image.Image]:
@@ -129,7 +131,8 @@ def hatching(n: int, seed: int = 0) -> list[Image.Image]:
         points = []
         for i, y in enumerate(np.linspace(0, 1, rows) + rng.normal(0, 0.02, rows)):
             start, end = (0, 1) if i % 2 == 0 else (1, 0)
-            points += [(start + rng.normal(0, 0.03), y), (end + rng.normal(0, 0.03), y + rng.uniform(-0.1, 0.1))]
+            here = (start + rng.normal(0, 0.03), y)
+            points += [here, (end + rng.normal(0, 0.03), y + rng.uniform(-0.1, 0.1))]
         out.append(render([points], box, PEN_WIDTH))
     return out
 
