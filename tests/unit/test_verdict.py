@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,13 @@ def temperature():
 
 def test_the_shipped_model_has_a_calibration(temperature):
     assert 0.5 < temperature < 3
+
+
+def test_the_card_says_not_sure_fires_on_under_1_percent_of_the_drawn_set():
+    """The figure python -m digits.calibrate wrote: drawn digits and the four font styles pooled."""
+    card = json.loads((MODELS / "model_card.json").read_text())
+    assert card["calibration"] == json.loads((MODELS / "calibration.json").read_text())
+    assert card["calibration"]["unsure_on_drawn_set"] < 0.01
 
 
 def test_good_drawings_are_rarely_unsure(model, temperature, mnist_test):
