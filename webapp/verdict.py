@@ -32,6 +32,11 @@ INK_LEVEL = 128
 # Stroke thickness over the ink's longest side. Good drawings: 99.5 % under 0.20
 # (drawn-style set), MNIST test under 0.19; digits drawn 12-45 px with the 20 px pen: 0.22-0.40.
 TOO_SMALL = 0.23
+# Drawn within a quarter of the picture's side, a lower bar: digits drawn 12-45 px with the
+# 20 px pen that stay under TOO_SMALL have 0.2-0.23 (the drawn and font sets, 110-250 px
+# tall, and photos of paper all span more than a third of the picture).
+SMALL_EXTENT = 0.25
+TOO_SMALL_IN_LITTLE_SPACE = 0.2
 # A dot: as thick as too small, and one compact blob (ink covers this much of its box).
 DOT_FILL = 0.7
 DOT_RATIO = 0.34
@@ -133,6 +138,8 @@ def unsure_reason(s: Shape, confidence: float, extent: float | None = None) -> s
     if s.ratio >= DOT_RATIO and s.fill >= DOT_FILL:
         return "too_little_ink"
     if s.ratio >= TOO_SMALL:
+        return "too_small"
+    if s.ratio >= TOO_SMALL_IN_LITTLE_SPACE and extent is not None and extent < SMALL_EXTENT:
         return "too_small"
     dense_and_unsure = s.fill >= SCRIBBLE_FILL and confidence < SCRIBBLE_CONFIDENCE
     if s.holes >= SCRIBBLE_HOLES or s.crossings >= SCRIBBLE_CROSSINGS or dense_and_unsure:

@@ -11,7 +11,7 @@ import pytest
 from digits import sets
 from digits.calibrate import ece, fit_temperature, model_inputs, verdicts
 from webapp.model import Model
-from webapp.verdict import calibrated, calibrated_top, load_temperature, shape, unsure_reason
+from webapp.verdict import Shape, calibrated, calibrated_top, load_temperature, shape, unsure_reason
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -51,7 +51,7 @@ def test_good_drawings_are_rarely_unsure(model, temperature, mnist_test):
     ("make", "at_least", "reasons"),
     [
         (lambda images: sets.dots(60, seed=1), 1.0, {"too_little_ink", "too_small"}),
-        (lambda images: sets.tiny(images[:60], seed=2), 0.9, {"too_little_ink", "too_small", "not_a_digit"}),
+        (lambda images: sets.tiny(images[:60], seed=2), 0.95, {"too_little_ink", "too_small", "not_a_digit"}),
         (lambda images: sets.scribbles(60, seed=3), 0.6, {"not_a_digit"}),
         (lambda images: sets.loops(60, seed=3), 0.6, {"not_a_digit"}),
         (lambda images: sets.hatching(60, seed=3), 0.6, {"not_a_digit"}),
@@ -153,3 +153,11 @@ def test_a_line_across_more_strokes_than_any_digit_has_is_colouring_in() -> None
     assert shape(hatched).holes <= 0
     assert unsure_reason(shape(eight), confidence=0.99, extent=0.6) is None
     assert unsure_reason(shape(hatched), confidence=0.99, extent=0.6) == "not_a_digit"
+
+
+def test_thick_strokes_in_a_corner_of_the_picture_are_a_digit_drawn_too_small() -> None:
+    """A stroke a fifth of the digit's height is a digit when it spans half the pad, a digit
+    the pen filled in when it spans a fifth."""
+    thick = Shape(ink=150, thickness=3.6, fill=0.5, ratio=0.21)
+    assert unsure_reason(thick, confidence=0.99, extent=0.5) is None
+    assert unsure_reason(thick, confidence=0.99, extent=0.2) == "too_small"
