@@ -16,6 +16,7 @@ size and stroke width). The model card measures drawn digits made another way
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -27,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from digits import dataset, pen
-from digits.evaluate import accuracy as drawn_accuracy
 from digits.evaluate import PER_SOURCE as DRAWN_PER_SOURCE
+from digits.evaluate import accuracy as drawn_accuracy
 from digits.evaluate import drawn_sets
 from digits.evaluate import table as drawn_table
 from digits.extra import load_corrections
@@ -414,6 +415,12 @@ on {card["created"][:10]}, in {card["training_seconds"]:.0f} s ({card["epochs"]}
 seed {card["seed"]}, {card["training_images"]:,} training images, {card["parameters"]:,}
 parameters; TensorFlow {card["tensorflow_version"]}, Keras {card["keras_version"]}).
 Every figure here is in [`model_card.json`](model_card.json).{_corrections_line(card.get("corrections"))}
+On the same TensorFlow version, the same command writes the same weights again, with the SHA-256
+
+    {card["weights_sha256"]}
+
+(`weights_sha256`), and the same `.tflite` file byte for byte (the `.keras` zip also stores
+the time it was saved).
 
 **Test accuracy: {card["test_accuracy"]:.2%}** on the 10,000 MNIST test images
 (TensorFlow Lite: {card["tflite_test_accuracy"]:.2%}, same digit as Keras on
@@ -460,9 +467,16 @@ def _corrections_line(extra: dict | None) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def weights_sha256(model) -> str:
+    """The SHA-256 of the model's weights, in order, as float32 bytes: the same for the same
+    training, where the .keras file's own hash is not (the zip stores the time it was saved)."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights, np.float32).tobytes())
+    return digest.hexdigest()
 
 
 # -- main --------------------------------------------------------------------
@@ -489,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     x_train, y_train = add_pen_drawn(x_train, y_train, args.pen, args.fonts, args.seed)
     extra = None
     if corrections is not None:
-        x_train, y_train, extra = add_corrections(x_train, y_train, args.extra, corrections, args.extra_weight)
+        x_train, y_train, extra = add_corrections(
+            x_train, y_train, args.extra, corrections, args.extra_weight
+        )
     x_train, x_test = normalize(x_train), normalize(raw_test)
 
     if args.fine_tune:
@@ -540,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         "training_seconds": round(training_seconds, 1),
         "data_sha256": dataset.checksums(args.data),
         "files": {kind: {"path": p.name, "sha256": file_sha256(p)} for kind, p in paths.items()},
+        "weights_sha256": weights_sha256(model),
         "input": {"shape": [None, *INPUT_SHAPE], "dtype": "float32", "range": [0, 1]},
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,

@@ -44,5 +44,16 @@ def test_the_card_describes_the_files_shipped():
         assert digest == entry["sha256"], entry["path"]
 
 
+def test_the_card_names_the_weights_a_retraining_reproduces():
+    """make train writes the same weights again (seeds, deterministic ops): weights_sha256 is
+    the fingerprint to compare, as the .keras file's own bytes carry the time it was saved."""
+    import keras
+
+    from train import weights_sha256
+
+    model = keras.models.load_model(MODELS / "mnist_cnn.keras", compile=False)
+    assert weights_sha256(model) == CARD["weights_sha256"]
+
+
 def test_the_model_is_small():
     assert sum(p.stat().st_size for p in MODELS.glob("mnist_cnn.*")) < 5 * 1024 * 1024

@@ -69,6 +69,7 @@ def test_the_card_records_how_the_model_was_made(trained):
         "seed",
         "parameters",
         "training_seconds",
+        "weights_sha256",
         "tensorflow_version",
         "keras_version",
     ):
