@@ -115,9 +115,9 @@ def page_drawings(n: int, seed: int = 0) -> list[tuple[list, int]]:
     return out
 
 
-def read_on_page(page, drawings: list[tuple[list, int]], progress: bool = False) -> list[int]:
+def read_on_page(page, drawings: list[tuple[list, int]], progress: bool = False) -> list[tuple[int, bool]]:
     """Each drawing drawn with the mouse on an open page, stroke by stroke: the final answer the
-    page shows for it (once the pen has rested)."""
+    page shows for it (once the pen has rested), and whether it said "not sure"."""
     from playwright.sync_api import expect
 
     from digits.strokes import draw_strokes
@@ -130,7 +130,12 @@ def read_on_page(page, drawings: list[tuple[list, int]], progress: bool = False)
         draw_strokes(page, strokes, steps=2)
         expect(prediction).to_have_attribute("data-final", "true")
         expect(prediction).to_have_attribute("data-state", "done")
-        shown.append(int(prediction.get_attribute("data-digit")))
+        shown.append(
+            (
+                int(prediction.get_attribute("data-digit")),
+                prediction.get_attribute("data-verdict") == "unsure",
+            )
+        )
         if progress:
             print(f"\rdrawing on the page: {i}/{len(drawings)}", end="", file=sys.stderr)
     if progress:
@@ -152,8 +157,9 @@ def on_the_page(url: str, n: int, seed: int = 0) -> dict:
         shown = read_on_page(page, drawings, progress=True)
         browser.close()
     labels = np.array([digit for _, digit in drawings])
-    summary = _summary(np.array(shown) == labels, labels)
-    return {"sources": {"fonts drawn on the page": summary}, "all": summary}
+    summary = _summary(np.array([digit for digit, _ in shown]) == labels, labels)
+    unsure = float(np.mean([unsure for _, unsure in shown]))
+    return {"sources": {"fonts drawn on the page": summary}, "all": summary, "unsure": round(unsure, 5)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         with running_server(MODE="processes", WORKERS="2", MODEL_DIR=str(args.models)) as server:
             report = on_the_page(server.url + "/", args.page)
         print(f"\n{table(report)}")
+        print(f'\n"Not sure" on the page: {report["unsure"]:.2%} of the drawings')
     return 0
 
 
