@@ -18,7 +18,7 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev browser wrk nginx redis
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Retrain the shipped model (25-35 minutes on 2 cores: 3 redrawing digits with a pen, cached
+# Retrain the shipped model (about 20 minutes on 2 cores: 3 redrawing digits with a pen, cached
 # in data/pen/); fetches MNIST if needed. Then calibrate it for the "not sure" verdict (a
 # minute). With a class's corrections, in minutes, starting from the shipped model:
 # make train TRAIN_ARGS='--extra corrections/ --fine-tune'
