@@ -75,12 +75,16 @@ def model_inputs(images) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(out).reshape(-1, 28, 28), np.array(extents), np.array(kept)
 
 
-def verdicts(model: Model, pixels: np.ndarray, temperature: float, extents=None) -> tuple[list, np.ndarray]:
-    """The verdict (a reason, or None) of each 28x28 input, and its calibrated probabilities."""
-    p = calibrated(model.predict(normalize(pixels)), temperature)
+def verdicts(model: Model, pixels: np.ndarray, temperature: float, extents=None) -> list:
+    """The verdict (a reason, or None) of each 28x28 input, as the model reads it."""
+    return reasons_for(pixels, model.predict(normalize(pixels)), temperature, extents)
+
+
+def reasons_for(pixels: np.ndarray, probabilities: np.ndarray, temperature: float, extents=None) -> list:
+    """The verdict of each 28x28 input, given the model's (uncalibrated) probabilities for it."""
+    p = calibrated(probabilities, temperature)
     extents = [None] * len(pixels) if extents is None else extents
-    reasons = [unsure_reason(shape(x), float(q.max()), e) for x, q, e in zip(pixels, p, extents, strict=True)]
-    return reasons, p
+    return [unsure_reason(shape(x), float(q.max()), e) for x, q, e in zip(pixels, p, extents, strict=True)]
 
 
 def measure(model_dir: Path, n: int) -> dict:
@@ -113,13 +117,13 @@ def measure(model_dir: Path, n: int) -> dict:
     report: dict = {"temperature": round(temperature, 4), "held_out": {}, "verdict_on_good": {}}
     for name, (pixels, labels, extents) in eval_sets.items():
         raw = model.predict(normalize(pixels))
-        reasons, _ = verdicts(model, pixels, temperature, extents)
+        reasons = reasons_for(pixels, raw, temperature, extents)
         fired = Counter(r for r in reasons if r)
         right = raw.argmax(1) == labels
         unsure = np.array([r is not None for r in reasons])
         report["held_out"][name] = {
             "images": len(labels),
-            "accuracy": round(float((raw.argmax(1) == labels).mean()), 5),
+            "accuracy": round(float(right.mean()), 5),
             "ece_before": round(ece(raw, labels), 5),
             "ece_after": round(ece(calibrated(raw, temperature), labels), 5),
         }
@@ -143,7 +147,7 @@ def measure(model_dir: Path, n: int) -> dict:
     report["verdict_on_bad"] = {}
     for name, images in bad.items():
         pixels, extents, kept = model_inputs(images)
-        reasons, _ = verdicts(model, pixels, temperature, extents)
+        reasons = verdicts(model, pixels, temperature, extents)
         fired = Counter(r for r in reasons if r)
         empty = int((~kept).sum())  # answered 422 empty_drawing: caught before the verdict
         report["verdict_on_bad"][name] = {

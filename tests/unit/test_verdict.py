@@ -41,8 +41,8 @@ def test_good_drawings_are_rarely_unsure(model, temperature, mnist_test):
     images, _ = mnist_test
     pixels, extents, kept = model_inputs(sets.drawn(images[:600], seed=21))
     assert kept.all()
-    drawn, _ = verdicts(model, pixels, temperature, extents)
-    mnist, _ = verdicts(model, images[:600], temperature)
+    drawn = verdicts(model, pixels, temperature, extents)
+    mnist = verdicts(model, images[:600], temperature)
     assert sum(r is not None for r in drawn) <= 6  # 1 %
     assert sum(r is not None for r in mnist) <= 6
 
@@ -62,7 +62,7 @@ def test_drawings_that_are_no_readable_digit_are_unsure(
     model, temperature, mnist_test, make, at_least, reasons
 ):
     pixels, extents, _ = model_inputs(make(mnist_test[0]))
-    found, _ = verdicts(model, pixels, temperature, extents)
+    found = verdicts(model, pixels, temperature, extents)
     caught = [r for r in found if r is not None]
     assert len(caught) >= at_least * len(found), found
     assert set(caught) <= reasons
