@@ -216,12 +216,17 @@ def redrawn(images: np.ndarray, labels: np.ndarray, seed: int, processes: int | 
             elapsed = time.perf_counter() - started
             left = elapsed / done * (len(jobs) - done)
             print(
-                f"\rredrawing digits with a pen: {done * chunk:,}/{len(images):,}, {left:.0f} s left",
+                f"\rredrawing digits with a pen: {min(done * chunk, len(images)):,}/{len(images):,},"
+                f" {left:.0f} s left",
                 end="",
                 file=sys.stderr,
             )
     print(file=sys.stderr)
     result = np.concatenate(out)
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(path, result)
+    # Whole or not at all: a run stopped while saving must not leave a cut file to load next time.
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    with open(partial, "wb") as file:
+        np.save(file, result)
+    os.replace(partial, path)
     return result
