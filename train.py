@@ -279,12 +279,8 @@ def train(model, augmented, clean, epochs: int, steps: int, fine_tune: bool = Fa
     """
     import keras
 
-    if fine_tune:
-        schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE * 0.1, epochs * steps)
-    else:
-        schedule = keras.optimizers.schedules.CosineDecay(
-            LEARNING_RATE * 0.1, epochs * steps, warmup_target=LEARNING_RATE, warmup_steps=steps
-        )
+    warm_up = {} if fine_tune else {"warmup_target": LEARNING_RATE, "warmup_steps": steps}
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE * 0.1, epochs * steps, **warm_up)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",

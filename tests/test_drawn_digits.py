@@ -11,6 +11,7 @@ import pytest
 from digits import pen, sets
 from digits.evaluate import HELD_APART, accuracy, drawn_sets
 from webapp.model import Model
+from webapp.preprocess import normalize
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 CARD = json.loads((MODELS / "model_card.json").read_text())
@@ -65,8 +66,6 @@ def test_pen_redrawing_is_reproducible_and_reads_as_the_digit(mnist_test):
     again = pen._redraw_chunk((images[:200], labels[:200], 7))
     assert np.array_equal(first, again)
     assert not np.array_equal(first, pen._redraw_chunk((images[:200], labels[:200], 8)))
-    from webapp.preprocess import normalize
-
     read = Model("litert", MODELS).load().predict(normalize(first)).argmax(axis=1)
     assert (read == labels[:200]).mean() >= 0.95
 
