@@ -88,7 +88,7 @@ lint: $(VENV)/.dev
 browser: $(VENV)/.dev
 	$(BIN)/python -m harness.browser --install
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt requirements-serve.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
