@@ -13,9 +13,12 @@ this prints the figures the README quotes. Loopback only.
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
+import io
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -23,6 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
+from PIL import Image
 
 from bench.serving import save
 from digits import dataset
@@ -31,6 +35,21 @@ from harness import launch
 PARTIAL = (
     b"POST /inference HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
 )
+
+
+def scan_bomb(side: int = 1024, scans: int = 10_000) -> bytes:
+    """A progressive JPEG of ``side``² flat grey, its smallest scan (12 bytes: an all-zero
+    AC refinement) repeated ``scans`` times: tiny, and every scan walks the whole picture."""
+    buffer = io.BytesIO()
+    Image.new("L", (side, side), 128).save(buffer, "JPEG", progressive=True, quality=90)
+    raw = buffer.getvalue()
+    starts = [m.start() for m in re.finditer(rb"\xff\xda", raw)]
+    smallest = min((raw[a:b] for a, b in zip(starts, [*starts[1:], len(raw) - 2], strict=True)), key=len)
+    return raw[:-2] + smallest * scans + b"\xff\xd9"
+
+
+def jpeg_data_url(raw: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(raw).decode()
 
 
 def _digit() -> dict:
@@ -230,7 +249,36 @@ def master(body: dict) -> list[dict]:
     ]
 
 
-SCENARIOS = {"pool": pool, "lab": lab, "slow": slow, "tensorflow": tensorflow, "master": master}
+def scans(body: dict) -> list[dict]:
+    bomb = {"image": jpeg_data_url(scan_bomb(1024, 100_000))}
+    with launch.running_server(MODE="processes") as server:
+        with ThreadPoolExecutor(4) as attackers:
+            started = time.monotonic()
+            sent = [
+                attackers.submit(launch.post_json, server.url + "/api/predict", bomb, 60) for _ in range(4)
+            ]
+            statuses, seconds = _timed(server.url, body, 12)
+            refused = [f.result()[0] for f in sent]
+            spent = time.monotonic() - started
+    return [
+        _row(
+            "scan bomb",
+            f"4 concurrent progressive JPEGs of 100,000 repeated scans "
+            f"({len(bomb['image']) * 3 // 4 / 1e6:.1f} MB) on /api/predict, 4 workers",
+            f"{refused.count(422)}/4 refused (422 too_many_scans) in {spent:.2f} s; "
+            f"12 predictions meanwhile: {statuses.count(200)} answered, {_latency(seconds)}",
+        )
+    ]
+
+
+SCENARIOS = {
+    "scans": scans,
+    "pool": pool,
+    "lab": lab,
+    "slow": slow,
+    "tensorflow": tensorflow,
+    "master": master,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -130,6 +130,14 @@ JPEG_DECODED_SIDE = 1024
 # most this many samples (6 MB; 2 Mpx with 4:2:0 colour, 1 Mpx with 4:4:4).
 # Phone cameras write baseline JPEGs.
 JPEG_BUFFERED_SAMPLES = 3_000_000
+# Each scan of a progressive JPEG walks that whole buffer again (~1.5 ms a scan at
+# JPEG_BUFFERED_SAMPLES, measured by bench/abuse.py's scan bomb): a file of tens of
+# thousands of tiny repeated scans costs seconds however few its pixels. libjpeg's own
+# progressive script writes 10 scans (6 for grey), optimizing encoders ~20; Pillow
+# exposes no scan limit of libjpeg's, so the scans are counted before decoding.
+JPEG_MAX_SCANS = 32
+# Markers walked to count them: a real JPEG has a few dozen.
+JPEG_MAX_MARKERS = 1000
 # PNG decoders (libspng, Pillow) unfilter every byte of pixel data, ~12 ns a
 # byte at worst (the Paeth filter on 16-bit or Pillow-decoded rows): at most
 # this many, counting at least a byte a channel. 1.5 Mpx of RGBA, 6 Mpx of grey;
@@ -217,6 +225,7 @@ def _reduce_jpeg(image: Image.Image, raw: bytes) -> None:
             "progressive JPEG, as cameras and browsers write.",
             415,
         )
+    _check_scans(raw)
     width, height = image.size
     if buffered and (samples := _coefficient_samples(image)) > JPEG_BUFFERED_SAMPLES:
         kind = "progressive" if frame == _JPEG_PROGRESSIVE else "multi-scan"
@@ -260,6 +269,40 @@ def _jpeg_header(raw: bytes) -> tuple[int, bool] | None:
                 frame, components = marker, raw[position + 9]
             position += 2 + int.from_bytes(raw[position + 2 : position + 4], "big")
     return None
+
+
+# In entropy-coded data a 0xFF byte is followed by 0x00 (a stuffed byte) or a restart
+# marker (0xD0-0xD7): anything else is the next marker.
+_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def _check_scans(raw: bytes) -> None:
+    """Refuse a JPEG of more than JPEG_MAX_SCANS scans (a "scan bomb"), counted from its
+    markers up to the end of its first picture, before a pixel is decoded."""
+    scans = markers = 0
+    position = 2  # after the start-of-image marker
+    while (match := _JPEG_NEXT_MARKER.search(raw, position)) and (markers := markers + 1) <= JPEG_MAX_MARKERS:
+        position = match.start()
+        marker = raw[position + 1]
+        if marker == 0xD9:  # end of image: an MPO's next pictures are never decoded
+            return
+        if 0xD0 <= marker <= 0xD8 or marker == 0x01:
+            position += 2  # a marker without a segment
+            continue
+        scans += marker == _JPEG_SCAN
+        if scans > JPEG_MAX_SCANS:
+            raise ApiError(
+                "too_many_scans",
+                f"The JPEG has more than {JPEG_MAX_SCANS} scans (a progressive JPEG from a camera or a "
+                "browser has at most about 10); each costs a pass over the whole picture. "
+                "Send it as a baseline JPEG.",
+                422,
+            )
+        position += 2 + int.from_bytes(raw[position + 2 : position + 4], "big")  # its header
+    if markers > JPEG_MAX_MARKERS:
+        raise ApiError(
+            "bad_image", f"The JPEG has more than {JPEG_MAX_MARKERS} markers; it cannot be decoded."
+        )
 
 
 def _coefficient_samples(image: Image.Image) -> int:
