@@ -100,6 +100,8 @@ try:
         os.environ["STATE_DIR"] = str(master.make_state_dir())
         os.environ["MNIST_STATE_IS_TEMPORARY"] = "1"  # ours to delete on exit
     STATE_DIR = master.check_state_dir(os.environ["STATE_DIR"])
+    if os.environ.get("CORRECTIONS", "").strip():  # checked as STATE_DIR: ours, private, no link
+        master.check_state_dir(os.environ["CORRECTIONS"].strip(), "CORRECTIONS")
 except master.StateError as err:
     sys.exit(f"Error: {err}")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(STATE_DIR / "metrics")

@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         corrections = load_corrections(args.extra) if args.extra else None
         (x_train, y_train), (raw_test, y_test) = load_data(args.data, args.limit)
-    except (FileNotFoundError, dataset.DatasetError) as err:
+    except (OSError, dataset.DatasetError) as err:  # OSError: a planted file among the corrections
         print(f"error: {err}", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

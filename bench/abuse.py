@@ -19,17 +19,21 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 from PIL import Image
 
 from bench.serving import save
-from digits import dataset
+from digits import dataset, sets
+from digits.drawing import data_url
 from harness import launch
 
 PARTIAL = (
@@ -271,8 +275,63 @@ def scans(body: dict) -> list[dict]:
     ]
 
 
+def _post_from(port: int, source: str, path: str, body: dict) -> int:
+    """POST JSON from the loopback address ``source`` (a student of its own): the status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    try:
+        connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def corrections(body: dict) -> list[dict]:
+    images, labels = dataset.load("test")
+    urls = [data_url(d) for d in sets.drawn(images[:200], seed=11)]
+    folder = tempfile.mkdtemp(prefix="mnist-abuse-corrections-")
+    try:
+        with launch.running_server(MODE="processes", CORRECTIONS=folder) as server:
+            started = time.monotonic()
+            one = [
+                _post_from(server.port, "127.0.0.1", "/api/corrections", {"image": u, "label": 1})
+                for u in urls
+            ]
+            one_s = time.monotonic() - started
+
+            def student(k: int) -> list[int]:
+                return [
+                    _post_from(server.port, f"127.0.1.{k}", "/api/corrections", {"image": u, "label": 2})
+                    for u in urls[k * 12 : k * 12 + 12]
+                ]
+
+            with ThreadPoolExecutor(16) as students:
+                sent = [students.submit(student, k) for k in range(16)]
+                statuses, seconds = _timed(server.url, body, 24)
+                many = [status for f in sent for status in f.result()]
+            size = sum(p.stat().st_size for p in Path(folder).iterdir())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [
+        _row(
+            "corrections, one client",
+            "one address sends 200 different corrections as fast as it can",
+            f"{one.count(201)} kept, {one.count(429)} refused (429) in {one_s:.1f} s; "
+            "nothing reaches training before the teacher approves it",
+        ),
+        _row(
+            "corrections, 16 clients",
+            "16 addresses send 12 corrections each, at once, 4 workers",
+            f"{many.count(201)} kept, {many.count(429)} refused (429); the folder holds {size / 1e3:.0f} KB; "
+            f"24 predictions meanwhile: {statuses.count(200)} answered, {_latency(seconds)}",
+        ),
+    ]
+
+
 SCENARIOS = {
     "scans": scans,
+    "corrections": corrections,
     "pool": pool,
     "lab": lab,
     "slow": slow,

@@ -1,19 +1,49 @@
-"""Corrections stored by the server (POST /api/corrections, CORRECTIONS=<folder>) as training data.
+"""Corrections the teacher approved (POST /api/corrections, then python -m webapp.review) as training data.
 
-``train.py --extra DIR`` reads them here: only complete corrections (the record, written last,
-and the 28x28 image), each drawing once (the same pixels stored twice count once), and none
-whose drawing was given two different labels (people disagree: leave it out).
+``train.py --extra DIR`` reads them here, from DIR/approved/ (DIR itself if it is that folder):
+never the pending ones, which no one has reviewed. Only complete corrections (the record,
+written last, and the 28x28 image), each drawing once (the same pixels stored twice count
+once), and none whose drawing was given two different labels (people disagree: leave it out).
+A file that is not a plain file (a FIFO would hang the reader, a link point anywhere) or is
+larger than a correction can be is an error that names it: someone put it there.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
+import os
+import stat
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+APPROVED = "approved"  # webapp/corrections.py's
+MAX_FILE_BYTES = 4096  # a 28x28 grey PNG is at most ~900 bytes, its record ~200
+
+
+def read_small(path: Path) -> bytes:
+    """A correction's file: a plain file (opened without following a link or waiting on a
+    FIFO) of at most MAX_FILE_BYTES; anything else is an OSError that says what it is."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, f"{path} is a link, not a correction: remove it") from None
+        raise
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, f"{path} is not a plain file (a FIFO or a device?): remove it")
+        if info.st_size > MAX_FILE_BYTES:
+            raise OSError(
+                errno.EFBIG, f"{path} is {info.st_size:,} bytes, larger than a correction can be: remove it"
+            )
+        return file.read(MAX_FILE_BYTES + 1)
 
 
 def load_corrections(folder: Path | str) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -21,6 +51,15 @@ def load_corrections(folder: Path | str) -> tuple[np.ndarray, np.ndarray, dict]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of corrections")
+    if (folder / APPROVED).is_dir():
+        folder = folder / APPROVED
+    elif folder.name != APPROVED:
+        raise FileNotFoundError(
+            f"{folder}: no approved corrections in it: review them first (python -m webapp.review {folder})"
+        )
+    for path in folder.iterdir():
+        if path.suffix in (".json", ".png"):
+            read_small(path)  # every file checked before any is used: one planted file stops the run
     labels_of: dict[bytes, set[int]] = defaultdict(set)
     pixels_of: dict[bytes, np.ndarray] = {}
     found = broken = 0
@@ -28,8 +67,8 @@ def load_corrections(folder: Path | str) -> tuple[np.ndarray, np.ndarray, dict]:
         found += 1
         small = record.with_suffix(".28.png")
         try:
-            label = int(json.loads(record.read_text())["label"])
-            with Image.open(small) as image:
+            label = int(json.loads(read_small(record))["label"])
+            with Image.open(io.BytesIO(read_small(small))) as image:
                 pixels = np.array(image.convert("L"))
         except (OSError, ValueError, KeyError, TypeError):
             broken += 1

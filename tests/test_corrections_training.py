@@ -13,7 +13,7 @@ import pytest
 from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
-from webapp import create_app
+from webapp import create_app, review
 from webapp.model import Model
 from webapp.preprocess import normalize
 
@@ -30,7 +30,7 @@ def train(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def corrections(tmp_path_factory, mnist_test):
     """A folder with 4 corrections through POST /api/corrections: 3 drawings, one of them given two labels,
-    one sent twice, and a half-written one (no record) as a crash would leave."""
+    one sent twice, all approved, and a half-written one (no record) as a crash would leave."""
     folder = tmp_path_factory.mktemp("corrections")
     client = create_app({"TESTING": True, "CORRECTIONS": str(folder)}).test_client()
     images, labels = mnist_test
@@ -39,7 +39,9 @@ def corrections(tmp_path_factory, mnist_test):
     for i, label in sent:
         response = client.post("/api/corrections", json={"image": drawings[i], "label": label})
         assert response.status_code == 201, response.get_json()
-    (folder / "0123-4.28.png").write_bytes((folder / next(folder.glob("*.28.png")).name).read_bytes())
+    review.main([str(folder), "approve", "--all"])  # the teacher's review
+    approved = folder / "approved"
+    (approved / "0123-4.28.png").write_bytes(next(approved.glob("*.28.png")).read_bytes())
     return folder
 
 

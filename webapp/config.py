@@ -286,9 +286,12 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         ),
         "LAB_MAX_PER_CLIENT": _int(env, "LAB_MAX_PER_CLIENT", 2, 1, 4096),
         # Corrections (webapp/corrections.py): off unless a folder is named; at most this many,
-        # and bytes (a canvas correction is ~15 KB: 10,000 of them ~150 MB).
+        # and bytes (each keeps its 28x28 input, ~0.5 KB with its row: 10,000 of them ~5 MB);
+        # per client address (the teacher exempt), at most this many, and this many a minute.
         "CORRECTIONS": env.get("CORRECTIONS", "").strip() or None,
         "CORRECTIONS_MAX_COUNT": _int(env, "CORRECTIONS_MAX_COUNT", 10_000, 1, 10_000_000),
-        "CORRECTIONS_MAX_BYTES": _int(env, "CORRECTIONS_MAX_BYTES", 200 * 1024**2, 1024, 1024**4),
+        "CORRECTIONS_MAX_BYTES": _int(env, "CORRECTIONS_MAX_BYTES", 20 * 1024**2, 64 * 1024, 1024**4),
+        "CORRECTIONS_PER_CLIENT": _int(env, "CORRECTIONS_PER_CLIENT", 50, 1, 10_000_000),
+        "CORRECTIONS_PER_MINUTE": _int(env, "CORRECTIONS_PER_MINUTE", 10, 1, 100_000),
     }
     return settings

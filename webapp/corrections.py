@@ -1,30 +1,32 @@
-"""POST /api/corrections: the person says which digit a drawing really is; stored for training.
+"""POST /api/corrections: the person says which digit a drawing really is; kept for the teacher's review.
 
-Off unless CORRECTIONS names a folder (a public demo stores nothing). Each correction is three
-files named by the SHA-256 of its 28x28 input and its label, so the same drawing corrected twice
-is stored once:
+Off unless CORRECTIONS names a folder (a public demo stores nothing). A correction is a
+teacher's tool, not an anonymous upload, so nothing a student sends reaches training by
+itself:
 
-    <hash>-<label>.png        the drawing, re-encoded as PNG (no metadata: EXIF, text chunks)
-    <hash>-<label>.28.png     the 28x28 image the model saw
-    <hash>-<label>.json       the label, when (to the minute) and the answer it corrects
+    CORRECTIONS/corrections.sqlite   pending corrections: the 28x28 image the model saw (a
+                                     ~300-byte PNG: never the upload), the label, when, the
+                                     answer it corrects, and the client address that sent it
+    CORRECTIONS/approved/            what the teacher approved (python -m webapp.review):
+                                     <id>.28.png and <id>.json, the files train.py --extra reads
 
-No client address, client id or user agent is kept. Every file is written to a temporary name
-and renamed into place, the record (.json) last: a crash leaves no half correction, and train.py
-(--extra) reads only complete ones. The folder is bounded in count and bytes
-(CORRECTIONS_MAX_COUNT, CORRECTIONS_MAX_BYTES); a full folder refuses new corrections (409)
-and never deletes one already stored.
+A correction is named by the SHA-256 of its 28x28 input and its label, so the same drawing
+corrected twice is kept once. Each client address may have CORRECTIONS_PER_CLIENT corrections
+and send CORRECTIONS_PER_MINUTE a minute (429 past either; the teacher is exempt), and the
+folder holds CORRECTIONS_MAX_COUNT in all and CORRECTIONS_MAX_BYTES (409 past either, deleting
+nothing). All of that is decided before the image is decoded, and again, exactly, in the one
+SQLite transaction that stores it. The folder must be this server's user's and private (0700),
+as STATE_DIR: nobody else can plant a file or a link in it.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
-import io
-import json
 import logging
 import os
-import tempfile
+import sqlite3
+import stat
 import time
 from pathlib import Path
 
@@ -33,25 +35,60 @@ from flask import Blueprint, Flask, current_app
 
 from . import decode
 from .errors import ApiError
+from .lab.limits import client_address
+from .master import check_state_dir
 from .openapi import describe
 from .parsing import read_json
 from .png import grey_png
 from .preprocess import preprocess
 from .schemas import Correction, CorrectionBody
+from .teacher import is_teacher
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("corrections", __name__)
 
-LOCK = ".lock"  # held while a correction is counted and written: workers take turns
-RECORD = ".json"
+LEDGER = "corrections.sqlite"
+APPROVED = "approved"
+RATE_WINDOW = 60  # seconds over which CORRECTIONS_PER_MINUTE is counted
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS corrections (
+    id TEXT PRIMARY KEY,
+    label INTEGER NOT NULL,
+    client TEXT NOT NULL,
+    at REAL NOT NULL,
+    request_id TEXT,
+    image BLOB,
+    state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX IF NOT EXISTS corrections_by_client ON corrections (client, at);
+"""
+
+
+def check_folder(folder: str | os.PathLike) -> Path:
+    """The CORRECTIONS folder, made 0700 if missing, else it must be ours, private and no link."""
+    return check_state_dir(folder, "CORRECTIONS")
+
+
+def connect(folder: Path) -> sqlite3.Connection:
+    """The ledger of a checked folder; a link or anything but a plain file in its place is refused."""
+    path = folder / LEDGER
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            raise OSError(errno.ELOOP, f"{path} is not a plain file (a link?): remove it")
+    except FileNotFoundError:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(SCHEMA)
+    return db
 
 
 def init_app(app: Flask) -> None:
-    """Make the CORRECTIONS folder (0700) if it is set; a folder that cannot be made is an error."""
+    """Check the CORRECTIONS folder if it is set: a folder that cannot be used is an error at start."""
     folder = app.config["CORRECTIONS"]
     if folder:
-        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+        connect(check_folder(folder)).close()
 
 
 def _folder() -> Path:
@@ -65,89 +102,98 @@ def _folder() -> Path:
     return Path(folder)
 
 
-def _png(image) -> bytes:
-    """The decoded drawing as a plain PNG: pixels only, whatever metadata the upload carried."""
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=False)
-    return buffer.getvalue()
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write data to path atomically: a temporary file in the same folder, fsync'd, renamed."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _usage(folder: Path) -> tuple[int, int]:
-    """(complete corrections, bytes of every file) in the folder."""
-    count = size = 0
-    for entry in os.scandir(folder):
-        if entry.is_file():
-            size += entry.stat().st_size
-            count += entry.name.endswith(RECORD)
-    return count, size
+def _check_room(db: sqlite3.Connection, client: str | None, needed: int) -> None:
+    """409 if the folder is full, 429 if this client (None: the teacher) has sent its share."""
+    config = current_app.config
+    count = db.execute("SELECT count(*) FROM corrections WHERE state != 'rejected'").fetchone()[0]
+    size = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+    if count >= config["CORRECTIONS_MAX_COUNT"] or size + needed > config["CORRECTIONS_MAX_BYTES"]:
+        raise ApiError(
+            "corrections_full",
+            f"The corrections folder is full ({count:,} kept, {size / 1e6:.1f} MB); nothing was stored. "
+            "The teacher reviews them (python -m webapp.review) and trains with them.",
+            409,
+        )
+    if client is None:
+        return
+    sent, recent = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE at > ?) FROM corrections WHERE client = ?",
+        (time.time() - RATE_WINDOW, client),
+    ).fetchone()
+    if sent >= config["CORRECTIONS_PER_CLIENT"]:
+        raise ApiError(
+            "corrections_quota",
+            f"You have sent {sent} corrections, as many as one person may "
+            f"(CORRECTIONS_PER_CLIENT); the teacher reviews them.",
+            429,
+            retry_after=RATE_WINDOW,
+        )
+    if recent >= config["CORRECTIONS_PER_MINUTE"]:
+        raise ApiError(
+            "corrections_too_fast",
+            f"You sent {recent} corrections in the last minute; at most "
+            f"{config['CORRECTIONS_PER_MINUTE']} a minute are kept. Try again in a minute.",
+            429,
+            retry_after=RATE_WINDOW,
+        )
 
 
 def store(
-    folder: Path, original: bytes, pixels: np.ndarray, label: int, answer: str | None
+    db: sqlite3.Connection, pixels: np.ndarray, label: int, answer: str | None, client: str | None
 ) -> tuple[str, bool]:
-    """Store one correction; (its name, whether it was new). Raises 409 when the folder is full."""
+    """Keep one correction, pending review; (its id, whether it was new). 409/429 as _check_room."""
     name = f"{hashlib.sha256(pixels.tobytes()).hexdigest()[:32]}-{label}"
     small = grey_png(pixels)
-    record = json.dumps(
-        {"label": label, "stored": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()), "request_id": answer}
-    ).encode()
-    config = current_app.config
-    with open(folder / LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (folder / f"{name}{RECORD}").exists():
+    db.execute("BEGIN IMMEDIATE")  # one writer at a time, across every worker: the caps are exact
+    try:
+        if db.execute("SELECT 1 FROM corrections WHERE id = ?", (name,)).fetchone():
             return name, False
-        count, size = _usage(folder)
-        needed = len(original) + len(small) + len(record)
-        if count >= config["CORRECTIONS_MAX_COUNT"] or size + needed > config["CORRECTIONS_MAX_BYTES"]:
-            raise ApiError(
-                "corrections_full",
-                f"The corrections folder is full ({count:,} stored, {size / 1e6:.1f} MB); "
-                "nothing was stored. Train with them (train.py --extra) and empty it.",
-                409,
-            )
-        _write(folder / f"{name}.png", original)
-        _write(folder / f"{name}.28.png", small)
-        _write(folder / f"{name}{RECORD}", record)  # last: the correction is complete
+        _check_room(db, client, len(small))
+        db.execute(
+            "INSERT INTO corrections (id, label, client, at, request_id, image) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, label, client or "teacher", time.time(), answer, small),
+        )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
     return name, True
 
 
+def _unwritable(folder: Path, err: Exception) -> ApiError:
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "full" in str(err):
+        return ApiError(
+            "corrections_full", "The disk of the corrections folder is full; nothing was stored.", 409
+        )
+    log.warning("could not store a correction in %s: %s", folder, err)
+    return ApiError("corrections_unwritable", "The server could not store the correction (its disk).", 507)
+
+
 @bp.post("/api/corrections")
-@describe(body=CorrectionBody, answer=Correction, status=201, errors=(400, 404, 409, 413, 415, 422, 507))
+@describe(body=CorrectionBody, answer=Correction, status=201, errors=(400, 404, 409, 413, 415, 422, 429, 507))
 def correct() -> Correction:
-    """Store a drawing and the digit it really is, for training (when CORRECTIONS names a folder)
+    """Keep a drawing and the digit it really is, for the teacher's review (CORRECTIONS set)
 
     404 corrections_off unless the server was started with CORRECTIONS=<folder>; 409
-    corrections_full past CORRECTIONS_MAX_COUNT or CORRECTIONS_MAX_BYTES, storing nothing.
+    corrections_full past CORRECTIONS_MAX_COUNT or CORRECTIONS_MAX_BYTES, and 429 past a
+    client's CORRECTIONS_PER_CLIENT or CORRECTIONS_PER_MINUTE, storing nothing (decided
+    before the image is decoded). Nothing reaches training before the teacher approves it.
     """
     folder = _folder()
     body = read_json(CorrectionBody)
-    image = decode.image_from_data_url(body.image, current_app.config["MAX_IMAGE_PIXELS"])
-    pixels = preprocess(image)
-    label = body.label
+    client = None if is_teacher() else client_address()
     try:
-        name, new = store(folder, _png(image), pixels, label, body.request_id)
-    except OSError as err:
-        if err.errno == errno.ENOSPC:
-            raise ApiError(
-                "corrections_full", "The disk of the corrections folder is full; nothing was stored.", 409
-            ) from None
-        log.warning("could not store a correction in %s: %s", folder, err)
-        raise ApiError(
-            "corrections_unwritable", "The server could not store the correction (its disk).", 507
-        ) from None
-    log.info("correction %s %s", name, "stored" if new else "already stored")
-    return {"stored": True, "id": name, "label": label, "new": new}, 201
+        db = connect(folder)
+    except (OSError, sqlite3.Error) as err:
+        raise _unwritable(folder, err) from None
+    try:
+        _check_room(db, client, 0)  # before any decoding
+        image = decode.image_from_data_url(body.image, current_app.config["MAX_IMAGE_PIXELS"])
+        pixels = preprocess(image)
+        name, new = store(db, pixels, body.label, body.request_id, client)
+    except (OSError, sqlite3.Error) as err:
+        raise _unwritable(folder, err) from None
+    finally:
+        db.close()
+    log.info("correction %s %s", name, "kept for review" if new else "already kept")
+    return {"stored": True, "id": name, "label": body.label, "new": new}, 201

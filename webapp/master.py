@@ -52,7 +52,7 @@ def make_state_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix=PREFIX))
 
 
-def check_state_dir(path: str | os.PathLike) -> Path:
+def check_state_dir(path: str | os.PathLike, setting: str = "STATE_DIR") -> Path:
     """A STATE_DIR the operator named: made 0700 if missing, else it must be ours and private.
 
     Another user who can write in it could replace the request log, the metric
@@ -66,15 +66,15 @@ def check_state_dir(path: str | os.PathLike) -> Path:
         pass
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise StateError(f"STATE_DIR={path} is not a folder (a link or a file): name a folder of your own.")
+        raise StateError(f"{setting}={path} is not a folder (a link or a file): name a folder of your own.")
     if info.st_uid != os.geteuid():
         raise StateError(
-            f"STATE_DIR={path} belongs to uid {info.st_uid}, not to this server's user "
+            f"{setting}={path} belongs to uid {info.st_uid}, not to this server's user "
             f"({os.geteuid()}): name a folder of your own."
         )
     if info.st_mode & 0o077:
         raise StateError(
-            f"STATE_DIR={path} has mode {stat.S_IMODE(info.st_mode):o}: other users could read or change "
+            f"{setting}={path} has mode {stat.S_IMODE(info.st_mode):o}: other users could read or change "
             f"the server's state. Run: chmod 700 {path}"
         )
     return path

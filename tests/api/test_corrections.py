@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,8 +47,10 @@ def correct(server, body: dict) -> tuple[int, dict]:
     return status, json.loads(raw)
 
 
-def snapshot(folder) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+def snapshot(folder) -> list[tuple]:
+    """Every correction the folder keeps (its ledger's rows)."""
+    with contextlib.closing(sqlite3.connect(folder / "corrections.sqlite")) as db:
+        return db.execute("SELECT * FROM corrections ORDER BY id").fetchall()
 
 
 def test_corrections_are_off_unless_a_folder_is_named(server, drawings):
@@ -97,11 +101,12 @@ def test_a_correction_is_stored_with_its_28x28_input_and_no_personal_data(store,
     status, body = correct(server, {"image": url, "label": 1})
     assert status == 201 and body["stored"] and body["new"], body
     name = body["id"]
-    record = json.loads((folder / f"{name}.json").read_text())
-    assert set(record) == {"label", "stored", "request_id"} and record["label"] == 1
-    assert b"Jane Doe" not in (folder / f"{name}.png").read_bytes()
-    with Image.open(folder / f"{name}.28.png") as small:
-        assert small.size == (28, 28)
+    rows = {row[0]: row for row in snapshot(folder)}
+    _, label, client, _, request_id, small, state = rows[name]
+    assert (label, client, request_id, state) == (1, "127.0.0.1", None, "pending")
+    with Image.open(io.BytesIO(small)) as image:  # the 28x28 input alone: never the upload
+        assert image.size == (28, 28)
+    assert not any(b"Jane Doe" in p.read_bytes() for p in folder.iterdir() if p.is_file())
     # The same drawing again: stored once.
     status, again = correct(server, {"image": url, "label": 1})
     assert status == 201 and again["id"] == name and not again["new"]
@@ -114,15 +119,13 @@ def test_a_full_folder_refuses_new_corrections_and_keeps_every_one_it_has(store,
         results = list(pool.map(lambda i: correct(server, {"image": urls[i], "label": labels[i]}), range(8)))
     stored = [b for s, b in results if s == 201]
     refused = [b for s, b in results if s != 201]
-    records = sorted(folder.glob("*.json"))
-    assert len(records) == MAX_COUNT  # one from the test before, and no more than the cap
+    assert len(snapshot(folder)) == MAX_COUNT  # one from the test before, and no more than the cap
     assert all(b["error"]["code"] == "corrections_full" for b in refused)
     assert len(stored) == MAX_COUNT - 1
     before = snapshot(folder)
     status, body = correct(server, {"image": urls[0], "label": 3})
     assert status == 409 and "nothing was stored" in body["error"]["message"]
     assert snapshot(folder) == before
-    assert not list(folder.glob(".tmp-*"))
 
 
 def test_the_workers_serve_the_models_calibration_and_say_corrections_are_on(store):

@@ -2,23 +2,61 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
 from PIL import Image
 
 from bench.abuse import jpeg_data_url, scan_bomb
-from harness.launch import post_json, running_server
+from digits import sets
+from digits.drawing import data_url
+from digits.extra import load_corrections
+from harness.launch import ROOT, post_json, running_server, start
+
+PER_MINUTE, PER_CLIENT = 3, 4
 
 
 @pytest.fixture(scope="module")
 def corrections_server(tmp_path_factory):
-    """A 2-worker server storing corrections (module-wide: each test uses its own drawings)."""
+    """A 2-worker server keeping corrections, PER_MINUTE a minute and PER_CLIENT per client address
+    (each test sends from addresses of its own)."""
     folder = tmp_path_factory.mktemp("corrections") / "store"
-    with running_server(MODE="processes", WORKERS="2", CORRECTIONS=str(folder)) as server:
+    with running_server(
+        MODE="processes",
+        WORKERS="2",
+        CORRECTIONS=str(folder),
+        CORRECTIONS_PER_MINUTE=str(PER_MINUTE),
+        CORRECTIONS_PER_CLIENT=str(PER_CLIENT),
+    ) as server:
         yield server, folder
+
+
+@pytest.fixture(scope="module")
+def drawings(mnist_test):
+    """Forty different drawn digits as data URLs, with their labels."""
+    images, labels = mnist_test
+    return [data_url(d) for d in sets.drawn(images[:40], seed=5)], [int(v) for v in labels[:40]]
+
+
+def post_from(server, source: str, path: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+    """POST JSON from the loopback address ``source`` (a student of its own): (status, JSON)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30, source_address=(source, 0))
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request("POST", path, json.dumps(body), headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 # -- 1. a scan bomb: refused from its markers, before a pixel is decoded ----------------------
@@ -40,3 +78,100 @@ def test_a_progressive_jpeg_as_encoders_write_it_is_still_read(corrections_serve
     Image.fromarray(images[0]).resize((280, 280)).save(buffer, "JPEG", progressive=True, quality=90)
     status, raw = post_json(server.url + "/api/predict", {"image": jpeg_data_url(buffer.getvalue())})
     assert status == 200 and json.loads(raw)["digit"] == labels[0], raw
+
+
+# -- 2. corrections: a quota and a rate per client, decided before decoding; reviewed before training
+
+
+def test_one_client_gets_its_share_of_corrections_and_no_more(corrections_server, drawings):
+    server, _ = corrections_server
+    urls, labels = drawings
+    sent = [
+        post_from(server, "127.0.0.21", "/api/corrections", {"image": urls[i], "label": labels[i]})
+        for i in range(5)
+    ]
+    assert [status for status, _ in sent] == [201] * PER_MINUTE + [429] * (5 - PER_MINUTE)
+    assert sent[-1][1]["error"]["code"] == "corrections_too_fast"
+    # Refused before the image is decoded: a broken one gets the same 429, not a 415.
+    broken = {"image": "data:image/png;base64,AAAA", "label": 1}
+    assert (
+        post_from(server, "127.0.0.21", "/api/corrections", broken)[1]["error"]["code"]
+        == "corrections_too_fast"
+    )
+    # Another student is not held up by this one; the teacher has no limit.
+    assert (
+        post_from(server, "127.0.0.22", "/api/corrections", {"image": urls[9], "label": labels[9]})[0] == 201
+    )
+    for i in range(10, 10 + PER_CLIENT + 1):
+        status, body = post_from(
+            server, "127.0.0.23", "/api/corrections", {"image": urls[i], "label": labels[i]}, server.token
+        )
+        assert status == 201, body
+
+
+def test_a_client_past_its_quota_is_refused_for_good(corrections_server, drawings):
+    server, folder = corrections_server
+    urls, labels = drawings
+    with sqlite3.connect(folder / "corrections.sqlite") as db:  # PER_CLIENT sent an hour ago
+        db.executemany(
+            "INSERT INTO corrections (id, label, client, at) VALUES (?, 1, '127.0.0.24', ?)",
+            [(f"old-{i}", time.time() - 3600) for i in range(PER_CLIENT)],
+        )
+    status, body = post_from(
+        server, "127.0.0.24", "/api/corrections", {"image": urls[20], "label": labels[20]}
+    )
+    assert (status, body["error"]["code"]) == (429, "corrections_quota")
+
+
+def review(folder, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "webapp.review", str(folder), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+
+
+def test_nothing_reaches_training_before_the_teacher_approves_it(corrections_server, drawings):
+    server, folder = corrections_server
+    urls, labels = drawings
+    for i, source in ((30, "127.0.0.31"), (31, "127.0.0.31"), (32, "127.0.0.32")):
+        assert post_from(server, source, "/api/corrections", {"image": urls[i], "label": labels[i]})[0] == 201
+    with pytest.raises(FileNotFoundError, match="review them first"):
+        load_corrections(folder)
+    listed = review(folder).stdout
+    assert "127.0.0.31: 2 pending" in listed and "127.0.0.32: 1 pending" in listed
+    assert "2 approved" in review(folder, "approve", "--from", "127.0.0.31").stdout
+    images, got, counts = load_corrections(folder)
+    assert counts["used"] == 2 and sorted(got) == sorted(labels[30:32])
+    review(folder, "reject", "--all")
+    assert "0 pending" in review(folder).stdout
+
+
+# -- 8. the CORRECTIONS folder checked as STATE_DIR; train.py --extra reads plain, small files only
+
+
+def test_a_corrections_folder_others_can_write_is_refused_at_start(tmp_path):
+    folder = tmp_path / "open"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    server = start(CORRECTIONS=str(folder))
+    try:
+        assert server.process.wait(60) != 0
+        assert f"CORRECTIONS={folder} has mode 777" in server.log()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("plant", ["fifo", "large"])
+def test_train_extra_names_a_planted_file_and_stops(tmp_path, plant):
+    approved = tmp_path / "approved"
+    approved.mkdir()
+    if plant == "fifo":
+        os.mkfifo(approved / "x-1.28.png")
+    else:
+        (approved / "x-1.28.png").write_bytes(b"\x89PNG" + bytes(50_000_000))
+    (approved / "x-1.json").write_text('{"label": 1}')
+    result = subprocess.run(
+        [sys.executable, "train.py", "--extra", str(tmp_path), "--out", str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and "x-1.28.png" in result.stderr and "remove it" in result.stderr
