@@ -33,6 +33,8 @@ import redis
 
 from .config import STORE_TIMEOUT, shown_store, store_client
 from .requestlog import COLUMNS, RequestLog
+from .schemas import LiveWorker
+from .store import checked
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +106,29 @@ class RedisStore(RequestLog):
         while True:
             chunk = self._call(self._redis.xrevrange, STREAM, top, "-", count)
             for entry_id, fields in chunk:
-                row = dict(zip(COLUMNS, orjson.loads(fields[b"r"]), strict=True))
+                row = self._row(entry_id, fields)
+                if row is None:
+                    continue
                 if request_id and row["request_id"] == request_id:
                     return rows[::-1]
                 if not client_id or row["client_id"] == client_id:
-                    rows.append({"seq": int(entry_id.split(b"-")[0]), **row})
+                    rows.append(row)
                     if len(rows) == limit:
                         return rows[::-1]
             if len(chunk) < count:
                 return rows[::-1]
             top, count = "(" + chunk[-1][0].decode(), min(count * 4, _MOST_READ)
+
+    def _row(self, entry_id: bytes, fields: dict) -> dict | None:
+        """One stream entry as a logged request; None (skipped, counted) if it is not one."""
+        try:
+            values = orjson.loads(fields[b"r"])
+            row = {"seq": int(entry_id.split(b"-")[0]), **dict(zip(COLUMNS, values, strict=True))}
+        except (KeyError, TypeError, ValueError):  # orjson.JSONDecodeError is a ValueError
+            row = None
+        good, bad = checked([row])
+        self.skipped += bad
+        return good[0] if good else None
 
     # -- the worker list -----------------------------------------------------------
 
@@ -159,12 +174,21 @@ class RedisStore(RequestLog):
             return []
 
     def _read_workers(self, host: str) -> list[dict]:
-        members = sorted(m.decode() for m in self._redis.smembers(MEMBERS))
+        members = sorted(m.decode(errors="replace") for m in self._redis.smembers(MEMBERS))
         if not members:
             return []
         entries = self._redis.mget([WORKER + m for m in members])  # this host's too: to drop its dead
         gone = [m for m, entry in zip(members, entries, strict=True) if entry is None]
         if gone:  # their heartbeats expired
             self._redis.srem(MEMBERS, *gone)
-        listed = (orjson.loads(entry) for entry in entries if entry is not None)
+        listed, bad = checked([_json(entry) for entry in entries if entry is not None], LiveWorker)
+        self.skipped += bad
         return [entry for entry in listed if entry["host"] != host]
+
+
+def _json(raw: bytes) -> object:
+    """A JSON value, or None (not valid: checked() skips it) for bytes that are not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None

@@ -118,6 +118,7 @@ class RequestLog:
         # since: /readyz and /api/requests say it; predictions go on regardless.
         self.problem: str | None = None
         self.lost = 0
+        self.skipped = 0  # entries read that were not valid rows (webapp/store.py: checked)
         # Rows in COLUMNS order, and flush()es' events. SimpleQueue: put() is a
         # C call, where queue.Queue takes a lock and a condition in Python.
         self._queue: queue.SimpleQueue[tuple | threading.Event] = queue.SimpleQueue()
@@ -166,8 +167,13 @@ class RequestLog:
         return rows, [item for item in items if type(item) is not tuple]
 
     def status(self) -> dict:
-        """Whether rows are being stored: {"ok", "problem", "lost"}."""
-        return {"ok": self.problem is None, "problem": self.problem, "lost": self.lost}
+        """Whether rows are being stored: {"ok", "problem", "lost"}, and entries read that were skipped."""
+        return {
+            "ok": self.problem is None,
+            "problem": self.problem,
+            "lost": self.lost,
+            "skipped": self.skipped,
+        }
 
     def _failed(self, err: Exception, rows: int) -> None:
         self.lost += rows
@@ -253,5 +259,9 @@ class RequestLog:
         # The newest `limit` rows, returned oldest first.
         sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
         params.append(limit)
+        from .store import checked  # here: the gunicorn master loads this file alone, outside the package
+
         names = ("seq", *COLUMNS)
-        return [dict(zip(names, r, strict=True)) for r in db.execute(sql, params)]
+        rows, bad = checked([dict(zip(names, r, strict=True)) for r in db.execute(sql, params)])
+        self.skipped += bad
+        return rows

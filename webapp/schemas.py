@@ -34,6 +34,15 @@ ClientId = Annotated[
 Pixel = Annotated[float, msgspec.Meta(ge=0, le=255)]
 Row = Annotated[list[Pixel], msgspec.Meta(min_length=28, max_length=28)]
 Seconds = Annotated[float, msgspec.Meta(description="server clock, Unix epoch seconds")]
+# What a shared store's entries must be to be shown (webapp/store.py checks each one read: a
+# hostile entry is skipped and counted, never a 500, never a pid or a name the page cannot show).
+HostName = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", description="HOST_NAME of the server"),
+]
+Pid = Annotated[int, msgspec.Meta(ge=1, le=2**31)]
+RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
 # -- requests --------------------------------------------------------------------
@@ -261,28 +270,31 @@ class LogStatus(TypedDict):
         str | None, msgspec.Meta(description="why not, for a person (a full disk, a shared store down)")
     ]
     lost: Annotated[int, msgspec.Meta(description="rows dropped since it went wrong")]
+    skipped: Annotated[
+        int, msgspec.Meta(description="entries of the store that were not valid, skipped since the start")
+    ]
 
 
 class LoggedRequest(TypedDict):
     """One answered request in the log."""
 
-    seq: int
-    host: Annotated[str, msgspec.Meta(description="HOST_NAME of the server that answered")]
-    request_id: str
-    client_id: str | None
-    route: str
-    status: int
-    pid: int
-    thread: str
-    thread_id: int
+    seq: Count
+    host: HostName
+    request_id: RequestId
+    client_id: ClientId | None
+    route: Annotated[str, msgspec.Meta(max_length=100)]
+    status: Annotated[int, msgspec.Meta(ge=100, le=599)]
+    pid: Pid
+    thread: Annotated[str, msgspec.Meta(max_length=100)]
+    thread_id: Count
     received: Seconds
     started: Seconds
     finished: Seconds
     digit: int | None
     confidence: float | None
-    batch_size: int | None
-    batch_id: int | None
-    kind: str | None
+    batch_size: Count | None
+    batch_id: Count | None
+    kind: Annotated[str, msgspec.Meta(max_length=20)] | None
 
 
 class RequestsPage(TypedDict):
@@ -300,11 +312,11 @@ class RequestsPage(TypedDict):
 class LiveWorker(TypedDict):
     """One live worker process of this server (and, with a shared store, of every host)."""
 
-    pid: int
-    host: str
+    pid: Pid
+    host: HostName
     started: Seconds
-    requests: int
-    in_flight: int
+    requests: Count
+    in_flight: Count
     busy: bool
     ready: bool
     last_request: Seconds | None

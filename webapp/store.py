@@ -18,7 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+import msgspec
 from flask import Flask, current_app
+
+from .schemas import LoggedRequest
 
 
 class Store(Protocol):
@@ -37,13 +40,26 @@ class Store(Protocol):
         oldest first, each with ``seq``, which orders them; none if the store cannot be read."""
 
     def status(self) -> dict:
-        """Whether rows are being stored: {"ok", "problem", "lost"}."""
+        """Whether rows are being stored: {"ok", "problem", "lost", "skipped"}."""
 
     def list_worker(self, describe: Callable[[], dict]) -> None:
         """Keep this worker in the list that other hosts read, as ``describe()`` says it is."""
 
     def other_hosts_workers(self, host: str) -> list[dict]:
         """The live workers of every host but ``host`` (whose list is its own files)."""
+
+
+def checked(entries: list, kind: type = LoggedRequest) -> tuple[list[dict], int]:
+    """The entries read from a store that are what ``kind`` (LoggedRequest, LiveWorker) says, and
+    how many were not: another user of a shared Redis can write anything, and a bad entry must
+    cost the page nothing but itself (never a 500, a pid the page cannot show, a null id)."""
+    good = []
+    for entry in entries:
+        try:
+            good.append(msgspec.convert(entry, kind))
+        except (msgspec.ValidationError, TypeError):
+            continue
+    return good, len(entries) - len(good)
 
 
 def init_app(app: Flask) -> Store:

@@ -73,7 +73,10 @@ class Workers:
         by_pid: dict[int, dict] = {}
         for metric in merge_metric_files(self.metrics.metrics_dir, "gauge_liveall_*.db", accumulate=False):
             for sample in metric.samples:
-                pid = int(sample.labels.get("pid", 0))
+                try:
+                    pid = int(sample.labels.get("pid", 0))
+                except ValueError:  # not a file a worker wrote: skip its figures
+                    continue
                 by_pid.setdefault(pid, {})[sample.name] = sample.value
         workers = []
         for pid, values in sorted(by_pid.items()):

@@ -12,13 +12,15 @@ import sys
 import time
 
 import pytest
+import redis
 from PIL import Image
 
 from bench.abuse import jpeg_data_url, scan_bomb
 from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
-from harness.launch import ROOT, post_json, running_server, start
+from harness.launch import ROOT, get_json, post_json, running_server, start
+from tests.waiting import wait_for
 
 PER_MINUTE, PER_CLIENT = 3, 4
 
@@ -175,3 +177,47 @@ def test_train_extra_names_a_planted_file_and_stops(tmp_path, plant):
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and "x-1.28.png" in result.stderr and "remove it" in result.stderr
+
+
+# -- 3. a hostile entry in the shared store: skipped and counted, never a 500 ---------------------
+
+
+HOSTILE_ROWS = [
+    b"not json",
+    b"[1, 2]",
+    b'{"request_id": "x"}',
+    json.dumps(["r-null", None, "/api/predict", 200, "h", 1, "t", 1, 1.0, 1.0, 1.0, 1, 0.9, 1, 0, None])
+    .replace('"r-null"', "null")
+    .encode(),
+]
+HOSTILE_WORKERS = {
+    "evil:1": b"garbage",
+    "evil:2": json.dumps({"pid": "1]", "host": "evil"}).encode(),
+    "evil:3": json.dumps({"pid": 3, "host": "<img src=x>"}).encode(),
+}
+
+
+@pytest.fixture(scope="module")
+def redis_store_server(redis_server, tmp_path_factory):
+    """A 2-worker server whose log and worker list are in a Redis of this module's own."""
+    with running_server(MODE="processes", WORKERS="2", STORE=redis_server.url) as server:
+        yield server, redis.Redis.from_url(redis_server.url)
+
+
+def test_hostile_entries_in_redis_are_skipped_and_counted(redis_store_server):
+    server, db = redis_store_server
+    post_json(server.url + "/inference", {"images": [[0] * 28] * 28})
+    wait_for(lambda: db.xlen("mnist:requests") == 1)  # stored by its worker's writer thread
+    for raw in HOSTILE_ROWS:
+        db.xadd("mnist:requests", {"r": raw})
+    for member, raw in HOSTILE_WORKERS.items():
+        db.set("mnist:worker:" + member, raw, ex=30)
+        db.sadd("mnist:workers", member)
+    db.sadd("mnist:workers", b"\xff\xfe:1")
+    for _ in range(3):  # on whichever worker answers
+        status, page = get_json(server.url + "/api/requests")
+        assert status == 200, page
+        assert [row["route"] for row in page["requests"]] == ["/inference"]
+        assert page["log"]["skipped"] >= len(HOSTILE_ROWS) and page["log"]["ok"]
+        status, workers = get_json(server.url + "/api/workers")
+        assert status == 200 and {w["host"] for w in workers["workers"]} == {workers["settings"]["host"]}
