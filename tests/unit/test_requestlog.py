@@ -25,7 +25,21 @@ def open_log(request, tmp_path: Path) -> Callable[..., RequestLog]:
 
 
 def row(n: int, **extra) -> dict:
-    return {"request_id": f"r{n}", "route": "/inference", "status": 200, "pid": 1, "digit": n % 10, **extra}
+    """A row as a worker logs it (a row that is not one is skipped when read: test_hostile.py)."""
+    return {
+        "request_id": f"r{n}",
+        "route": "/inference",
+        "status": 200,
+        "host": "h",
+        "pid": 1,
+        "thread": "MainThread",
+        "thread_id": 1,
+        "received": 1.0,
+        "started": 1.0,
+        "finished": 1.0,
+        "digit": n % 10,
+        **extra,
+    }
 
 
 def test_rows_come_back_oldest_first_and_the_oldest_are_deleted(open_log) -> None:
