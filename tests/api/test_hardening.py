@@ -138,6 +138,7 @@ def logged(app, client_id: str, count: int) -> list[str]:
                 "client_id": client_id,
                 "route": "/inference",
                 "status": 200,
+                "host": "h",
                 "pid": 1,
                 "thread": "MainThread",
                 "thread_id": 1,
