@@ -34,6 +34,7 @@ from harness.launch import (
     running_redis,
     start,
 )
+from webapp.config import shown_store
 
 MAX_HOSTS = 3  # loopback addresses 127.0.0.2-4: they work on Linux without any set-up
 
@@ -89,7 +90,8 @@ def running_cluster(
     with contextlib.ExitStack() as stack:
         if log_dir is None:
             stack.callback(shutil.rmtree, logs, ignore_errors=True)
-        redis = stack.enter_context(running_redis())
+        # With a password: any local user reaches a loopback port (issue 23: one hostile entry).
+        redis = stack.enter_context(running_redis(password=secrets.token_urlsafe(32)))
         cluster = Cluster(redis, [], "", token, logs)
         stack.callback(cluster.stop)
         for index in range(hosts):
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             for index, server in enumerate(cluster.hosts):
                 print(
                     f"  {cluster.name(index):<12}  {server.url}  gunicorn master pid {server.pid}, "
-                    f"{args.workers} workers, STORE={redis.url}"
+                    f"{args.workers} workers, STORE={shown_store(redis.url)} (password in {redis.folder})"
                 )
             print(f"  nginx         {cluster.url}  (deploy/nginx-hosts.conf) in front of all {args.hosts}")
             print(f"  logs in {cluster.log_dir}")

@@ -192,13 +192,16 @@ class RedisServer:
     host: str
     port: int
     folder: Path
+    # Asked of every client (requirepass): other users of the machine reach a loopback port too.
+    password: str | None = None
     process: subprocess.Popen | None = None
     _log_file: object = field(repr=False, default=None)
 
     @property
     def url(self) -> str:
-        """What STORE takes."""
-        return f"redis://{self.host}:{self.port}/0"
+        """What STORE takes (with the password, if there is one)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start it (again, on the same port) and wait until it accepts connections."""
@@ -206,8 +209,13 @@ class RedisServer:
         if binary is None:
             raise FileNotFoundError("redis-server is not installed (make redis)")
         self._log_file = open(self.folder / "redis.log", "a")  # noqa: SIM115 - closed in stop()
+        # The password in a 0600 file of this private folder, not on the command line (ps shows it).
+        conf = self.folder / "redis.conf"
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(f"requirepass {self.password}\n" if self.password else "")
         self.process = subprocess.Popen(
-            [binary, "--bind", self.host, "--port", str(self.port), "--dir", str(self.folder),
+            [binary, str(conf), "--bind", self.host, "--port", str(self.port), "--dir", str(self.folder),
              "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -239,9 +247,13 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def running_redis(host: str = "127.0.0.1", port: int | None = None) -> Iterator[RedisServer]:
-    """A started redis-server for the duration of a with-block; always stopped, its folder removed."""
-    redis_server = RedisServer(host, port or free_port(host), Path(tempfile.mkdtemp(prefix="mnist-redis-")))
+def running_redis(
+    host: str = "127.0.0.1", port: int | None = None, password: str | None = None
+) -> Iterator[RedisServer]:
+    """A started redis-server (asking ``password`` of every client, if given) for the duration of a
+    with-block; always stopped, its folder (private: mkdtemp) removed."""
+    folder = Path(tempfile.mkdtemp(prefix="mnist-redis-"))
+    redis_server = RedisServer(host, port or free_port(host), folder, password)
     try:
         yield redis_server.start()
     finally:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 import redis
 from PIL import Image
@@ -19,6 +20,7 @@ from bench.abuse import jpeg_data_url, scan_bomb
 from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
+from harness.cluster import running_cluster
 from harness.launch import ROOT, get_json, post_json, running_server, start
 from tests.waiting import wait_for
 
@@ -221,3 +223,15 @@ def test_hostile_entries_in_redis_are_skipped_and_counted(redis_store_server):
         assert page["log"]["skipped"] >= len(HOSTILE_ROWS) and page["log"]["ok"]
         status, workers = get_json(server.url + "/api/workers")
         assert status == 200 and {w["host"] for w in workers["workers"]} == {workers["settings"]["host"]}
+
+
+def test_the_clusters_redis_asks_every_client_for_its_password():
+    with running_cluster(hosts=1, workers=1) as cluster:
+        stranger = redis.Redis(host=cluster.redis.host, port=cluster.redis.port)
+        with pytest.raises(redis.AuthenticationError):
+            stranger.set("mnist:workers", "x")
+        conf = cluster.redis.folder / "redis.conf"
+        assert conf.stat().st_mode & 0o777 == 0o600 and cluster.redis.password in conf.read_text()
+        assert cluster.redis.password not in " ".join(psutil.Process(cluster.redis.process.pid).cmdline())
+        status, workers = get_json(cluster.url + "/api/workers")  # the hosts use it, with the password
+        assert status == 200 and workers["count"] == 1

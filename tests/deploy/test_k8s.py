@@ -19,7 +19,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 VERSION = "1.37.0"
 MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 # Set for the OS, not the app.
-NOT_SETTINGS = {"TMPDIR"}
+NOT_SETTINGS = {"TMPDIR", "REDIS_PASSWORD"}  # read by the shell or by STORE, not the server
 
 
 def documents(path: Path) -> list[dict]:
@@ -87,7 +87,7 @@ def test_the_pieces_find_each_other() -> None:
     assert (target["kind"], target["name"]) == ("Deployment", "mnist-serving")
     # The store the pods share is the Redis Service, on its port.
     store = next(v["value"] for v in container()["env"] if v["name"] == "STORE")
-    host, port = re.fullmatch(r"redis://([\w.-]+):(\d+)/\d+", store).groups()
+    host, port = re.fullmatch(r"redis://:\$\(REDIS_PASSWORD\)@([\w.-]+):(\d+)/\d+", store).groups()
     assert [p["port"] for p in objects[("Service", host)]["spec"]["ports"]] == [int(port)]
     ingress = objects[("Ingress", "mnist-serving")]["spec"]["rules"][0]["http"]["paths"][0]["backend"]
     assert ingress["service"]["name"] in {name for kind, name in objects if kind == "Service"}
