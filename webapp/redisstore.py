@@ -4,7 +4,8 @@ Its keys:
 
     mnist:requests               a stream of rows, each a JSON list in COLUMNS order; its
                                  entry id is <seq>-0, and it keeps the newest REQUEST_LOG_SIZE
-    mnist:requests:seq           the last seq given out (INCRBY): one order for every host's rows
+    mnist:requests:seq           the last seq given out: one order for every host's rows (a seq key
+                                 or a stream that is missing or odd never fails an append: _APPEND)
     mnist:workers                the set of listed workers, "<host>:<pid>"
     mnist:worker:<host>:<pid>    one worker's entry (JSON), rewritten every HEARTBEAT_EVERY s,
                                  gone HEARTBEAT_TTL s after its last heartbeat: a dead host's
@@ -47,11 +48,33 @@ HEARTBEAT_TTL = 3  # seconds a worker stays listed after its last heartbeat
 _FIRST_READ, _MOST_READ = 16, 256
 # Appends rows: gives them the next seqs and trims the stream to its size, in one
 # atomic step whichever host calls it. KEYS: stream, seq; ARGV: size, rows...
+# No key can make an append fail: the next seq is past both the seq key and the stream's
+# last id (the seq key deleted or evicted: allkeys-lru), a seq key that is not a number or
+# past 2^53 (a page's JavaScript number) is rewritten, and a stream that is not one, or whose
+# last id is past 2^53, starts again (its rows are a live log's: not worth a refusal).
 _APPEND = """
-local n = redis.call('INCRBY', KEYS[2], #ARGV - 1) - (#ARGV - 1)
-for i = 2, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], (n + i - 1) .. '-0', 'r', ARGV[i])
+local most = 2^53
+local kind = redis.call('TYPE', KEYS[1]).ok
+local last = 0
+if kind == 'stream' then
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then last = tonumber(string.match(info[i + 1], '^(%d+)')) end
+  end
 end
+if (kind ~= 'stream' and kind ~= 'none') or last > most - #ARGV then
+  redis.call('DEL', KEYS[1])
+  last = 0
+end
+local seq = redis.pcall('GET', KEYS[2])
+seq = type(seq) == 'string' and tonumber(seq) or 0
+if seq ~= seq or seq < last or seq > most - #ARGV then seq = last end
+for i = 2, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'r', ARGV[i])
+end
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[2], string.format('%d', seq))
 """
 
 
@@ -69,7 +92,7 @@ class RedisStore(RequestLog):
         self.cannot = f"the shared store {shown_store(url)} is unavailable"
         self._redis = store_client(url)
         self._append = self._redis.register_script(_APPEND)
-        self._down = False  # the last call failed: requests do not wait for Redis
+        self._down: str | None = None  # why the last call failed: requests do not wait for Redis
         self._start(size)
 
     def _call(self, action: Callable, *args, probe: bool = False):
@@ -79,13 +102,18 @@ class RedisStore(RequestLog):
             raise Unavailable(f"no answer within {STORE_TIMEOUT} s; this worker keeps trying")
         try:
             result = action(*args)
-        except redis.RedisError:
-            self._down = True
+        except redis.RedisError as err:
+            self._down = str(err) or type(err).__name__
             raise
-        self._down = False
-        if self.problem:
-            self._recovered()  # say it is back (before any row is written again)
+        self._down = None  # requests may ask it again; only the writer's own success clears its problem
         return result
+
+    def status(self) -> dict:
+        """As RequestLog's; also not ok while Redis does not answer this worker's reads."""
+        status = super().status()
+        if status["ok"] and self._down:
+            status.update(ok=False, problem=f"{self.cannot} ({self._down})")
+        return status
 
     # -- the request log -----------------------------------------------------------
 
@@ -93,6 +121,15 @@ class RedisStore(RequestLog):
         """As RequestLog's, but no wait at all while the store is unavailable."""
         if not self._down:
             super().flush(min(timeout, 2 * STORE_TIMEOUT))
+
+    def since(
+        self, request_id: str | None = None, client_id: str | None = None, limit: int = 1000
+    ) -> list[dict]:
+        """As RequestLog's; a read that fails is said by status() while it lasts (not as the writer's)."""
+        try:
+            return self._since(request_id, client_id, limit)
+        except redis.RedisError:
+            return []
 
     def _store(self, rows: list[tuple]) -> None:
         payload = [orjson.dumps(row) for row in rows]
@@ -147,8 +184,8 @@ class RedisStore(RequestLog):
                         key = WORKER + member
                         atexit.register(self._unlist, key, member)  # a stopped worker leaves at once
                     self._call(self._beat, key, member, entry, probe=True)
-            except redis.RedisError as err:
-                self._failed(err, 0)
+            except redis.RedisError:
+                pass  # said by status() until it answers again
             except Exception:  # noqa: BLE001 - the heartbeat must live on
                 log.exception("heartbeat to %s failed", shown_store(self.url))
             time.sleep(HEARTBEAT_EVERY)
@@ -169,9 +206,8 @@ class RedisStore(RequestLog):
         """Every listed worker of the other hosts, by host and pid; none while Redis is unavailable."""
         try:
             return self._call(self._read_workers, host)
-        except redis.RedisError as err:
-            self._failed(err, 0)
-            return []
+        except redis.RedisError:
+            return []  # said by status() until it answers again
 
     def _read_workers(self, host: str) -> list[dict]:
         members = sorted(m.decode(errors="replace") for m in self._redis.smembers(MEMBERS))

@@ -21,7 +21,7 @@ from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
 from harness.cluster import running_cluster
-from harness.launch import ROOT, get_json, post_json, running_server, start
+from harness.launch import ROOT, get_json, post_json, running_redis, running_server, start
 from tests.waiting import wait_for
 
 PER_MINUTE, PER_CLIENT = 3, 4
@@ -235,3 +235,68 @@ def test_the_clusters_redis_asks_every_client_for_its_password():
         assert cluster.redis.password not in " ".join(psutil.Process(cluster.redis.process.pid).cmdline())
         status, workers = get_json(cluster.url + "/api/workers")  # the hosts use it, with the password
         assert status == 200 and workers["count"] == 1
+
+
+# -- 4. the shared log: no key loses an append, and its health is the writer's -------------------
+
+
+def logged_row(n: int) -> dict:
+    return {
+        "request_id": f"r{n}", "route": "/inference", "status": 200, "host": "h", "pid": 1,
+        "thread": "MainThread", "thread_id": 1, "received": 1.0, "started": 1.0, "finished": 1.0,
+    }  # fmt: skip
+
+
+SABOTAGE = {
+    "seq deleted (or evicted)": lambda db: db.delete("mnist:requests:seq"),
+    "seq not a number": lambda db: db.set("mnist:requests:seq", "garbage"),
+    "seq overflowed": lambda db: db.set("mnist:requests:seq", str(2**63 - 1)),
+    "seq a list": lambda db: (db.delete("mnist:requests:seq"), db.lpush("mnist:requests:seq", "x")),
+    "stream a string": lambda db: (db.delete("mnist:requests"), db.set("mnist:requests", "x")),
+    "stream past 2^53": lambda db: db.xadd("mnist:requests", {"r": "[]"}, id=f"{2**62}-0"),
+}
+
+
+@pytest.mark.parametrize("sabotage", SABOTAGE)
+def test_no_key_in_redis_loses_an_append(sabotage):
+    from webapp.redisstore import RedisStore
+
+    with running_redis() as server:
+        db = redis.Redis.from_url(server.url)
+        log = RedisStore(server.url, 100)
+        for n in range(10):
+            log.record(logged_row(n))
+        log.flush()
+        SABOTAGE[sabotage](db)
+        for n in range(10, 20):
+            log.record(logged_row(n))
+        log.flush()
+        ids = [row["request_id"] for row in log.since(limit=100)]
+        assert ids[-10:] == [f"r{n}" for n in range(10, 20)]
+        assert log.status() == {"ok": True, "problem": None, "lost": 0, "skipped": log.status()["skipped"]}
+
+
+def test_the_logs_health_is_its_writers_whatever_the_heartbeat_says():
+    from webapp.redisstore import RedisStore
+
+    with running_redis() as server:
+        db = redis.Redis.from_url(server.url)
+        log = RedisStore(server.url, 100)
+        entry = {
+            "pid": os.getpid(), "host": "h", "started": 1.0, "requests": 0, "in_flight": 0, "busy": False,
+            "ready": True, "last_request": None, "cpu_seconds": 0.0, "rss_bytes": 1, "pss_bytes": None,
+            "threads": 1,
+        }  # fmt: skip
+        log.list_worker(lambda: entry)
+        db.execute_command("ACL", "SETUSER", "default", "-@scripting")  # the writer's appends fail
+        for n in range(5):
+            log.record(logged_row(n))
+        log.flush()
+        wait_for(lambda: db.exists(f"mnist:worker:h:{os.getpid()}"))  # heartbeats get through
+        time.sleep(1.5)  # three more of them
+        status = log.status()
+        assert not status["ok"] and status["lost"] == 5 and "no permissions" in status["problem"], status
+        db.execute_command("ACL", "SETUSER", "default", "+@all")
+        log.record(logged_row(5))
+        log.flush()
+        assert log.status()["ok"] and [r["request_id"] for r in log.since()] == ["r5"]
