@@ -155,6 +155,21 @@ def slow(body: dict) -> list[dict]:
                 f"12 requests: {statuses.count(200)} answered in {sum(seconds):.1f} s, {_latency(seconds)}",
             )
         )
+    with launch.running_server(MODE="async") as server:
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(100)]
+        for s in clients:
+            s.sendall(PARTIAL)
+        time.sleep(0.5)
+        statuses, seconds = _timed(server.url, body, 8)
+        for s in clients:
+            s.close()
+    rows.append(
+        _row(
+            "slow clients, async",
+            "100 such connections (every greenlet of MODE=async), REQUEST_TIMEOUT 10 s",
+            f"8 requests: {statuses.count(200)} answered in {sum(seconds):.1f} s, {_latency(seconds)}",
+        )
+    )
     if launch.find_nginx():
         with (
             launch.running_server(MODE="processes") as server,

@@ -76,7 +76,44 @@ class DeadlineThreadWorker(_Deadlines, ThreadWorker):
         return self._serve(conn.sock, super().handle, conn)
 
 
+def _gevent_worker():
+    """gunicorn's gevent worker (greenlets on one thread), with request deadlines.
+
+    Its headers are read within gunicorn's keepalive (2 s: gevent's own timeout_ctx); here each
+    request, from its body to the end of its answer, has REQUEST_TIMEOUT, a gevent.Timeout raised
+    in its greenlet wherever it waits. Without it, worker_connections half-sent bodies held every
+    connection for good (100 of them: nothing else was answered). A greenlet that computes is
+    not interrupted (it yields nowhere): what computes blocks the loop, as the lab shows.
+    Imported only for MODE=async: gevent is not imported by the other modes.
+    """
+    import gevent
+    from gunicorn.workers.ggevent import GeventWorker
+
+    class DeadlineGeventWorker(GeventWorker):
+        request_timeout = _Deadlines.request_timeout
+
+        def handle_request(self, listener_name, req, sock, addr):
+            deadline = gevent.Timeout(self.request_timeout)
+            deadline.start()
+            try:
+                return super().handle_request(listener_name, req, sock, addr)
+            except gevent.Timeout as err:
+                if err is not deadline:
+                    raise
+                self.log.info(
+                    "closed a connection from a client that took over %g s (REQUEST_TIMEOUT)",
+                    self.request_timeout,
+                )
+                raise StopIteration from None  # gunicorn's "close this connection"
+            finally:
+                deadline.close()
+
+    return DeadlineGeventWorker
+
+
 def worker_class(name: str):
-    """gunicorn's worker class for a worker_class name of webapp/config.py: ours for sync
-    and gthread; gevent's as it is (a slow client holds only a greenlet there)."""
+    """gunicorn's worker class for a worker_class name of webapp/config.py: ours, with request
+    deadlines, for each of sync, gthread and gevent."""
+    if name == "gevent":
+        return _gevent_worker()
     return {"sync": DeadlineSyncWorker, "gthread": DeadlineThreadWorker}.get(name, name)

@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 import redis
 from PIL import Image
 
-from bench.abuse import jpeg_data_url, scan_bomb
+from bench.abuse import PARTIAL, jpeg_data_url, scan_bomb
 from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
@@ -300,3 +301,28 @@ def test_the_logs_health_is_its_writers_whatever_the_heartbeat_says():
         log.record(logged_row(5))
         log.flush()
         assert log.status()["ok"] and [r["request_id"] for r in log.since()] == ["r5"]
+
+
+# -- 5. MODE=async has a request deadline too --------------------------------------------------
+
+HALF_SENT = (
+    b"POST /inference HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
+)
+
+
+def test_half_sent_requests_cannot_hold_every_connection_of_an_async_server():
+    with running_server(MODE="async", REQUEST_TIMEOUT="2") as server:
+        held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(100)]  # every greenlet
+        try:
+            for connection in held:
+                connection.sendall(PARTIAL)  # headers, and 1 byte of 5,000
+            time.sleep(0.5)
+            started = time.monotonic()
+            status, digit = post_json(server.url + "/inference", {"images": [[0] * 28] * 28}, timeout=20)
+            assert status == 200 and digit.strip().isdigit()
+            assert time.monotonic() - started < 15  # the deadline (2 s), not for ever
+            assert held[0].recv(100) == b""  # the server closed the half-sent ones
+        finally:
+            for connection in held:
+                connection.close()
+        assert "took over 2 s (REQUEST_TIMEOUT)" in server.log()
