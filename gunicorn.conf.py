@@ -13,6 +13,7 @@ See README.md for the rest (RUNTIME, LAB, limits).
 import ctypes
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import signal
@@ -92,6 +93,9 @@ limit_request_field_size = _env_int("LIMIT_REQUEST_FIELD_SIZE", 8190)
 # Whatever the server creates (request log, metric files, model copies) is
 # for its own user only.
 os.umask(0o077)
+# gunicorn's own umask setting (its unix sockets, worker temp files); --daemon resets the
+# process's umask to 022 regardless: on_starting sets it again (_private_after_daemon).
+umask = 0o077
 # One private folder per server (it survives a `kill -HUP` reload, which
 # re-reads this file): Prometheus' per-process metric files, the request log,
 # the checked copy of the model. A named STATE_DIR must be ours and private.
@@ -113,8 +117,10 @@ control_socket = str(STATE_DIR / "gunicorn.ctl")
 
 loglevel = os.environ.get("LOG_LEVEL", "info")
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
-# Request id, worker pid and duration on every line; the same id is in the JSON answer.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
+# Request id, worker pid and duration on every line; the same id is in the JSON answer. The
+# path without its query string (%(U)s, not the request line %(r)s): the teacher opens
+# /?token=…, and no log file may hold the token.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
 
 # -- gunicorn's own errors as the API's JSON --------------------------------------
 # A request line or header over the limits above never reaches Flask: gunicorn
@@ -151,8 +157,19 @@ def _serve_checked_model(server):
     )
 
 
+def _private_after_daemon(server):
+    """--daemon (make start) set the umask to 022 after this file was read, and the log files
+    were opened with it: 0644, and the teacher's address goes in them. Ours again, before
+    anything is written but gunicorn's first lines."""
+    os.umask(0o077)
+    for handler in (*server.log.error_log.handlers, *server.log.access_log.handlers):
+        if isinstance(handler, logging.FileHandler):
+            os.chmod(handler.baseFilename, 0o600)
+
+
 def on_starting(server):
     """Master, before any worker: a clean state folder and a checked model."""
+    _private_after_daemon(server)
     master.clean_stale(server.log, keep=STATE_DIR)
     master.record_owner(STATE_DIR, server.pid)
     metrics = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])

@@ -295,8 +295,11 @@ def running_nginx(
         r"(upstream \w+ \{\n(?:    #[^\n]*\n)*)(?:    server [^\n]*\n)+", lambda m: m[1] + servers, text
     )
     text = re.sub(r"listen [^;]+;", f"listen {host}:{port};", text)
+    text = re.sub(r"access_log \S+", f"access_log {prefix / 'access.log'}", text)
     text = re.sub(r"proxy_cache_path \S+", f"proxy_cache_path {prefix / 'cache'}", text)
     (prefix / "site.conf").write_text(text)
+    for log in ("access.log", "error.log"):  # nginx keeps a log file's mode: for its user only
+        os.close(os.open(prefix / log, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
     temp = "".join(
         f"    {kind}_temp_path {prefix / kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

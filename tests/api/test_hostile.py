@@ -6,11 +6,14 @@ import http.client
 import io
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
@@ -22,7 +25,17 @@ from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
 from harness.cluster import running_cluster
-from harness.launch import ROOT, get_json, post_json, running_redis, running_server, start
+from harness.launch import (
+    NGINX_HOSTS_SITE,
+    ROOT,
+    free_port,
+    get_json,
+    post_json,
+    running_nginx,
+    running_redis,
+    running_server,
+    start,
+)
 from tests.waiting import wait_for
 
 PER_MINUTE, PER_CLIENT = 3, 4
@@ -326,3 +339,66 @@ def test_half_sent_requests_cannot_hold_every_connection_of_an_async_server():
             for connection in held:
                 connection.close()
         assert "took over 2 s (REQUEST_TIMEOUT)" in server.log()
+
+
+# -- 7. nothing the server writes is for other users; no log holds the token ----------------------
+
+
+def test_make_starts_logs_are_private_and_hold_no_token(tmp_path):
+    port = free_port()
+    run = tmp_path / "run"
+    run.mkdir()
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "STATE_DIR": str(tmp_path / "state"),
+        "LAB_TOKEN": "t" * 32,
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--daemon",
+            "--pid",
+            str(run / "gunicorn.pid"),
+            "--access-logfile",
+            str(run / "access.log"),
+            "--error-logfile",
+            str(run / "error.log"),
+        ],
+        cwd=ROOT,
+        env={**env, "WORKERS": "1"},
+        check=True,
+        timeout=60,
+    )  # fmt: skip  (as `make start`)
+    try:
+        wait_for(lambda: get_json(f"http://127.0.0.1:{port}/api/workers")[0] == 200, timeout=60)
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/?token={'t' * 32}", timeout=10).read()
+        wait_for(lambda: "GET / HTTP/1.1" in (run / "access.log").read_text())
+        # All but the pid file, which gunicorn makes 0644 on purpose: a pid is no secret (ps shows it).
+        for path in [*run.glob("*.log"), *(tmp_path / "state").rglob("*")]:
+            assert path.stat().st_mode & 0o077 == 0, f"{path} is {path.stat().st_mode & 0o777:o}"
+        assert "t" * 32 not in (run / "access.log").read_text()
+    finally:
+        os.kill(int((run / "gunicorn.pid").read_text()), signal.SIGTERM)
+
+
+def test_nginx_logs_no_token_and_keeps_its_logs_private(server):
+    with running_nginx([server.env["BIND"]], site=NGINX_HOSTS_SITE) as url:
+        urllib.request.urlopen(f"{url}/?token=secret-{'x' * 24}", timeout=10).read()
+        port = int(url.rsplit(":", 1)[1])
+        nginx = next(
+            c.pid for c in psutil.net_connections("tcp") if c.laddr.port == port and c.status == "LISTEN"
+        )
+        command = next(
+            p.cmdline()
+            for p in [psutil.Process(nginx), *psutil.Process(nginx).parents()]
+            if "-p" in p.cmdline()
+        )
+        logs = Path(command[command.index("-p") + 1])  # nginx's prefix, where running_nginx puts its logs
+        wait_for(lambda: "GET / HTTP/1.1" in (logs / "access.log").read_text())
+        assert "secret-" not in (logs / "access.log").read_text()
+        assert (logs / "access.log").stat().st_mode & 0o777 == 0o600
