@@ -344,7 +344,30 @@ def corrections(body: dict) -> list[dict]:
     ]
 
 
+def frozen(body: dict) -> list[dict]:
+    from harness.cluster import running_cluster
+
+    with running_cluster(hosts=3, workers=1) as cluster:
+        host = psutil.Process(cluster.hosts[0].pid)
+        processes = [host, *host.children()]
+        for process in processes:
+            process.suspend()
+        try:
+            statuses, seconds = _timed(cluster.url, body, 30)
+        finally:
+            for process in processes:
+                process.resume()
+    return [
+        _row(
+            "frozen host",
+            "one of 3 hosts behind nginx (deploy/nginx-hosts.conf) stopped with SIGSTOP",
+            f"30 predictions: {statuses.count(200)} answered, {_latency(seconds)}",
+        )
+    ]
+
+
 SCENARIOS = {
+    "frozen": frozen,
     "scans": scans,
     "corrections": corrections,
     "pool": pool,

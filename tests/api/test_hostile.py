@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -402,3 +403,59 @@ def test_nginx_logs_no_token_and_keeps_its_logs_private(server):
         wait_for(lambda: "GET / HTTP/1.1" in (logs / "access.log").read_text())
         assert "secret-" not in (logs / "access.log").read_text()
         assert (logs / "access.log").stat().st_mode & 0o777 == 0o600
+
+
+# -- 9. an answer is written whole: a host killed under load never leaves a cut answer -------------
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (apt-get install strace)")
+@pytest.mark.parametrize("mode", ["processes", "threads", "async"])
+def test_each_answer_leaves_in_one_write(mode, tmp_path):
+    """Headers and body in one write: a worker killed between two writes cannot leave nginx holding
+    headers without a body (which it can neither resend nor finish)."""
+    with running_server(MODE=mode, WORKERS="1") as server:
+        worker = psutil.Process(server.pid).children()[0].pid
+        trace = tmp_path / "trace"
+        strace = subprocess.Popen(
+            ["strace", "-f", "-qq", "-s", "100000", "-e", "trace=write,sendto,sendmsg", "-o", str(trace),
+             "-p", str(worker)]
+        )  # fmt: skip
+        try:
+            time.sleep(1)  # attached
+            status, _ = post_json(server.url + "/inference", {"images": [[0] * 28] * 28})
+            get_json(server.url + "/api/workers")
+            time.sleep(0.5)
+        finally:
+            strace.terminate()
+            strace.wait(10)
+        answers = [line for line in trace.read_text().splitlines() if '"HTTP/1.1 ' in line]
+        assert status == 200 and len(answers) == 2, answers
+        for line in answers:  # strace shows the bytes of each write, \r as \\r
+            _, blank, body = line.partition("\\r\\n\\r\\n")
+            assert blank and not body.startswith('"'), f"the head written alone: {line[:300]}"
+
+
+# -- 6. a frozen host behind nginx is skipped after seconds, not after gunicorn's 30 s ---------------
+
+
+def test_a_frozen_host_costs_a_prediction_seconds_and_then_nothing():
+    with running_cluster(hosts=2, workers=1) as cluster:
+        frozen = psutil.Process(cluster.hosts[0].pid)
+        processes = [frozen, *frozen.children()]
+        for process in processes:
+            process.suspend()  # SIGSTOP: the kernel still accepts its connections
+        try:
+            seconds, statuses = [], []
+            for _ in range(6):
+                started = time.monotonic()
+                statuses.append(
+                    post_json(cluster.url + "/inference", {"images": [[0] * 28] * 28}, timeout=60)[0]
+                )
+                seconds.append(time.monotonic() - started)
+        finally:
+            for process in processes:
+                process.resume()
+        assert statuses == [200] * 6
+        # The read timeout of a prediction (3 s) once, then the frozen host is left out (max_fails):
+        # before, each prediction sent to it waited 35 s (nginx's read timeout).
+        assert max(seconds) < 20 and sum(s > 3 for s in seconds) <= 1, seconds
