@@ -40,11 +40,12 @@ CONFIG = {
         {
             # A picture matching the schema's data-URL pattern may still be cut
             # short (400), too large (413), not PNG/JPEG/WebP (415) or have no ink (422).
-            "include-path": "/api/predict",
+            "include-path": path,
             "checks": {
                 "positive_data_acceptance": {"expected-statuses": [*POSITIVE_OK, "400", "413", "415", "422"]}
             },
         }
+        for path in ("/api/predict", "/api/corrections")
     ],
 }
 
@@ -57,9 +58,10 @@ def config(**phases: bool) -> SchemathesisConfig:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app():
-    # Short lab workloads, so a few hundred generated requests stay quick.
-    app = create_app({"TESTING": True, "LAB_MAX_MS": 5})
+def fuzzed_app(tmp_path_factory):
+    # Short lab workloads, so a few hundred generated requests stay quick; corrections kept.
+    corrections = tmp_path_factory.mktemp("corrections") / "store"
+    app = create_app({"TESTING": True, "LAB_MAX_MS": 5, "CORRECTIONS": str(corrections)})
     # A worker's first tensorflow workload starts loading TensorFlow in the background
     # and is told to come back (503, documented); load it now, so the fuzzing meets the
     # workload itself rather than a 503 that Schemathesis counts as a server error.
