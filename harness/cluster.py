@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host-port", type=int, default=8000, help="each host's port on its address")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGHUP, _stop_on_sigterm)  # its terminal closed: stop it all, leave nothing
     print(f"starting redis-server, {args.hosts} hosts x {args.workers} workers and nginx ...", flush=True)
     try:
         with running_cluster(args.hosts, args.workers, args.port, args.listen, args.host_port) as cluster:

@@ -261,6 +261,15 @@ def running_redis(
         shutil.rmtree(redis_server.folder, ignore_errors=True)
 
 
+def _reachable_temp() -> str | None:
+    """Where nginx's folder may be made: the temporary folder, unless nginx's workers could not
+    reach into it (root's private TMPDIR, 0700, as CI systems and macOS give: every request
+    through nginx was a 500); then /tmp, which everyone may traverse."""
+    if os.geteuid() != 0 or os.stat(tempfile.gettempdir()).st_mode & 0o001:
+        return None
+    return "/tmp"
+
+
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"
 NGINX_HOSTS_SITE = ROOT / "deploy" / "nginx-hosts.conf"
 
@@ -285,7 +294,7 @@ def running_nginx(
     if binary is None:
         raise FileNotFoundError("nginx is not installed (make nginx)")
     port = port or free_port(host)
-    prefix = Path(tempfile.mkdtemp(prefix="mnist-nginx-"))
+    prefix = Path(tempfile.mkdtemp(prefix="mnist-nginx-", dir=_reachable_temp()))
     # Started as root, nginx's workers run as an unprivileged user: they must reach the temp
     # folders below (bodies over 16 KB are buffered there) without listing or reading the rest.
     prefix.chmod(0o711)

@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -459,3 +460,41 @@ def test_a_frozen_host_costs_a_prediction_seconds_and_then_nothing():
         # The read timeout of a prediction (3 s) once, then the frozen host is left out (max_fails):
         # before, each prediction sent to it waited 35 s (nginx's read timeout).
         assert max(seconds) < 20 and sum(s > 3 for s in seconds) <= 1, seconds
+
+
+# -- 10. lows ------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="nginx's workers change user only when it runs as root")
+def test_nginx_serves_when_roots_temporary_folder_is_private(server, tmp_path, monkeypatch):
+    private = tmp_path / "private-tmp"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private))  # TMPDIR=<a 0700 folder>, as CI systems give
+    with running_nginx([server.env["BIND"]], site=NGINX_HOSTS_SITE) as url:
+        big = {"images": [[255.0] * 28] * 28, "padding": "x" * 20_000}  # buffered in nginx's temp folder
+        assert post_json(url + "/inference", big)[0] in (200, 400)
+        assert get_json(url + "/api/workers")[0] == 200
+
+
+def test_closing_make_clusters_terminal_stops_everything(tmp_path):
+    cluster = subprocess.Popen(
+        [sys.executable, "-m", "harness.cluster", "--hosts", "1", "--workers", "1",
+         "--port", str(free_port()), "--listen", "127.0.0.1", "--host-port", str(free_port("127.0.0.2"))],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        output = ""
+        while "Ctrl-C" not in output:
+            line = cluster.stdout.readline()
+            assert line, output
+            output += line
+        children = psutil.Process(cluster.pid).children(recursive=True)
+        cluster.send_signal(signal.SIGHUP)  # what a closing terminal sends
+        assert cluster.wait(60) == 0
+        psutil.wait_procs(children, timeout=30)
+        assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if cluster.poll() is None:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait(10)
+        cluster.stdout.close()
