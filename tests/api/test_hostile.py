@@ -498,3 +498,22 @@ def test_closing_make_clusters_terminal_stops_everything(tmp_path):
             os.killpg(cluster.pid, signal.SIGKILL)
             cluster.wait(10)
         cluster.stdout.close()
+
+
+def test_a_bogus_cookie_cannot_poll_the_hosts_without_limit(server):
+    with running_nginx([server.env["BIND"]], site=NGINX_HOSTS_SITE) as url:
+
+        def poll(cookie: str | None) -> tuple[int, str]:
+            request = urllib.request.Request(
+                url + "/api/workers", headers={"Cookie": cookie} if cookie else {}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    return answer.status, answer.headers.get("X-Cache", "")
+            except urllib.error.HTTPError as err:
+                assert json.loads(err.read())["error"]["code"] == "too_many_requests"
+                return err.code, ""
+
+        bogus = [poll("lab_token=bogus") for _ in range(60)]
+        assert [status for status, _ in bogus].count(429) >= 60 - 16 - 8  # burst 16, 8 a second
+        assert {status for status, _ in [poll(None) for _ in range(10)]} == {200}  # students: cached
