@@ -62,6 +62,11 @@ class WholeResponse(wsgi.Response):
             self._flush_head()
             super()._emit_body(data)
 
+    def sendfile(self, respiter):
+        """Never: a static file is sent through write() (its head with its first 8 KB; nginx caches
+        them), not with os.sendfile() after a head that would go alone."""
+        return False
+
     def close(self):
         self.send_headers()
         self._flush_head()  # an answer without a body (HEAD, 204, 304)

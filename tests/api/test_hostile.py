@@ -425,12 +425,14 @@ def test_each_answer_leaves_in_one_write(mode, tmp_path):
             time.sleep(1)  # attached
             status, _ = post_json(server.url + "/inference", {"images": [[0] * 28] * 28})
             get_json(server.url + "/api/workers")
+            with urllib.request.urlopen(server.url + "/static/js/poll.js", timeout=10) as static:
+                assert static.read() == (ROOT / "static" / "js" / "poll.js").read_bytes()  # a file, whole
             time.sleep(0.5)
         finally:
             strace.terminate()
             strace.wait(10)
         answers = [line for line in trace.read_text().splitlines() if '"HTTP/1.1 ' in line]
-        assert status == 200 and len(answers) == 2, answers
+        assert status == 200 and len(answers) == 3, answers
         for line in answers:  # strace shows the bytes of each write, \r as \\r
             _, blank, body = line.partition("\\r\\n\\r\\n")
             assert blank and not body.startswith('"'), f"the head written alone: {line[:300]}"
