@@ -39,6 +39,11 @@ PHOTO_FLOOR = 0.35
 # if they are more than this share of the ink (then the digit itself touches the edge).
 EDGE_SIDE = 160
 EDGE_MOST = 0.7
+# A larger picture is first reduced (by a whole factor, averaging: as a JPEG is decoded reduced,
+# webapp/decode.py) to at most this many px a side: the model needs 28x28, and every step below
+# works on float copies of the whole picture (a 5.9 KB all-black 6 Mpx PNG took seconds and
+# 220 MB at full size).
+WORKING_SIDE = 1024
 
 
 def normalize(images: np.ndarray) -> np.ndarray:
@@ -266,14 +271,27 @@ def _empty_drawing() -> ApiError:
     )
 
 
+def _working_size(image: Image.Image) -> Image.Image:
+    """The picture, reduced by a whole factor to at most WORKING_SIDE px a side."""
+    factor = -(-max(image.size) // WORKING_SIDE)
+    if factor == 1:
+        return image
+    if image.mode in ("1", "P", "I;16"):  # Pillow reduces none of these: as to_ink reads them
+        transparent = image.mode == "P" and "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "L")
+    return image.reduce(factor)
+
+
 def preprocess(image: Image.Image) -> np.ndarray:
     """A decoded picture of a digit -> uint8 28x28 in MNIST's format."""
+    image = _working_size(image)
     return to_mnist(to_ink(image), area=image.width * image.height)
 
 
 def preprocess_measured(image: Image.Image) -> tuple[np.ndarray, float]:
     """preprocess(), and how big the ink was: its longest side over the picture's shorter side
     (the "not sure" verdict tells a scribble, big, from a digit drawn too small)."""
+    image = _working_size(image)
     ink = to_ink(image)
     box = _bbox(ink)
     pixels = to_mnist(ink, area=image.width * image.height, box=box)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import io
 import json
@@ -519,3 +520,22 @@ def test_a_bogus_cookie_cannot_poll_the_hosts_without_limit(server):
         bogus = [poll("lab_token=bogus") for _ in range(60)]
         assert [status for status, _ in bogus].count(429) >= 60 - 16 - 8  # burst 16, 8 a second
         assert {status for status, _ in [poll(None) for _ in range(10)]} == {200}  # students: cached
+
+
+def black_png(side: int = 2448) -> str:
+    """A 5.9 KB PNG of 6 Mpx, all black: tiny, and every preprocessing step walked all of it."""
+    buffer = io.BytesIO()
+    Image.new("L", (side, side), 0).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_huge_plain_png_is_read_reduced(corrections_server, mnist_test):
+    server, _ = corrections_server
+    status, raw = post_json(server.url + "/api/predict", {"image": black_png()})
+    assert (status, json.loads(raw)["error"]["code"]) == (422, "empty_drawing")
+    images, labels = mnist_test  # a digit in a picture as large: still read, from the reduced copy
+    buffer = io.BytesIO()
+    Image.fromarray(255 - images[1]).resize((2400, 2400)).save(buffer, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    status, raw = post_json(server.url + "/api/predict", {"image": url})
+    assert status == 200 and json.loads(raw)["digit"] == labels[1], raw
