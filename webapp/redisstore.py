@@ -184,6 +184,9 @@ class RedisStore(RequestLog):
                         key = WORKER + member
                         atexit.register(self._unlist, key, member)  # a stopped worker leaves at once
                     self._call(self._beat, key, member, entry, probe=True)
+                if self.problem:  # the writer's own append (of no rows) tried again, with no rows waiting
+                    self._call(self._append, [STREAM, SEQ], [self.size], probe=True)
+                    self._recovered()
             except redis.RedisError:
                 pass  # said by status() until it answers again
             except Exception:  # noqa: BLE001 - the heartbeat must live on
