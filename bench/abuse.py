@@ -23,8 +23,10 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import tempfile
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -50,6 +52,27 @@ def scan_bomb(side: int = 1024, scans: int = 10_000) -> bytes:
     starts = [m.start() for m in re.finditer(rb"\xff\xda", raw)]
     smallest = min((raw[a:b] for a, b in zip(starts, [*starts[1:], len(raw) - 2], strict=True)), key=len)
     return raw[:-2] + smallest * scans + b"\xff\xd9"
+
+
+def text_chunk_png(chunks: int = 90_000) -> bytes:
+    """A 28x28 PNG with ``chunks`` empty text chunks before its pixels (1.35 MB: its data URL
+    fits in MAX_BODY_BYTES)."""
+    buffer = io.BytesIO()
+    Image.new("L", (28, 28)).save(buffer, "PNG")
+    raw = buffer.getvalue()
+    text = struct.pack(">I", 3) + b"tEXtk\x00v" + struct.pack(">I", zlib.crc32(b"tEXtk\x00v"))
+    return raw[:33] + text * chunks + raw[33:]  # after the signature and IHDR
+
+
+def black_png(side: int = 2448) -> bytes:
+    """A 5.9 KB PNG of 6 Mpx of black."""
+    buffer = io.BytesIO()
+    Image.new("L", (side, side)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def png_data_url(raw: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(raw).decode()
 
 
 def jpeg_data_url(raw: bytes) -> str:
@@ -366,7 +389,40 @@ def frozen(body: dict) -> list[dict]:
     ]
 
 
+def _peak_mb(pid: int) -> float:
+    """A process's peak resident memory (Linux: VmHWM)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
+
+
+def pngs(body: dict) -> list[dict]:
+    rows = []
+    with launch.running_server(MODE="processes", WORKERS="1") as server:
+        worker = psutil.Process(server.pid).children()[0]
+        for name, raw in (
+            ("all-black 6 Mpx PNG", black_png()),
+            ("PNG of 90,000 text chunks", text_chunk_png()),
+        ):
+            seconds, statuses = [], []
+            for _ in range(5):
+                started = time.monotonic()
+                statuses.append(
+                    launch.post_json(server.url + "/api/predict", {"image": png_data_url(raw)})[0]
+                )
+                seconds.append(time.monotonic() - started)
+            rows.append(
+                _row(
+                    name,
+                    f"5 of it ({len(raw) / 1e3:,.1f} KB) on /api/predict, one worker",
+                    f"{statuses.count(422)} refused as empty (422), {statuses.count(400)} as not a picture "
+                    f"(400): {_latency(seconds)}; worker peak memory {_peak_mb(worker.pid):.0f} MB",
+                )
+            )
+    return rows
+
+
 SCENARIOS = {
+    "pngs": pngs,
     "frozen": frozen,
     "scans": scans,
     "corrections": corrections,

@@ -23,7 +23,7 @@ import pytest
 import redis
 from PIL import Image
 
-from bench.abuse import PARTIAL, jpeg_data_url, scan_bomb
+from bench.abuse import PARTIAL, black_png, jpeg_data_url, png_data_url, scan_bomb, text_chunk_png
 from digits import sets
 from digits.drawing import data_url
 from digits.extra import load_corrections
@@ -523,16 +523,17 @@ def test_a_bogus_cookie_cannot_poll_the_hosts_without_limit(server):
         assert {status for status, _ in [poll(None) for _ in range(10)]} == {200}  # students: cached
 
 
-def black_png(side: int = 2448) -> str:
-    """A 5.9 KB PNG of 6 Mpx, all black: tiny, and every preprocessing step walked all of it."""
-    buffer = io.BytesIO()
-    Image.new("L", (side, side), 0).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+def test_a_png_of_thousands_of_text_chunks_is_refused_before_pillow_parses_them(corrections_server):
+    server, _ = corrections_server
+    started = time.monotonic()
+    status, raw = post_json(server.url + "/api/predict", {"image": png_data_url(text_chunk_png())})
+    assert (status, json.loads(raw)["error"]["code"]) == (400, "bad_image")
+    assert "chunks" in json.loads(raw)["error"]["message"] and time.monotonic() - started < 10
 
 
 def test_a_huge_plain_png_is_read_reduced(corrections_server, mnist_test):
     server, _ = corrections_server
-    status, raw = post_json(server.url + "/api/predict", {"image": black_png()})
+    status, raw = post_json(server.url + "/api/predict", {"image": png_data_url(black_png())})
     assert (status, json.loads(raw)["error"]["code"]) == (422, "empty_drawing")
     images, labels = mnist_test  # a digit in a picture as large: still read, from the reduced copy
     buffer = io.BytesIO()
