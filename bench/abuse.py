@@ -126,13 +126,7 @@ def pool(body: dict) -> list[dict]:
 
 def _lab_from(port: int, source: str) -> int:
     """One python 200 ms lab request from the loopback address ``source`` (a student)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
-    try:
-        work = json.dumps({"kind": "python", "ms": 200})
-        connection.request("POST", "/api/lab/work", work, {"Content-Type": "application/json"})
-        return connection.getresponse().status
-    finally:
-        connection.close()
+    return _post_from(port, source, "/api/lab/work", {"kind": "python", "ms": 200})
 
 
 def lab(body: dict) -> list[dict]:
@@ -158,56 +152,39 @@ def lab(body: dict) -> list[dict]:
     return rows
 
 
+def _held(port: int, url: str, body: dict, connections: int, probes: int) -> tuple[list[int], list[float]]:
+    """``connections`` connections that send half a request to ``port``, and ``probes`` requests
+    to ``url`` meanwhile: their statuses and seconds."""
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(connections)]
+    for s in clients:
+        s.sendall(PARTIAL)
+    time.sleep(0.5)
+    try:
+        return _timed(url, body, probes)
+    finally:
+        for s in clients:
+            s.close()
+
+
 def slow(body: dict) -> list[dict]:
     rows = []
-    for mode in ("processes", "threads"):
+    for mode, connections, probes in (("processes", 4, 12), ("threads", 4, 12), ("async", 100, 8)):
         with launch.running_server(MODE=mode) as server:
-            clients = []
-            for _ in range(4):
-                s = socket.create_connection(("127.0.0.1", server.port))
-                s.sendall(PARTIAL)
-                clients.append(s)
-            time.sleep(0.5)
-            statuses, seconds = _timed(server.url, body, 12)
-            for s in clients:
-                s.close()
+            statuses, seconds = _held(server.port, server.url, body, connections, probes)
         rows.append(
             _row(
                 f"slow clients, {mode}",
-                "4 connections that send half a request, then nothing (REQUEST_TIMEOUT 10 s)",
-                f"12 requests: {statuses.count(200)} answered in {sum(seconds):.1f} s, {_latency(seconds)}",
+                f"{connections} connections that send half a request, then nothing (REQUEST_TIMEOUT 10 s)",
+                f"{probes} requests: {statuses.count(200)} answered in {sum(seconds):.1f} s, "
+                f"{_latency(seconds)}",
             )
         )
-    with launch.running_server(MODE="async") as server:
-        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(100)]
-        for s in clients:
-            s.sendall(PARTIAL)
-        time.sleep(0.5)
-        statuses, seconds = _timed(server.url, body, 8)
-        for s in clients:
-            s.close()
-    rows.append(
-        _row(
-            "slow clients, async",
-            "100 such connections (every greenlet of MODE=async), REQUEST_TIMEOUT 10 s",
-            f"8 requests: {statuses.count(200)} answered in {sum(seconds):.1f} s, {_latency(seconds)}",
-        )
-    )
     if launch.find_nginx():
         with (
             launch.running_server(MODE="processes") as server,
             launch.running_nginx([f"127.0.0.1:{server.port}"]) as url,
         ):
-            port = int(url.rsplit(":", 1)[1])
-            clients = []
-            for _ in range(64):
-                s = socket.create_connection(("127.0.0.1", port))
-                s.sendall(PARTIAL)
-                clients.append(s)
-            time.sleep(0.5)
-            statuses, seconds = _timed(url, body, 12)
-            for s in clients:
-                s.close()
+            statuses, seconds = _held(int(url.rsplit(":", 1)[1]), url, body, 64, 12)
         rows.append(
             _row(
                 "slow clients, behind nginx",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -82,15 +84,17 @@ def test_a_wrong_answer_corrected_on_the_page_is_stored(page: Page, start_server
 
     expect(box).to_have_attribute("data-state", "stored")
     expect(page.get_by_test_id("correct-note")).to_contain_text(f"stored as a {right}")
-    records = list(folder.glob("*.json"))
-    assert len(records) == 1
-    record = json.loads(records[0].read_text())
-    assert record["label"] == right and record["request_id"]
-    stem = records[0].name.removesuffix(".json")
-    assert (folder / f"{stem}.png").stat().st_size > 0 and (folder / f"{stem}.28.png").stat().st_size > 0
+    ((label, request_id, image, state),) = kept(folder)  # pending the teacher's review
+    assert label == right and request_id and image.startswith(b"\x89PNG") and state == "pending"
     # A new stroke: the correction offer is for the answer on screen only.
     draw_strokes(page, [[(0.2, 0.9), (0.3, 0.9)]])
     expect(box).not_to_have_attribute("data-state", "stored")
+
+
+def kept(folder) -> list[tuple]:
+    """The corrections the server keeps in the folder: (label, request_id, 28x28 PNG, state)."""
+    with contextlib.closing(sqlite3.connect(folder / "corrections.sqlite")) as db:
+        return db.execute("SELECT label, request_id, image, state FROM corrections").fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +146,8 @@ def test_an_uploaded_photo_can_be_corrected_too(page: Page, photo_of_a_digit, st
     page.get_by_test_id("correct-digit").get_by_role("button", name=str(digit), exact=True).click()
 
     expect(page.get_by_test_id("correct-digit")).to_have_attribute("data-state", "stored")
-    (record,) = folder.glob("*.json")
-    assert json.loads(record.read_text())["label"] == digit
+    ((label, _, _, _),) = kept(folder)
+    assert label == digit
 
 
 def test_an_uploaded_photo_of_a_digit_on_paper_is_read(page: Page, photo_of_a_digit, tmp_path) -> None:
