@@ -6,7 +6,7 @@
 Each scenario is one finding of the "safe in a live class" review, measured on
 real gunicorn servers on free loopback ports (and a real nginx, if installed):
 the attack, bounded in count and time, and what predictions (or the pool) did
-meanwhile. The tests (tests/api/test_live_class.py) assert the mechanisms;
+meanwhile. The tests (tests/api/test_live_class.py, test_hostile.py) assert the mechanisms;
 this prints the figures the README quotes. Loopback only.
 """
 
