@@ -541,3 +541,30 @@ def test_a_huge_plain_png_is_read_reduced(corrections_server, mnist_test):
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     status, raw = post_json(server.url + "/api/predict", {"image": url})
     assert status == 200 and json.loads(raw)["digit"] == labels[1], raw
+
+
+def inference_total(url: str) -> float:
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("mnist_http_requests_total{") and 'route="/inference"' in line
+    )
+
+
+def test_dead_workers_metric_files_are_folded_and_their_totals_kept():
+    with running_server(MODE="processes", WORKERS="2") as server:
+        metrics = server.state_dir / "metrics"
+        sent = 0
+        for _ in range(5):  # five workers die, each after answering
+            for _ in range(4):
+                assert post_json(server.url + "/inference", {"images": [[0] * 28] * 28})[0] == 200
+                sent += 1
+            time.sleep(0.3)  # its figures reach its files (within PUBLISH_EVERY, 0.05 s)
+            victim = server.workers()[0]["pid"]
+            os.kill(victim, signal.SIGKILL)
+            wait_for(lambda v=victim: v not in {w["pid"] for w in server.wait_ready()}, timeout=60)
+        wait_for(lambda: inference_total(server.url) == sent)  # no answer lost from the totals
+        files = sorted(p.name for p in metrics.glob("*.db"))
+        dead = [name for name in files if "archive" not in name and "liveall" not in name]
+        assert len(dead) <= 2 * 2 and "counter_archive.db" in files, files  # the live workers' and two
