@@ -518,8 +518,11 @@ def test_a_bogus_cookie_cannot_poll_the_hosts_without_limit(server):
                 assert json.loads(err.read())["error"]["code"] == "too_many_requests"
                 return err.code, ""
 
+        started = time.monotonic()
         bogus = [poll("lab_token=bogus") for _ in range(60)]
-        assert [status for status, _ in bogus].count(429) >= 60 - 16 - 8  # burst 16, 8 a second
+        passed = [status for status, _ in bogus].count(200)
+        # limit_req: a burst of 16, then 8 a second (however slow this machine made the loop).
+        assert 60 - passed > 0 and passed <= 16 + 8 * (time.monotonic() - started) + 1, passed
         assert {status for status, _ in [poll(None) for _ in range(10)]} == {200}  # students: cached
 
 
