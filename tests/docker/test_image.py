@@ -66,15 +66,19 @@ def image(docker, say) -> str:
     started = time.monotonic()
     docker.stream("build", "--network", "host", "-t", IMAGE, ".", cwd=ROOT, say=say, show=build_step)
     say(f"built in {time.monotonic() - started:.0f} s")
+    # The cache keeps layers, not every earlier build's image (on vfs each is a whole copy).
+    docker.run("image", "prune", "--force")
     return IMAGE
 
 
 @pytest.fixture(scope="module")
 def container(docker, image, say):
     """`docker run` of the image, as a user runs it, on a free loopback port; ready (/readyz)."""
+    stale = docker.run("ps", "--all", "--quiet", "--filter", "name=mnist-serving-test-").stdout.split()
+    if stale:  # left by a run that was killed
+        docker.run("rm", "--force", *stale)
     port = free_port()
     name = f"mnist-serving-test-{port}"
-    docker.run("rm", "-f", name, check=False)
     started = time.monotonic()
     # Settings from the environment: its port, and lab work long enough to be in flight at a stop.
     settings = ["-e", f"BIND=127.0.0.1:{port}", "-e", "LAB_MAX_MS=5000"]
