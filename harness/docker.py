@@ -291,9 +291,9 @@ def make_rootfs(tarball: Path, say: Say = print) -> None:
         _stream(
             ["nice", "-n", "10", debootstrap, "--variant=minbase", "bookworm", str(rootfs)],
             say,
-            lambda line: line.startswith(
-                ("I: Installing", "I: Configuring", "I: Base system", "I: Unpacking the")
-            ),
+            # Its phases ("I: Installing core packages...", "I: Base system installed successfully."),
+            # not each of its hundreds of packages.
+            lambda line: line.endswith(("packages...", "base system...", "successfully.")),
             what="debootstrap",
         )
         for folder in SLIM_REMOVE:
