@@ -216,6 +216,10 @@ def running_dockerd(say: Say = print, timeout: float = 60) -> Iterator[Docker]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+            # dockerd leaves its network namespace mounted in the exec root: nothing stays mounted.
+            netns = DOCKER_CACHE / "exec" / "netns" / "default"
+            if os.path.ismount(netns):
+                subprocess.run(["umount", str(netns)], check=False)
 
 
 def _stop_leftover(pidfile: Path) -> None:
