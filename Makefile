@@ -10,12 +10,12 @@ PYTEST_ARGS ?=
 
 RUN_DIR ?= run
 
-.PHONY: run test train lint browser wrk nginx redis cluster clean start stop reload bench load lab
+.PHONY: run test train lint browser wrk nginx redis docker cluster clean start stop reload bench load lab
 
 run: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
-test: $(VENV)/.dev browser wrk nginx redis
+test: $(VENV)/.dev browser wrk nginx redis docker
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Retrain the shipped model (about 20 minutes on 2 cores: 3 redrawing digits with a pen, cached
@@ -59,6 +59,15 @@ nginx:
 redis:
 	@command -v redis-server >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null) || echo "redis-server not installed: its tests are skipped"
+
+# Docker (Debian's docker.io) and debootstrap, for the container image's test (tests/docker): it
+# runs a private dockerd of its own and, where no registry is reachable, makes the Debian base
+# image with debootstrap. Installed with apt-get where it can be (elsewhere: Docker's packages);
+# the test is skipped without them. Building the image itself: docker build -t mnist-serving .
+docker:
+	@{ command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ]; } && { command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ]; } || \
+		(command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && \
+		apt-get install -y -q --no-install-recommends docker.io debootstrap >/dev/null) || echo "docker not installed: the container image's test is skipped"
 
 # Several hosts on this machine: redis-server, three gunicorn masters on 127.0.0.2-4 and
 # nginx on :2431 in front (harness/cluster.py); Ctrl-C stops all of it.

@@ -8,7 +8,9 @@ What "cheap" means for each kind of command:
 - `.venv/bin/python -m MODULE ARGS` (and `train.py`): the module is imported in the venv and its own
   argument parser takes ARGS, then it stops before doing the work (minutes of benchmarks);
 - `make …`: `make -n` knows the target and its variables;
-- `.venv/bin/python -m pytest …`: collected, not run.
+- `.venv/bin/python -m pytest …`: collected, not run;
+- `docker …`: tests/docker builds and runs the image for real; here each `--build-arg` is an `ARG`
+  of the Dockerfile and each `-e` a documented setting.
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ def _kind(command: str) -> str:
         return "comment"
     if words[0] == "make":
         return "make"
+    if words[0] == "docker":
+        return "docker"
     if words[0] == VENV_PYTHON:
         return "pytest" if words[1:3] == ["-m", "pytest"] else "python"
     if words[0] in ("python", "python3") and words[1:3] != ["-m", "json.tool"] and words[1:2] != ["-c"]:
@@ -193,6 +197,19 @@ def test_each_pytest_command_collects_its_tests(doc: str, command: str) -> None:
 
     assert done.returncode == 0, done.stdout[-3000:]
     assert re.search(r"\d+ tests? collected", done.stdout)
+
+
+@pytest.mark.parametrize(("doc", "command"), _of_kind("docker"), ids=_ids(_of_kind("docker")))
+def test_each_docker_command_passes_what_the_image_takes(doc: str, command: str) -> None:
+    words = _words(command)
+    args = set(re.findall(r"^ARG (\w+)", (ROOT / "Dockerfile").read_text(), re.M))
+    settings = set(re.findall(r"^\| `([A-Z_]+)`", (ROOT / "README.md").read_text(), re.M))
+    for flag, value in zip(words, words[1:], strict=False):
+        if flag == "--build-arg":
+            assert value.split("=")[0] in args, value
+        if flag in ("-e", "--env"):
+            assert value.split("=")[0] in settings, value
+    assert any(word.partition(":")[0] == "mnist-serving" for word in words)  # the image, by its name
 
 
 @pytest.fixture(scope="module")

@@ -153,6 +153,19 @@ def test_lab_off_is_404():
     assert response.get_json()["error"]["code"] == "lab_off"
 
 
+def test_without_tensorflow_its_workload_is_refused_in_words(client, monkeypatch):
+    """The default container image has no TensorFlow: a clear 409, not a load retried forever.
+    (tests/docker runs it for real in that image.)"""
+    import webapp.lab
+
+    monkeypatch.setattr(webapp.lab, "tensorflow_installed", lambda: False)
+    response = client.post("/api/lab/work", json={"kind": "tensorflow", "ms": 10})
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "tensorflow_missing" and "WITH_TENSORFLOW=1" in error["message"]
+    assert client.post("/api/lab/work", json={"kind": "io", "ms": 1}).status_code == 200
+
+
 def test_workers_can_be_added_and_removed_live():
     with running_server(MODE="processes", WORKERS="2") as server:
         # wait_ready() reads until every worker is listed; a single read may be a

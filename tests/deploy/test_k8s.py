@@ -96,3 +96,17 @@ def test_the_pieces_find_each_other() -> None:
 def test_the_hpa_has_a_cpu_request_to_scale_on() -> None:
     assert container()["resources"]["requests"]["cpu"]
     assert serving()["spec"]["replicas"] >= 2  # one can go while the others answer
+
+
+def test_the_deployment_runs_the_image_the_dockerfile_builds() -> None:
+    """`docker build -t mnist-serving .` (tests/docker builds and runs it): its name, its user,
+    its port, and its own command (gunicorn as PID 1), not an override."""
+    final_stage = (K8S.parents[1] / "Dockerfile").read_text().rsplit("\nFROM ", 1)[1]
+    user = re.search(r"^USER (\d+):(\d+)$", final_stage, re.M).groups()
+    port = re.search(r"^EXPOSE (\d+)$", final_stage, re.M)[1]
+    assert container()["image"].rpartition(":")[0] == "mnist-serving"
+    security = serving()["spec"]["template"]["spec"]["securityContext"]
+    assert (str(security["runAsUser"]), str(security["runAsGroup"])) == user
+    assert [p["containerPort"] for p in container()["ports"]] == [int(port)]
+    assert "command" not in container() and "args" not in container()
+    assert "docker build -t mnist-serving ." in (K8S / "README.md").read_text()

@@ -12,6 +12,8 @@ Off with LAB=0 (404), capped at LAB_MAX_MS.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import logging
 import os
 import platform
@@ -61,7 +63,7 @@ POOL_CHANGE_TIMEOUT = 5.0  # seconds the master may take to handle TTIN/TTOU
 
 
 def tensorflow_model() -> tuple[Model, float]:
-    """This worker's TensorFlow model and its seconds per image; 503 while it loads.
+    """This worker's TensorFlow model and its seconds per image; 503 while it loads, 409 without it.
 
     Importing TensorFlow takes seconds (tens on a busy machine): inside a
     request it would silence a sync worker's heartbeat until gunicorn's
@@ -70,6 +72,14 @@ def tensorflow_model() -> tuple[Model, float]:
     load one at a time (a lock in the state folder), so a burst landing on all
     of them does not load four TensorFlows at once on two cores.
     """
+    if not tensorflow_installed():
+        raise ApiError(
+            "tensorflow_missing",
+            "This server is installed without TensorFlow (the default container image leaves it out "
+            "to stay small), so the lab's tensorflow workload cannot run here; python and io can. "
+            "For this one, run the image built with --build-arg WITH_TENSORFLOW=1, or make run.",
+            409,
+        )
     app = current_app._get_current_object()
     with _tf_lock:
         loaded = app.extensions.get("lab_tf")
@@ -89,6 +99,12 @@ def tensorflow_model() -> tuple[Model, float]:
         retry_after=1,
         worker=pid,
     )
+
+
+@functools.cache
+def tensorflow_installed() -> bool:
+    """Whether this Python has TensorFlow at all (the server's own model runs without it)."""
+    return importlib.util.find_spec("tensorflow") is not None
 
 
 # started: a load is under way; waiting: another worker is loading first. Plain
@@ -155,7 +171,7 @@ def run_tensorflow(ms: float) -> int:
 
 @bp.post("/api/lab/work")
 @busy
-@describe(body=LabWorkBody, answer=LabWork, errors=(400, 404, 415, 429, 503))
+@describe(body=LabWorkBody, answer=LabWork, errors=(400, 404, 409, 415, 429, 503))
 def work() -> LabWork:
     """Run a lab workload: python (holds the GIL), io (sleeps) or tensorflow
 
