@@ -4,7 +4,10 @@
 
 // workers: the answer's; before: pid -> {cpu, at} of the reading before (updated); gone: pid ->
 // when it was found gone (updated). Gives back the workers, each with cpuPercent (null at first).
-export function readWorkers(workers, before, gone, now = performance.now()) {
+// An entry that is no worker (a pid that is not a whole number, figures that are not numbers:
+// a shared store anyone on the machine can write to) is left out, never drawn.
+export function readWorkers(answered, before, gone, now = performance.now()) {
+  const workers = Array.isArray(answered) ? answered.filter(isWorker) : [];
   const live = new Set(workers.map((worker) => worker.pid));
   for (const pid of before.keys()) {
     if (!live.has(pid) && !gone.has(pid)) gone.set(pid, Date.now());
@@ -15,4 +18,15 @@ export function readWorkers(workers, before, gone, now = performance.now()) {
     before.set(worker.pid, { cpu: worker.cpu_seconds, at: now });
     return { ...worker, cpuPercent };
   });
+}
+
+function isWorker(worker) {
+  return (
+    worker !== null &&
+    typeof worker === 'object' &&
+    Number.isSafeInteger(worker.pid) &&
+    worker.pid > 0 &&
+    Number.isFinite(worker.cpu_seconds) &&
+    (worker.host === undefined || typeof worker.host === 'string')
+  );
 }

@@ -3,7 +3,7 @@
 
 import { pidClass } from './colors.js';
 import { formatMs } from './format.js';
-import { byTestId, showBurstSummary as fillSummary } from './widgets.js';
+import { byTestId, clearBurstSummary, showBurstSummary as fillSummary } from './widgets.js';
 
 const MB = 1024 * 1024;
 const GONE_CARD_MS = 60000; // a dead worker's greyed card stays this long
@@ -66,8 +66,9 @@ export function showStale(stale) {
   el.panel.toggleClass('stale', stale);
 }
 
+// Found by comparing attributes, never by a selector built from data.
 function cardFor(pid) {
-  let $card = el.panel.children(`[data-testid=worker][data-pid=${pid}]`);
+  let $card = el.panel.children('[data-testid=worker]').filter((_, card) => card.getAttribute('data-pid') === String(pid));
   if ($card.length) return $card;
   $card = $('<article>', { class: `worker-card ${pidClass(pid)}`, 'data-testid': 'worker', 'data-pid': pid });
   $card.append(
@@ -111,7 +112,7 @@ export function setBurstRunning(running) {
 }
 
 export function showBurstNote(text) {
-  el.burstSummary.empty().removeAttr('data-requests').text(text);
+  clearBurstSummary(el.burstSummary, text);
 }
 
 export function showBurstPending(burst, n) {

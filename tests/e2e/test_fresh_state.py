@@ -1,0 +1,106 @@
+"""An open page follows the server it talks to: restarted in another mode, the page shows
+the new server and nothing of the old (cards, log rows, lanes, burst summaries, colours); and
+no answer, however odd, stops the page polling. Real gunicorn servers, real Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from playwright.sync_api import Page, Route, expect
+
+from tests.e2e.test_lab_panel import LIVE, PIDS, fire_lab_burst
+from tests.e2e.test_teacher_screens import screenshot
+
+
+def test_a_restart_in_another_mode_leaves_no_trace_of_the_old_server(page: Page, start_server) -> None:
+    old = start_server(MODE="processes")
+    page.goto(f"{old.url}/?token={old.token}")
+    expect(page.locator(LIVE)).to_have_count(4)
+    fire_lab_burst(page, "python", 50, 4)
+    page.get_by_test_id("view-everyone").click()
+    old_pids = {str(worker["pid"]) for worker in old.workers()}
+    classes = page.locator(LIVE).evaluate_all("els => els.map(el => el.className.match(/pid-\\d+/)[0])")
+    assert len(set(classes)) == 4, f"live workers share a colour: {classes}"
+    old.stop()
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "down", timeout=10_000)
+
+    new = start_server(port=old.port, MODE="async", LAB_TOKEN=old.token)
+    new_pid = str(new.workers()[0]["pid"])
+    expect(page.get_by_test_id("lab-mode")).to_contain_text("MODE=async", timeout=20_000)
+    cards = page.get_by_test_id("worker")
+    expect(cards).to_have_count(1)  # no STOPPED card of the old server
+    assert cards.evaluate_all(PIDS) == [new_pid]
+    expect(cards.first).to_have_class(re.compile(r"\bpid-0\b"))  # the old workers' colours are free
+    rows = page.get_by_test_id("request-row")
+    assert not set(rows.evaluate_all(PIDS)) & old_pids
+    expect(page.get_by_test_id("timeline")).to_have_attribute("data-lanes", "1")
+    for summary in ("lab-summary", "burst-summary"):
+        text = page.get_by_test_id(summary).inner_text()
+        assert not any(pid in text for pid in old_pids), f"{summary} names a dead PID: {text}"
+        assert page.get_by_test_id(summary).get_attribute("data-burst") is None
+    # The mode said by what it does: waiting overlaps, computing waits.
+    expect(page.get_by_test_id("lab-expect")).to_contain_text("waiting overlaps, computing waits")
+
+    # Four io requests at once on one greenlet worker: one lane, four bars side by side.
+    summary = fire_lab_burst(page, "io", 150, 4)
+    assert summary.get_attribute("data-max-in-flight") == "4"
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_have_attribute("data-lanes", "1")
+    expect(timeline).to_have_attribute("data-stacked", "4")
+    for width, height in ((390, 844), (1366, 800), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        timeline.scroll_into_view_if_needed()
+        screenshot(page, f"async-io-stacked-{width}")
+
+
+def _hostile(route: Route, change) -> None:
+    """The real server's answer, with hostile entries added."""
+    response = route.fetch()
+    body = response.json()
+    change(body)
+    route.fulfill(response=response, body=json.dumps(body))
+
+
+def _hostile_workers(body: dict) -> None:
+    body["workers"] = [
+        {"pid": "1]", "host": "x", "cpu_seconds": 0},  # a jQuery selector from data would throw
+        {"pid": 7, "host": {"a": 1}, "cpu_seconds": "lots"},
+        None,
+        *body["workers"],
+    ]
+
+
+def _hostile_requests(body: dict) -> None:
+    first = {"request_id": None, "pid": "1]", "received": 1, "started": 1, "finished": 2, "thread": 5}
+    body["requests"] = [first, {"request_id": "r-1", "pid": 3}, "text", *body["requests"]]
+
+
+def test_hostile_answers_never_stop_the_page_or_the_class_view_polling(page: Page, server) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route("**/api/workers*", lambda route: _hostile(route, _hostile_workers))
+    page.route("**/api/requests*", lambda route: _hostile(route, _hostile_requests))
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url))
+
+    page.goto(f"{server.url}/")
+    page.get_by_test_id("view-everyone").click()
+    # The real workers are shown, the hostile entries left out, and polling goes on.
+    expect(page.locator(LIVE)).to_have_count(4)
+    seen = len(polls)
+    page.wait_for_timeout(3000)
+    later = polls[seen:]
+    assert sum("/api/workers" in url for url in later) >= 2, "the page stopped polling /api/workers"
+    assert sum("/api/requests" in url for url in later) >= 2, "the page stopped polling /api/requests"
+    assert set(page.locator(LIVE).evaluate_all(PIDS)) == {str(w["pid"]) for w in server.workers()}
+
+    page.goto(f"{server.url}/class")
+    expect(page.locator(LIVE)).to_have_count(4)
+    seen = len(polls)
+    page.wait_for_timeout(3000)
+    later = polls[seen:]
+    assert sum("/api/workers" in url for url in later) >= 2, "the class view stopped polling /api/workers"
+    assert sum("/api/requests" in url for url in later) >= 2, "the class view stopped polling /api/requests"
+    assert not errors, errors
+    page.unroute_all(behavior="ignoreErrors")  # polls still in flight when the page closes
