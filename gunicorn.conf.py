@@ -110,7 +110,9 @@ control_socket = str(STATE_DIR / "gunicorn.ctl")
 # -- logging ---------------------------------------------------------------
 
 loglevel = os.environ.get("LOG_LEVEL", "info")
-accesslog = os.environ.get("ACCESS_LOG", "-") or None
+# Off unless asked for (ACCESS_LOG=- prints it, ACCESS_LOG=<file> writes it): with a class it
+# is ~1,000 lines a minute, and the teacher's address printed at start would scroll away.
+accesslog = os.environ.get("ACCESS_LOG", "") or None
 # Request id, worker pid and duration on every line; the same id is in the JSON answer.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
 

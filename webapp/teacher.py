@@ -15,6 +15,7 @@ import hmac
 from flask import current_app, redirect, request
 
 COOKIE = "lab_token"
+TOKEN_REFUSED = "token-refused"  # the page's fragment after /?token=<not this server's>
 
 
 def token_given() -> str | None:
@@ -41,7 +42,21 @@ def keep_token_from_url():
     given = request.args.get("token")
     if given is None:
         return None
-    response = redirect(request.path, 303)  # relative: never to another host
     if _is_the_token(given):
+        response = redirect(request.path, 303)  # relative: never to another host
         response.set_cookie(COOKIE, given, httponly=True, samesite="Strict")
-    return response
+        return response
+    # Not this server's token (it was restarted with a new one, or mistyped): the page says
+    # so (the fragment never reaches a server or a log) instead of silently being a student's.
+    return redirect(f"{request.path}#{TOKEN_REFUSED}", 303)
+
+
+def token_refused() -> bool:
+    """True if the request carries a token (a cookie of an earlier server) that is not this one's."""
+    given = token_given()
+    return given is not None and not _is_the_token(given)
+
+
+def teacher_address() -> str:
+    """The teacher's address, as this request reached the server (for the teacher's eyes only)."""
+    return f"{request.host_url}?token={current_app.config['LAB_TOKEN']}"

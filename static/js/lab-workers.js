@@ -9,6 +9,8 @@ const el = {
   add: byTestId('add-worker'),
   remove: byTestId('remove-worker'),
   note: byTestId('lab-workers-note'),
+  address: byTestId('teacher-address'),
+  addressUrl: byTestId('teacher-address-url'),
 };
 
 // scale('add' | 'remove')
@@ -27,6 +29,9 @@ export function show(settings, { refusal, busy, live }) {
     'data-teacher': String(settings.teacher),
     'data-state': busy ? 'pending' : 'idle',
   });
+  const address = settings.teacher_address || '';
+  el.address.prop('hidden', !address);
+  if (el.addressUrl.text() !== address) el.addressUrl.text(address);
   // The server's controls are the teacher's: shown only on the page opened with the token.
   el.add.prop({ hidden: !settings.teacher, disabled: !canScale || busy || live >= most });
   el.remove.prop({ hidden: !settings.teacher, disabled: !canScale || busy || live <= fewest });

@@ -8,7 +8,10 @@ const el = {
   banner: byTestId('mode-banner'),
   spare: byTestId('spare-cores'),
   connection: byTestId('connection'),
+  tokenProblem: byTestId('token-problem'),
 };
+
+const TOKEN_REFUSED = '#token-refused'; // webapp/teacher.py: /?token= with a token not this server's
 
 // hosts: how many hosts' workers the server lists (several behind nginx, with STORE=redis://...).
 export function showMode(settings, hosts = 1) {
@@ -30,6 +33,21 @@ export function showMachine(machine, busy) {
     .prop('hidden', false)
     .attr({ 'data-state': busy ? 'busy' : 'ok', 'data-spare': machine.spare, title: 'Cores that other work on this machine leaves free, measured by the server about once a second' })
     .text(text);
+}
+
+// settings.token_refused: this browser holds a token of another (earlier) server; or the page
+// was opened with one (/?token=…, sent back here as #token-refused).
+export function showToken(settings) {
+  const opened = window.location.hash === TOKEN_REFUSED;
+  const problem = settings.teacher
+    ? ''
+    : opened
+      ? 'That teacher’s address has a token this server does not know (it was restarted with a new one?): this is the students’ page. Use the address the server printed at its start (make address prints it again).'
+      : settings.token_refused
+        ? 'This browser holds the token of an earlier server (restarted since, with a new token): this is the students’ page. Open the teacher’s address the server printed at its start.'
+        : '';
+  if (settings.teacher && opened) window.history.replaceState(null, '', window.location.pathname);
+  if (el.tokenProblem.text() !== problem) el.tokenProblem.prop('hidden', !problem).text(problem);
 }
 
 export function showConnection(up, text) {

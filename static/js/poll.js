@@ -62,6 +62,7 @@ function showServer(body) {
   state.settings = settings;
   const hosts = new Map(state.workers.map((worker) => [worker.pid, worker.host]));
   page.showMode(settings, new Set(hosts.values()).size);
+  page.showToken(settings);
   state.machine = body.machine ?? null;
   page.showMachine(state.machine, tooBusy(state.machine));
   lab.showServer(previous);

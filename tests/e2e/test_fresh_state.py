@@ -104,3 +104,20 @@ def test_hostile_answers_never_stop_the_page_or_the_class_view_polling(page: Pag
     assert sum("/api/requests" in url for url in later) >= 2, "the class view stopped polling /api/requests"
     assert not errors, errors
     page.unroute_all(behavior="ignoreErrors")  # polls still in flight when the page closes
+
+
+def test_a_stale_teachers_address_says_so_and_the_teachers_page_shows_its_own(page: Page, server) -> None:
+    page.goto(f"{server.url}/?token={'x' * 32}")
+    problem = page.get_by_test_id("token-problem")
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text("token this server does not know")
+    expect(page.get_by_test_id("add-worker")).to_be_hidden()
+    screenshot(page, "stale-token-1366")
+
+    page.goto(f"{server.url}/?token={server.token}")
+    expect(problem).to_be_hidden()
+    address = page.get_by_test_id("teacher-address")
+    expect(address).to_be_visible()
+    address.locator("summary").click()
+    expect(page.get_by_test_id("teacher-address-url")).to_have_text(f"{server.url}/?token={server.token}")
+    expect(page.get_by_test_id("lab-priority")).to_contain_text("your lab work comes first")
