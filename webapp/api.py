@@ -201,6 +201,9 @@ def workers() -> Workers:
         "count": len(live),
         "workers": live,
         "machine": get_spare_cores().read(),
+        # Whether the store answers (a shared Redis down: the other hosts' workers cannot be
+        # listed, which the page must not take for hosts that stopped).
+        "log": get_store().status(),
     }
 
 

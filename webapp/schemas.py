@@ -250,6 +250,7 @@ class ScaleAnswer(TypedDict):
     workers: Annotated[int, msgspec.Meta(description="live workers now")]
     target: Annotated[int, msgspec.Meta(description="the pool's size after the change")]
     master_pid: int
+    host: Annotated[str, msgspec.Meta(description="the host whose pool changed (HOST_NAME)")]
 
 
 class LogStatus(TypedDict):
@@ -380,6 +381,10 @@ class Workers(TypedDict):
     count: int
     workers: list[LiveWorker]
     machine: Machine
+    log: Annotated[
+        LogStatus,
+        msgspec.Meta(description="whether the store answers (a shared store down: this host's workers only)"),
+    ]
 
 
 class Machine(TypedDict):

@@ -59,4 +59,7 @@ def token_refused() -> bool:
 
 def teacher_address() -> str:
     """The teacher's address, as this request reached the server (for the teacher's eyes only)."""
-    return f"{request.host_url}?token={current_app.config['LAB_TOKEN']}"
+    from .joining import origin
+
+    scheme, host, _ = origin()
+    return f"{scheme}://{host}/?token={current_app.config['LAB_TOKEN']}"

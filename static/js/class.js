@@ -8,7 +8,7 @@ import { keepColours } from './colors.js';
 import * as log from './log.js';
 import { createRequestStore } from './requests.js';
 import * as timeline from './timeline.js';
-import { readWorkers } from './worker-readings.js';
+import { downHosts, readWorkers, withUnlisted } from './worker-readings.js';
 import * as workersCard from './workers.js';
 
 const POLL_MS = 1000;
@@ -21,6 +21,8 @@ const cpuBefore = new Map(); // pid -> {cpu, at}: CPU seconds at the poll before
 let latest = null;
 let shape = null; // the server's mode and shape, as last seen
 let known = new Set(); // the live workers' PIDs, as last seen
+let shown = []; // the workers as last shown
+const hostsSeen = new Map(); // host -> when it last listed a worker
 
 // Each answer is followed by the next poll, whatever it holds: one the view cannot read (a
 // hostile entry in a shared store) is skipped, said in the console, and never stops it.
@@ -28,13 +30,17 @@ function pollWorkers() {
   api.workers().then(
     ({ body }) => {
       try {
-        const answered = Array.isArray(body.workers) ? body.workers : [];
+        let answered = Array.isArray(body.workers) ? body.workers : [];
         if (isAnotherServer(body.settings, answered)) startAfresh();
         shape = shapeOf(body.settings);
+        answered = withUnlisted(answered, shown, body.settings.host, body.log);
         const workers = readWorkers(answered, cpuBefore, gone);
+        shown = workers;
         known = new Set(workers.map((worker) => worker.pid));
         keepColours(known);
-        workersCard.showWorkers(workers, [...gone].map(([pid, goneAt]) => ({ pid, goneAt })));
+        log.showLogStatus(body.log); // a shared store that is down, said on the projector
+        const down = downHosts(hostsSeen, workers);
+        workersCard.showWorkers(workers, [...gone].map(([pid, goneAt]) => ({ pid, goneAt })), down);
         const hosts = new Map(workers.map((worker) => [worker.pid, worker.host]));
         timeline.setWorkers([...known], [...gone.keys()], body.settings.threads > 1, hosts);
       } catch (error) {
@@ -61,7 +67,9 @@ function shapeOf(settings) {
 function startAfresh() {
   gone.clear();
   cpuBefore.clear();
+  hostsSeen.clear();
   known = new Set();
+  shown = [];
   latest = null;
   requests.keepPids([]);
   keepColours([]);
@@ -73,6 +81,7 @@ function pollRequests() {
     ({ body }) => {
       try {
         requests.addPolled(body.requests);
+        log.showLogStatus(body.log);
         if (typeof body.latest === 'string' && body.latest) latest = body.latest;
         showRequests();
       } catch (error) {

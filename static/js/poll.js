@@ -16,7 +16,7 @@ import { queueRender, renderWorkers } from './render.js';
 import { state } from './state.js';
 import * as timeline from './timeline.js';
 import { tooBusy } from './verdicts.js';
-import { readWorkers } from './worker-readings.js';
+import { downHosts, readWorkers, withUnlisted } from './worker-readings.js';
 import * as workersCard from './workers.js';
 
 const WORKERS_POLL_MS = 1000;
@@ -53,9 +53,12 @@ function pollDelay(ms) {
 // restart, another mode, other hosts) starts the page afresh: nothing of the old one stays.
 function showServer(body) {
   const settings = body.settings;
-  const answered = Array.isArray(body.workers) ? body.workers : [];
+  let answered = Array.isArray(body.workers) ? body.workers : [];
   if (isAnotherServer(state.settings, settings, answered)) startAfresh();
+  answered = withUnlisted(answered, state.workers, settings.host, body.log);
   state.workers = readWorkers(answered, state.cpuBefore, state.gone);
+  state.downHosts = downHosts(state.hostsSeen, state.workers);
+  log.showLogStatus(body.log); // in every view, not only "Everyone"
   const livePids = state.workers.map((worker) => worker.pid);
   keepColours(livePids);
   const previous = state.settings;
@@ -84,6 +87,8 @@ function isAnotherServer(previous, settings, answered) {
 function startAfresh() {
   state.gone.clear();
   state.cpuBefore.clear();
+  state.hostsSeen.clear();
+  state.downHosts = [];
   state.workers = [];
   state.clockRtt = Infinity; // another host's clock, maybe
   state.latestPolled = null; // the old server's request ids mean nothing to the new one

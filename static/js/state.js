@@ -31,6 +31,8 @@ export const state = {
   workers: [], // its live workers, each with cpuPercent since the poll before
   cpuBefore: new Map(), // pid -> {cpu, at}: each worker's CPU seconds at the poll before
   gone: new Map(), // pid -> when (Date.now()) the worker was found gone
+  hostsSeen: new Map(), // host -> when (Date.now()) it last listed a worker
+  downHosts: [], // [{host, since}]: hosts seen before that list no worker now
   clockRtt: Infinity, // the quickest round trip yet: the server's clock was read on it
   machine: null, // /api/workers' machine: {cores, spare, window_s}
 

@@ -30,3 +30,26 @@ function isWorker(worker) {
     (worker.host === undefined || typeof worker.host === 'string')
   );
 }
+
+// While the store is unavailable (a shared Redis down: log.ok false), an answer lists the
+// answering host's workers only. The other hosts' workers, as last seen, stay listed, marked
+// noNews, rather than being taken for stopped: a live host is never shown as stopped.
+// answered: the answer's workers; previous: the workers shown until now; host: the answering
+// host (settings.host); log: the answer's {ok, problem}.
+export function withUnlisted(answered, previous, host, log) {
+  if (!log || log.ok !== false) return answered;
+  const listed = new Set(answered.map((worker) => worker.pid));
+  const others = previous.filter((worker) => worker.host !== host && !listed.has(worker.pid));
+  return [...answered, ...others.map((worker) => ({ ...worker, noNews: true }))];
+}
+
+// Hosts that are down: every host seen (seen: host -> when last listed, updated) that lists no
+// live worker now, with when it was last listed; only where the page has seen several hosts
+// (one host down is the connection pill's news).
+export function downHosts(seen, workers, now = Date.now()) {
+  for (const worker of workers) {
+    if (typeof worker.host === 'string' && worker.host) seen.set(worker.host, now);
+  }
+  if (seen.size < 2) return [];
+  return [...seen].filter(([, last]) => last < now).map(([host, since]) => ({ host, since }));
+}

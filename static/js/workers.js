@@ -26,8 +26,9 @@ export function bind({ burst }) {
 // -- the cards --------------------------------------------------------------------
 
 // workers: [{pid, requests, busy, ready, rss_bytes, pss_bytes, cpu_seconds, cpuPercent, threads,
-// recentlyActive}]; gone: [{pid, goneAt}].
-export function showWorkers(workers, gone) {
+// recentlyActive, noNews}]; gone: [{pid, goneAt}]; down: [{host, since}], hosts seen before that
+// list no worker now (several hosts only).
+export function showWorkers(workers, gone, down = []) {
   const wanted = new Set();
   for (const worker of workers) {
     wanted.add(String(worker.pid));
@@ -44,19 +45,26 @@ export function showWorkers(workers, gone) {
   el.panel.children('[data-testid=worker]').each(function dropOld() {
     if (!wanted.has($(this).attr('data-pid'))) $(this).remove();
   });
-  groupByHost();
-  el.count.text(`${workers.length} live`);
+  groupByHost(down);
+  const unheard = workers.filter((worker) => worker.noNews).length;
+  el.count.text(unheard ? `${workers.length - unheard} live, ${unheard} not heard from` : `${workers.length} live`);
 }
 
 // Several hosts: each host's cards together, in host order, under the host's name. One host:
 // no headings, the cards as they are.
-function groupByHost() {
+// A host that is down keeps its heading, which says so, until it lists workers again.
+function groupByHost(down) {
   const $cards = el.panel.children('[data-testid=worker]');
-  const hosts = [...new Set($cards.map((_, card) => $(card).attr('data-host') || '').get())].sort();
+  const downSince = new Map(down.map(({ host, since }) => [host, since]));
+  const hosts = [...new Set([...$cards.map((_, card) => $(card).attr('data-host') || '').get(), ...downSince.keys()])].sort();
   el.panel.children('.host-heading').remove();
   if (hosts.length < 2) return;
   for (const host of hosts) {
-    el.panel.append($('<h4>', { class: 'host-heading', 'data-host': host, text: host }));
+    const since = downSince.get(host);
+    const text = since === undefined ? host : `${host}: down since ${new Date(since).toLocaleTimeString()} (no worker listed)`;
+    el.panel.append(
+      $('<h4>', { class: 'host-heading', 'data-testid': 'host-heading', 'data-host': host, 'data-state': since === undefined ? 'up' : 'down', text }),
+    );
     el.panel.append($cards.filter((_, card) => ($(card).attr('data-host') || '') === host));
   }
 }
@@ -84,9 +92,10 @@ function cardFor(pid) {
 }
 
 function updateCard($card, worker) {
-  const state = !worker.ready ? 'starting' : worker.busy || worker.recentlyActive ? 'busy' : 'idle';
+  // noNews: another host's worker while the shared store is unavailable: as last seen.
+  const state = worker.noNews ? 'unknown' : !worker.ready ? 'starting' : worker.busy || worker.recentlyActive ? 'busy' : 'idle';
   $card.attr('data-state', state).removeClass('gone');
-  $card.find('.state').text(state);
+  $card.find('.state').text(state === 'unknown' ? 'no news' : state);
   $card.find('.requests').text(worker.requests);
   const memory = worker.pss_bytes || worker.rss_bytes;
   $card.find('.memory').text(memory ? `${Math.round(memory / MB)} MB` : '–');
