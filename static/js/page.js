@@ -9,6 +9,7 @@ const el = {
   spare: byTestId('spare-cores'),
   connection: byTestId('connection'),
   tokenProblem: byTestId('token-problem'),
+  storeProblem: byTestId('store-problem'),
 };
 
 const TOKEN_REFUSED = '#token-refused'; // webapp/teacher.py: /?token= with a token not this server's
@@ -48,6 +49,13 @@ export function showToken(settings) {
         : '';
   if (settings.teacher && opened) window.history.replaceState(null, '', window.location.pathname);
   if (el.tokenProblem.text() !== problem) el.tokenProblem.prop('hidden', !problem).text(problem);
+}
+
+// log: /api/workers' {ok, problem}: the store that keeps the log and the other hosts' workers
+// (a full disk, a shared Redis down), said in the top bar whichever card is in view.
+export function showStore(log) {
+  const problem = log && log.ok === false ? 'Requests are not being logged (details above the log)' : '';
+  el.storeProblem.prop('hidden', !problem).attr('title', problem ? log.problem : null).text(problem);
 }
 
 export function showConnection(up, text) {

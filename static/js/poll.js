@@ -59,6 +59,7 @@ function showServer(body) {
   state.workers = readWorkers(answered, state.cpuBefore, state.gone);
   state.downHosts = downHosts(state.hostsSeen, state.workers);
   log.showLogStatus(body.log); // in every view, not only "Everyone"
+  page.showStore(body.log);
   const livePids = state.workers.map((worker) => worker.pid);
   keepColours(livePids);
   const previous = state.settings;

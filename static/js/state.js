@@ -56,16 +56,26 @@ export const state = {
     tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
     tensorflowLoading: new Set(), // workers still loading it at the end of the last burst
     // The last burst of each workload in each server shape this tab has seen, kept across the
-    // server's restarts in other modes (lab-compare.js): key `${mode}|${shape}|${kind}|${ms}`.
+    // server's restarts in other modes (lab-compare.js): key `${mode}|${shape}|${pools}|${kind}|${ms}|${n}`.
     compared: readCompared(),
   },
 };
 
 // Kept in sessionStorage: the teacher restarts the server in another mode, the tab stays.
+// One row per server (mode, shape, TensorFlow's pools) and burst (workload, ms, N).
 export function keepCompared(row) {
-  const key = `${row.mode}|${row.shape}|${row.kind}|${row.ms}`;
+  const key = `${row.mode}|${row.shape}|${row.pools ?? ''}|${row.kind}|${row.ms}|${row.n}`;
   state.lab.compared.delete(key); // the newest last
   state.lab.compared.set(key, row);
+  storeCompared();
+}
+
+export function clearCompared() {
+  state.lab.compared.clear();
+  storeCompared();
+}
+
+function storeCompared() {
   try {
     sessionStorage.setItem(COMPARED_KEY, JSON.stringify([...state.lab.compared]));
   } catch {

@@ -121,6 +121,7 @@ def test_a_store_outage_is_said_everywhere_and_no_live_host_is_shown_stopped(clu
                 assert view.locator(".host-heading[data-state=down]").count() == 0
             time.sleep(0.25)
         expect(page.get_by_test_id("worker-count")).to_contain_text("not heard from")
+        expect(page.get_by_test_id("store-problem")).to_be_visible()
         screenshot(projector, "class-store-outage-1920")
         page.set_viewport_size({"width": 1366, "height": 800})
         screenshot(page, "teacher-store-outage-1366")

@@ -121,3 +121,24 @@ def test_a_stale_teachers_address_says_so_and_the_teachers_page_shows_its_own(pa
     address.locator("summary").click()
     expect(page.get_by_test_id("teacher-address-url")).to_have_text(f"{server.url}/?token={server.token}")
     expect(page.get_by_test_id("lab-priority")).to_contain_text("your lab work comes first")
+
+
+def test_the_side_by_side_compares_only_bursts_alike_and_can_be_cleared(page: Page, start_server) -> None:
+    server = start_server(MODE="threads")
+    page.goto(f"{server.url}/?token={server.token}")
+    fire_lab_burst(page, "python", 20, 4)
+    fire_lab_burst(page, "python", 20, 2)
+    rows = page.get_by_test_id("lab-compare-rows").locator("tr")
+    expect(rows).to_have_count(2)
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.n)") == ["4", "2"]
+    # A burst of 4 and one of 2 are not compared: nothing alike yet.
+    assert rows.evaluate_all("rs => rs.map(r => r.lastElementChild.textContent)") == ["–", "–"]
+    fire_lab_burst(page, "python", 20, 4)
+    expect(rows).to_have_count(2)  # the newest burst of 4 replaced the older one
+
+    page.get_by_test_id("lab-compare-clear").click()
+    expect(page.get_by_test_id("lab-compare")).to_be_hidden()
+    expect(page.get_by_test_id("lab-compare-clear")).to_be_hidden()
+    page.reload()
+    expect(page.get_by_test_id("lab-panel")).to_have_attribute("data-state", "on")
+    expect(page.get_by_test_id("lab-compare")).to_be_hidden()  # cleared for good, not just hidden
