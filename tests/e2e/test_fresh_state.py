@@ -135,6 +135,11 @@ def test_the_side_by_side_compares_only_bursts_alike_and_can_be_cleared(page: Pa
     assert rows.evaluate_all("rs => rs.map(r => r.lastElementChild.textContent)") == ["–", "–"]
     fire_lab_burst(page, "python", 20, 4)
     expect(rows).to_have_count(2)  # the newest burst of 4 replaced the older one
+    page.get_by_test_id("teacher-address").locator("summary").click()
+    for width, height in ((390, 844), (1366, 800), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.get_by_test_id("lab-compare").scroll_into_view_if_needed()
+        screenshot(page, f"lab-card-compare-{width}")
 
     page.get_by_test_id("lab-compare-clear").click()
     expect(page.get_by_test_id("lab-compare")).to_be_hidden()
