@@ -5,7 +5,6 @@ refused, as a script would."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
@@ -14,20 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from harness.launch import post_json, running_server
+from tests.api.test_live_class import _lab_from
 from tests.waiting import wait_for
 
 WORKERS = 4
 WORK = {"kind": "python", "ms": 100}
-
-
-def _lab_from(port: int, source: str) -> tuple[int, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
-    try:
-        connection.request("POST", "/api/lab/work", json.dumps(WORK), {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
 
 
 def _max_overlap(spans: list[tuple[float, float]]) -> int:
@@ -53,7 +43,7 @@ def test_three_students_looping_lab_work_never_narrow_the_teachers_burst(four_wo
 
     def student(source: str) -> None:
         while not stop.is_set():
-            status, body = _lab_from(server.port, source)
+            status, body = _lab_from(server.port, source, WORK)
             answers.append((time.time(), status, body))
             if status != 200:
                 time.sleep(0.02)  # a script, not the page: back at once
