@@ -147,6 +147,11 @@ def test_a_dead_host_is_reported_on_the_page_and_the_projector(cluster, page: Pa
         heading = view.locator(f".host-heading[data-host='{dead}']")
         expect(heading).to_have_attribute("data-state", "down", timeout=15_000)
         expect(heading).to_contain_text("down since")
+    projector.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot(projector, "class-host-down-1920")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_test_id("worker-panel").scroll_into_view_if_needed()
+    screenshot(page, "page-host-down-390")
     # Still said after its greyed cards are gone (a minute): until the host is back.
     cluster.restart(HOSTS - 1).wait_ready()
     for view in (page, projector):

@@ -13,10 +13,13 @@ from tests.e2e.test_lab_panel import LIVE, PIDS, fire_lab_burst
 from tests.e2e.test_teacher_screens import screenshot
 
 
-def test_a_restart_in_another_mode_leaves_no_trace_of_the_old_server(page: Page, start_server) -> None:
+def test_a_restart_in_another_mode_leaves_no_trace_of_the_old_one(page: Page, context, start_server) -> None:
     old = start_server(MODE="processes")
+    projector = context.new_page()
+    projector.goto(f"{old.url}/class")
     page.goto(f"{old.url}/?token={old.token}")
     expect(page.locator(LIVE)).to_have_count(4)
+    expect(projector.locator(LIVE)).to_have_count(4)
     fire_lab_burst(page, "python", 50, 4)
     page.get_by_test_id("view-everyone").click()
     old_pids = {str(worker["pid"]) for worker in old.workers()}
@@ -39,6 +42,11 @@ def test_a_restart_in_another_mode_leaves_no_trace_of_the_old_server(page: Page,
         text = page.get_by_test_id(summary).inner_text()
         assert not any(pid in text for pid in old_pids), f"{summary} names a dead PID: {text}"
         assert page.get_by_test_id(summary).get_attribute("data-burst") is None
+    # The class view too: the new worker only, nothing of the old server's.
+    expect(projector.get_by_test_id("worker")).to_have_count(1)
+    assert projector.get_by_test_id("worker").evaluate_all(PIDS) == [new_pid]
+    assert not set(projector.get_by_test_id("request-row").evaluate_all(PIDS)) & old_pids
+    projector.close()
     # The mode said by what it does: waiting overlaps, computing waits.
     expect(page.get_by_test_id("lab-expect")).to_contain_text("waiting overlaps, computing waits")
 
