@@ -200,14 +200,8 @@ def when_ready(server):
         ", ".join(server.cfg.bind),
     )
     if _config.load(os.environ)["LAB"]:
-        host, _, port = server.cfg.bind[0].rpartition(":")
-        host = "localhost" if host in ("0.0.0.0", "::", "[::]", "") else host
-        server.log.info(
-            "teacher's page (the lab's server controls need it): http://%s:%s/?token=%s",
-            host,
-            port,
-            os.environ["LAB_TOKEN"],
-        )
+        address = master.teacher_address(server.cfg.bind[0], os.environ["LAB_TOKEN"])
+        server.log.info(master.TEACHER_LINE, address)
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

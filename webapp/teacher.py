@@ -10,9 +10,19 @@ bar; scripts send ``Authorization: Bearer <token>`` instead.
 
 from __future__ import annotations
 
+import fcntl
 import hmac
+import logging
+import os
+import threading
+import time
+from pathlib import Path
 
-from flask import current_app, redirect, request
+from flask import Flask, current_app, redirect, request
+
+from . import master
+
+log = logging.getLogger(__name__)
 
 COOKIE = "lab_token"
 TOKEN_REFUSED = "token-refused"  # the page's fragment after /?token=<not this server's>
@@ -63,3 +73,31 @@ def teacher_address() -> str:
 
     scheme, host, _ = origin()
     return f"{scheme}://{host}/?token={current_app.config['LAB_TOKEN']}"
+
+
+def init_app(app: Flask) -> None:
+    """Under gunicorn with the lab on: say the teacher's address again every
+    TEACHER_ADDRESS_EVERY seconds (one worker of the server does, whichever holds a lock in
+    the state folder; another takes over if it dies), so a class's terminal always has it."""
+    config = app.config
+    every = config["TEACHER_ADDRESS_EVERY"]
+    if not (config["LAB"] and every and config["LAB_TOKEN"] and os.environ.get("GUNICORN_MASTER_PID")):
+        return
+    address = master.teacher_address(config["BIND"], config["LAB_TOKEN"])
+    lock = Path(config["STATE_DIR"]) / "teacher-address.lock"
+    threading.Thread(target=_say_again, args=(address, lock, every), name="address", daemon=True).start()
+
+
+def _say_again(address: str, lock: Path, every: float) -> None:
+    held = None  # this worker's lock, once it is the one that says it
+    while True:
+        time.sleep(every)
+        if held is None:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue  # another worker says it
+            held = fd
+        log.info(master.TEACHER_LINE, address)

@@ -31,6 +31,16 @@ def test_the_terminal_has_no_access_log_unless_asked_for(tmp_path):
             assert "teacher's page" in server.log()  # the address is there, not scrolled away
 
 
+def test_the_address_is_said_again_by_one_worker(tmp_path):
+    with running_server(MODE="processes", WORKERS="3", TEACHER_ADDRESS_EVERY="1", log_dir=tmp_path) as server:
+        line = f"teacher's page (the lab's server controls need it): {server.url}/?token={server.token}"
+        wait_for(lambda: server.log().count(line) >= 4, 30, "the address said again")
+        said_by = {
+            entry.split("[", 2)[2].split("]", 1)[0] for entry in server.log().splitlines() if line in entry
+        }  # gunicorn's "[time] [pid] [INFO] ..."
+        assert len(said_by) == 2, said_by  # the master at start, then one worker of the three
+
+
 def test_a_stale_token_says_so_and_the_teacher_sees_their_address(tmp_path):
     with running_server(MODE="single", log_dir=tmp_path) as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
