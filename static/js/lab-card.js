@@ -17,10 +17,8 @@ const el = {
 
 // Whose lab work comes first (webapp/lab/limits.py): the teacher's, always.
 const PRIORITY = {
-  teacher:
-    'You are the teacher (this browser holds the token): your lab work comes first. While your burst runs, students’ lab work waits, so yours runs on every worker.',
-  student:
-    'The teacher’s lab work comes first: while the teacher fires a burst, yours waits, and the page sends it as soon as the teacher’s is over.',
+  teacher: 'Your lab work comes first: while your burst runs, students’ lab work waits, so yours gets every worker.',
+  student: 'The teacher’s lab work comes first: while the teacher’s burst runs, yours waits, then goes on by itself.',
 };
 
 // teacher: whether this page holds the teacher's token.

@@ -128,7 +128,7 @@ def test_a_stale_teachers_address_says_so_and_the_teachers_page_shows_its_own(pa
     expect(address).to_be_visible()
     address.locator("summary").click()
     expect(page.get_by_test_id("teacher-address-url")).to_have_text(f"{server.url}/?token={server.token}")
-    expect(page.get_by_test_id("lab-priority")).to_contain_text("your lab work comes first")
+    expect(page.get_by_test_id("lab-priority")).to_contain_text("Your lab work comes first")
 
 
 def test_the_side_by_side_compares_only_bursts_alike_and_can_be_cleared(page: Page, start_server) -> None:
