@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 RUN_DIR ?= run
 
-.PHONY: run test train lint browser wrk nginx redis docker cluster clean start stop reload bench load lab
+.PHONY: run test train lint browser wrk nginx redis docker cluster clean start stop reload bench load lab address
 
 run: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py
@@ -34,6 +34,13 @@ start: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py --daemon --pid $(RUN_DIR)/gunicorn.pid \
 		--access-logfile $(RUN_DIR)/access.log --error-logfile $(RUN_DIR)/error.log
 	@echo "started in the background; logs in $(RUN_DIR)/, stop with: make stop"
+	@$(MAKE) --no-print-directory address
+
+# The teacher's address of the server `make start` runs, again (from its log, once it is up).
+address:
+	@for i in $$(seq 120); do grep -q "teacher's page" $(RUN_DIR)/error.log 2>/dev/null && break; sleep 0.5; done; \
+		grep "teacher's page" $(RUN_DIR)/error.log 2>/dev/null | tail -1 | sed 's/.*teacher/teacher/' | grep . \
+		|| { echo "no teacher's address in $(RUN_DIR)/error.log: is the server running (make start)?"; exit 1; }
 
 stop:
 	kill -TERM $$(cat $(RUN_DIR)/gunicorn.pid)

@@ -116,7 +116,9 @@ control_socket = str(STATE_DIR / "gunicorn.ctl")
 # -- logging ---------------------------------------------------------------
 
 loglevel = os.environ.get("LOG_LEVEL", "info")
-accesslog = os.environ.get("ACCESS_LOG", "-") or None
+# Off unless asked for (ACCESS_LOG=- prints it, ACCESS_LOG=<file> writes it): with a class it
+# is ~1,000 lines a minute, and the teacher's address printed at start would scroll away.
+accesslog = os.environ.get("ACCESS_LOG", "") or None
 # Request id, worker pid and duration on every line; the same id is in the JSON answer. The
 # path without its query string (%(U)s, not the request line %(r)s): the teacher opens
 # /?token=…, and no log file may hold the token.
@@ -217,14 +219,8 @@ def when_ready(server):
         ", ".join(server.cfg.bind),
     )
     if _config.load(os.environ)["LAB"]:
-        host, _, port = server.cfg.bind[0].rpartition(":")
-        host = "localhost" if host in ("0.0.0.0", "::", "[::]", "") else host
-        server.log.info(
-            "teacher's page (the lab's server controls need it): http://%s:%s/?token=%s",
-            host,
-            port,
-            os.environ["LAB_TOKEN"],
-        )
+        address = master.teacher_address(server.cfg.bind[0], os.environ["LAB_TOKEN"])
+        server.log.info(master.TEACHER_LINE, address)
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
 import shutil
 import signal
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +87,8 @@ def running_cluster(
     (a free port unless given), all ready; everything stopped and removed after the block."""
     if not 1 <= hosts <= MAX_HOSTS:
         raise ValueError(f"1 to {MAX_HOSTS} hosts (127.0.0.2-{MAX_HOSTS + 1})")
-    token = secrets.token_urlsafe(24)
+    # An exported LAB_TOKEN is the teacher's on every host (the guide's curl commands send it).
+    token = env.pop("LAB_TOKEN", None) or os.environ.get("LAB_TOKEN", "").strip() or secrets.token_urlsafe(24)
     logs = Path(log_dir or tempfile.mkdtemp(prefix="mnist-cluster-"))
     with contextlib.ExitStack() as stack:
         if log_dir is None:
@@ -115,6 +118,27 @@ def running_cluster(
         yield cluster
 
 
+def watch_hosts(cluster: Cluster, every: float = 1.0) -> None:
+    """Until Ctrl-C: say in the terminal when a host stops (its master exited), and when it
+    is back (restarted on its address), so a dead host is never a silent one."""
+    down: set[int] = set()
+    while True:
+        for index, server in enumerate(cluster.hosts):
+            code = server.process.poll()
+            said = f"{time.strftime('%H:%M:%S')}  {cluster.name(index)} ({server.url})"
+            if code is not None and index not in down:
+                down.add(index)
+                print(
+                    f"{said} is DOWN: its gunicorn master (pid {server.pid}) exited with code {code}; "
+                    f"nginx sends its requests to the other hosts. Its log: {server.log_path}",
+                    flush=True,
+                )
+            elif code is None and index in down:
+                down.discard(index)
+                print(f"{said} is back", flush=True)
+        time.sleep(every)
+
+
 def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # the same clean stop as Ctrl-C
 
@@ -139,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             for index, server in enumerate(cluster.hosts):
                 print(
                     f"  {cluster.name(index):<12}  {server.url}  gunicorn master pid {server.pid}, "
-                    f"{args.workers} workers, STORE={shown_store(redis.url)} (password in {redis.folder})"
+                    f"{args.workers} workers, STORE={shown_store(redis.url)} (password in {redis.folder}), "
+                    f"log {server.log_path.name}"
                 )
             print(f"  nginx         {cluster.url}  (deploy/nginx-hosts.conf) in front of all {args.hosts}")
             print(f"  logs in {cluster.log_dir}")
@@ -147,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nthe page:        http://{machine}:{args.port}/")
             print(f"teacher's page:  http://{machine}:{args.port}/?token={cluster.token}")
             print("Ctrl-C stops everything.", flush=True)
-            while True:
-                signal.pause()
+            watch_hosts(cluster)
     except KeyboardInterrupt:
         print("\nstopped: redis-server, the hosts and nginx; their folders removed", file=sys.stderr)
     return 0

@@ -145,7 +145,8 @@ def start(
     """
     port = port or free_port(host)
     state_dir = Path(tempfile.mkdtemp(prefix="mnist-server-"))
-    log_path = Path(log_dir or state_dir) / f"gunicorn-{port}.log"
+    # Named after the host too: several hosts on one port (make cluster) each keep their own.
+    log_path = Path(log_dir or state_dir) / f"gunicorn-{env.get('HOST_NAME') or host}-{port}.log"
     full_env = {
         **os.environ,
         "BIND": f"{host}:{port}",

@@ -1,7 +1,7 @@
 """Compare the serving modes from the command line: every MODE x every workload.
 
-    .venv/bin/python -m lab                                   # the whole matrix (a few minutes)
-    .venv/bin/python -m lab --modes single,processes --requests 40
+    .venv/bin/python -m lab                                   # the whole matrix (a few minutes): docs/lab/
+    .venv/bin/python -m lab --modes single,processes --requests 40     # partial: a scratch folder
     .venv/bin/python -m lab --workloads python,io --no-pools --out /tmp/lab
     .venv/bin/python -m lab --pools-only --out /tmp/lab          # claim 3 only (about a minute)
 
@@ -11,7 +11,9 @@ latency, distinct PIDs and threads, and CPU utilisation (over 100 % = parallel).
 Then the pools experiment (claims 3 and 4): two TensorFlow requests at once against
 one alone, in threads under three sizes of TensorFlow's pools, and in two processes.
 Prints a Markdown table and writes results.json, results.md, throughput.png and
-pools.png to --out. Every server it started is stopped, also on Ctrl-C or SIGTERM.
+pools.png to --out: by default docs/lab/ for the whole matrix (the guide's numbers), a
+new scratch folder (printed) for a partial run, so a trial never overwrites them.
+Every server it started is stopped, also on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -93,9 +95,37 @@ def parser() -> argparse.ArgumentParser:
         "--repeats", type=int, default=5, help="alone/together pairs per setup in the pools experiment (5)"
     )
     p.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="where the JSON, Markdown and PNGs go (docs/lab/)"
+        "--out",
+        type=Path,
+        default=None,
+        help="where the JSON, Markdown and PNGs go (default: docs/lab/ for the whole matrix, the "
+        "guide's numbers; a new scratch folder for a partial run, which never overwrites them)",
     )
     return p
+
+
+# What a run measures: any of these changed from its default makes it a partial run.
+MEASURED = (
+    "requests", "concurrency", "modes", "workloads", "ms", "pools", "pools_only", "pool_ms", "repeats",
+)  # fmt: skip
+
+
+def output_folder(args: argparse.Namespace) -> Path:
+    """--out; else docs/lab/ for the whole matrix with its defaults (`make lab`: the shipped
+    results the guide quotes), and a new scratch folder for anything less, said on stdout."""
+    if args.out is not None:
+        return args.out
+    defaults = parser().parse_args([])
+    partial = [name for name in MEASURED if getattr(args, name) != getattr(defaults, name)]
+    if not partial:
+        return DEFAULT_OUT
+    scratch = Path(tempfile.mkdtemp(prefix="mnist-lab-"))
+    print(
+        f"a partial run ({', '.join('--' + n.replace('_', '-') for n in partial)}): results go to {scratch}; "
+        f"{_shown(DEFAULT_OUT)}/ keeps the whole matrix's (--out {_shown(DEFAULT_OUT)} to replace them)",
+        flush=True,
+    )
+    return scratch
 
 
 def _shown(path: Path) -> str:
@@ -233,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         args.modes = []
     if args.check:
         return check(args.check_seconds)
+    args.out = output_folder(args)
     signal.signal(signal.SIGTERM, _interrupted)
     try:
         results = run(args)

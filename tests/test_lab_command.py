@@ -197,3 +197,15 @@ def test_the_check_before_the_class_says_for_each_claim_whether_it_can_show_now(
     verdicts = re.findall(r"^  claim (\d): .*: (can show|cannot show.*)$", done.stdout, re.M)
     assert [claim for claim, _ in verdicts] == ["1", "2", "3", "4"], done.stdout
     assert verdicts[1][1] == "can show"  # waiting overlaps on any machine
+
+
+def test_a_partial_run_never_overwrites_the_guides_numbers(tmp_path):
+    from lab.__main__ import DEFAULT_OUT, output_folder, parser
+
+    assert output_folder(parser().parse_args([])) == DEFAULT_OUT  # make lab: the whole matrix
+    scratch = output_folder(parser().parse_args(["--modes", "threads,async", "--no-pools"]))
+    try:
+        assert scratch != DEFAULT_OUT and DEFAULT_OUT not in scratch.parents and scratch.is_dir()
+    finally:
+        scratch.rmdir()
+    assert output_folder(parser().parse_args(["--pools-only", "--out", str(tmp_path)])) == tmp_path

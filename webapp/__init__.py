@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         pages,
         security,
         store,
+        teacher,
         workers,
     )
 
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     model.init_app(app)  # the model, loaded and warm
     errors.init_app(app)  # every error as JSON
     corrections.init_app(app)  # the CORRECTIONS folder, if set
+    teacher.init_app(app)  # the teacher's address, said again now and then
     for blueprint in (api.bp, corrections.bp, health.bp, pages.bp, lab.bp, openapi.bp):
         app.register_blueprint(blueprint)
     tracking.find_busy_routes(app)  # the views marked @busy count as work in flight

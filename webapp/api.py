@@ -31,7 +31,7 @@ from .schemas import (
     Workers,
 )
 from .store import get_store
-from .teacher import is_teacher
+from .teacher import is_teacher, teacher_address, token_refused
 from .tracking import busy, received, request_id
 from .verdict import REASONS, calibrated_top, shape, unsure_reason
 from .workers import get_workers
@@ -180,6 +180,11 @@ def workers() -> Workers:
             # Whether this request carries the teacher's token: the page shows
             # the server's controls (add/remove a worker) only then.
             "teacher": teacher,
+            # A token that is not this server's (an old cookie, a restart with a new token).
+            "token_refused": not teacher and token_refused(),
+            # The teacher's page shows its own address (never cached by nginx: the request
+            # carries the token), for the teacher's other devices.
+            **({"teacher_address": teacher_address()} if teacher else {}),
             # How much lab work runs at once (webapp/lab/limits.py): the page sends no more.
             "lab_max_in_flight": server_cap(teacher),
             "lab_max_per_client": config["LAB_MAX_PER_CLIENT"],
@@ -196,6 +201,9 @@ def workers() -> Workers:
         "count": len(live),
         "workers": live,
         "machine": get_spare_cores().read(),
+        # Whether the store answers (a shared Redis down: the other hosts' workers cannot be
+        # listed, which the page must not take for hosts that stopped).
+        "log": get_store().status(),
     }
 
 

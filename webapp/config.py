@@ -285,6 +285,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
             env, "LAB_MAX_IN_FLIGHT", max(1, min(shape["workers"] * shape["at_once"] - 1, 8)), 1, 4096
         ),
         "LAB_MAX_PER_CLIENT": _int(env, "LAB_MAX_PER_CLIENT", 2, 1, 4096),
+        # Seconds between two printings of the teacher's address in the server's log (0: only
+        # at start), so it is in a class's terminal whenever the teacher looks.
+        "TEACHER_ADDRESS_EVERY": _int(env, "TEACHER_ADDRESS_EVERY", 300, 0, 86_400),
         # Corrections (webapp/corrections.py): off unless a folder is named; at most this many,
         # and bytes (each keeps its 28x28 input, ~0.5 KB with its row: 10,000 of them ~5 MB);
         # per client address (the teacher exempt), at most this many, and this many a minute.

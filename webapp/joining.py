@@ -10,6 +10,7 @@ address on the network it routes through, with the port the teacher used.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from flask import current_app, request
 # Any address outside this machine: connect() on a UDP socket only picks the route
 # (and so the local address) to it; no packet is sent.
 _ROUTE_PROBE = ("10.254.254.254", 9)
+# A host as a proxy may name it: a name or IPv4 address, or [IPv6], and a port.
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -32,18 +35,33 @@ def page_address() -> Address:
     config = current_app.config
     if config["PUBLIC_URL"]:
         return Address(config["PUBLIC_URL"], None)
-    host, _, port = request.host.rpartition(":") if _has_port(request.host) else (request.host, "", "")
+    scheme, netloc, proxied = origin()
+    # Behind a proxy the browser reached the proxy (nginx listens for the class), not BIND.
+    problem = None if proxied else _bind_problem(config["BIND"])
+    host, _, port = netloc.rpartition(":") if _has_port(netloc) else (netloc, "", "")
     suffix = f":{port}" if port else ""
     if not _is_loopback(host):
-        return Address(f"{request.scheme}://{request.host}/", _bind_problem(config["BIND"]))
+        return Address(f"{scheme}://{netloc}/", problem)
     here = network_address()
     if here is None:
         return Address(
-            f"{request.scheme}://{request.host}/",
+            f"{scheme}://{netloc}/",
             "This machine has no address on a network: phones cannot reach it. Connect it to the "
             "class's network, or set PUBLIC_URL.",
         )
-    return Address(f"{request.scheme}://{here}{suffix}/", _bind_problem(config["BIND"]))
+    return Address(f"{scheme}://{here}{suffix}/", problem)
+
+
+def origin() -> tuple[str, str, bool]:
+    """(scheme, host[:port], through a proxy) as the browser reached this page: from a trusted
+    proxy (TRUSTED_PROXIES), its X-Forwarded-Host (nginx: the Host the browser sent, with its
+    port) and X-Forwarded-Proto; from anyone else, the request's own Host and scheme."""
+    if (request.remote_addr or "") in current_app.config["TRUSTED_PROXIES"]:
+        host = request.headers.get("X-Forwarded-Host", "").rsplit(",", 1)[-1].strip()
+        proto = request.headers.get("X-Forwarded-Proto", "").rsplit(",", 1)[-1].strip().lower()
+        if _HOST.fullmatch(host):
+            return (proto if proto in ("http", "https") else request.scheme), host, True
+    return request.scheme, request.host, False
 
 
 def network_address() -> str | None:

@@ -265,3 +265,15 @@ def teacher_token(given: str | None) -> str:
             raise StateError("LAB_TOKEN must be 16-128 letters, digits, '-' or '_'.")
         return given
     return secrets.token_urlsafe(24)
+
+
+# How the teacher's address is said in the log: at start by the master, again every
+# TEACHER_ADDRESS_EVERY seconds by one worker (webapp/teacher.py). `make address` finds it.
+TEACHER_LINE = "teacher's page (the lab's server controls need it): %s"
+
+
+def teacher_address(bind: str, token: str) -> str:
+    """The teacher's address on this machine, from gunicorn's BIND."""
+    host, _, port = bind.rpartition(":")
+    host = "localhost" if host in ("0.0.0.0", "::", "[::]", "") else host
+    return f"http://{host}:{port}/?token={token}"

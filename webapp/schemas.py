@@ -259,6 +259,7 @@ class ScaleAnswer(TypedDict):
     workers: Annotated[int, msgspec.Meta(description="live workers now")]
     target: Annotated[int, msgspec.Meta(description="the pool's size after the change")]
     master_pid: int
+    host: Annotated[str, msgspec.Meta(description="the host whose pool changed (HOST_NAME)")]
 
 
 class LogStatus(TypedDict):
@@ -351,6 +352,12 @@ class Settings(TypedDict):
     lab: bool
     corrections: Annotated[bool, msgspec.Meta(description="POST /api/corrections stores (CORRECTIONS set)")]
     teacher: Annotated[bool, msgspec.Meta(description="this request carries the teacher's token")]
+    token_refused: Annotated[
+        bool, msgspec.Meta(description="this request carries a token that is not this server's (a stale one)")
+    ]
+    teacher_address: NotRequired[
+        Annotated[str, msgspec.Meta(description="the teacher's address with the token: to the teacher only")]
+    ]
     lab_max_in_flight: Annotated[int, msgspec.Meta(description="lab workloads the server runs at once")]
     lab_max_per_client: Annotated[
         int, msgspec.Meta(description="lab workloads one client (not the teacher) runs at once")
@@ -386,6 +393,10 @@ class Workers(TypedDict):
     count: int
     workers: list[LiveWorker]
     machine: Machine
+    log: Annotated[
+        LogStatus,
+        msgspec.Meta(description="whether the store answers (a shared store down: this host's workers only)"),
+    ]
 
 
 class Machine(TypedDict):

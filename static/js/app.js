@@ -24,7 +24,7 @@ import * as lab from './lab.js';
 import * as log from './log.js';
 import * as poll from './poll.js';
 import * as predict from './predict.js';
-import { state } from './state.js';
+import { clearCompared, state } from './state.js';
 import * as timeline from './timeline.js';
 import * as upload from './upload.js';
 import * as workersCard from './workers.js';
@@ -55,5 +55,11 @@ answerCard.start();
 timeline.start();
 timeline.showView(state.view);
 log.showView(state.view);
+labCompare.bind({
+  clear: () => {
+    clearCompared();
+    labCompare.show([]);
+  },
+});
 labCompare.show([...state.lab.compared.values()]);
 poll.pollWorkers();

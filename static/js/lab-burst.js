@@ -66,6 +66,8 @@ export async function fire() {
     keepCompared({
       mode,
       shape: shape(workers, threads),
+      // TensorFlow's pools (claim 3's servers differ only in them): part of the server's shape.
+      pools: pools ? `${pools.intra_op}/${pools.inter_op}` : null,
       kind,
       ms,
       n,

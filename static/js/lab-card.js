@@ -12,10 +12,20 @@ const el = {
   expect: byTestId('lab-expect'),
   restart: byTestId('lab-restart'),
   presets: byTestId('lab-presets'),
+  priority: byTestId('lab-priority'),
 };
 
-export function showOn() {
+// Whose lab work comes first (webapp/lab/limits.py): the teacher's, always.
+const PRIORITY = {
+  teacher: 'Your lab work comes first: while your burst runs, students’ lab work waits, so yours gets every worker.',
+  student: 'The teacher’s lab work comes first: while the teacher’s burst runs, yours waits, then goes on by itself.',
+};
+
+// teacher: whether this page holds the teacher's token.
+export function showOn(teacher) {
   el.panel.attr('data-state', 'on').prop('hidden', false);
+  const whose = teacher ? 'teacher' : 'student';
+  if (el.priority.attr('data-whose') !== whose) el.priority.attr('data-whose', whose).text(PRIORITY[whose]);
 }
 
 export function showOff() {
@@ -84,7 +94,13 @@ function runCommand(settings, mode, workers = null, threads = null) {
 function whatToSee(settings) {
   const { workers, threads } = settings;
   let text;
-  if (workers === 1 && threads === 1) {
+  if (settings.worker_class === 'gevent') {
+    const greenlets = (settings.presets[settings.mode] || {}).greenlets || 'many';
+    text =
+      `${workers === 1 ? 'One process' : `${workers} processes`}, one thread, ${greenlets} greenlets (gevent): waiting overlaps, ` +
+      'computing waits. io work overlaps on the one lane (its bars stack); python and tensorflow work holds the ' +
+      'only thread, so each runs after the one before, about 100 % CPU at most.';
+  } else if (workers === 1 && threads === 1) {
     text = 'One process, one thread: each request waits for the one before; nothing overlaps.';
   } else if (threads === 1) {
     text = `Each request gets a process of its own: python work overlaps across the PIDs, over 100 % CPU (one core per process at most, and no more than the machine has).`;

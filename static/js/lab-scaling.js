@@ -13,13 +13,14 @@ const SCALE_TIMEOUT_MS = 15000; // a worker that has not come or gone by then: s
 
 export function scale(action) {
   if (state.lab.scaling || state.lab.off || !state.settings) return;
-  state.lab.scaling = { action, before: new Set(livePids()), since: Date.now(), target: null };
+  state.lab.scaling = { action, before: new Set(livePids()), since: Date.now(), target: null, host: null };
   view.showAsking(action);
   show();
   api.labWorkers(action).then(
     ({ body }) => {
       if (!state.lab.scaling) return;
       state.lab.scaling.target = body.target;
+      state.lab.scaling.host = body.host ?? null;
       view.showSent(action, body);
       check();
       show();
@@ -47,18 +48,20 @@ function check() {
   const scaling = state.lab.scaling;
   if (!scaling) return;
   const live = livePids();
-  if (scaling.target !== null && live.length === scaling.target) {
+  // The pool that changed is the host's that took the click: its workers are counted.
+  const onHost = scaling.host === null ? live : state.workers.filter((w) => w.host === scaling.host).map((w) => w.pid);
+  if (scaling.target !== null && onHost.length === scaling.target) {
     state.lab.scaling = null;
     if (scaling.action === 'add') {
       const joined = live.filter((pid) => !scaling.before.has(pid));
-      view.showJoined(joined.length ? joined[0] : null, live.length);
+      view.showJoined(joined.length ? joined[0] : null, onHost.length);
     } else {
       const left = [...scaling.before].filter((pid) => !live.includes(pid));
-      view.showLeft(left.length ? left[0] : null, live.length);
+      view.showLeft(left.length ? left[0] : null, onHost.length);
     }
   } else if (Date.now() - scaling.since > SCALE_TIMEOUT_MS) {
     state.lab.scaling = null;
-    view.showNoChange(SCALE_TIMEOUT_MS / 1000, live.length);
+    view.showNoChange(SCALE_TIMEOUT_MS / 1000, onHost.length);
   }
 }
 
@@ -67,6 +70,12 @@ function show() {
   view.show(state.settings, {
     refusal: state.lab.refusal,
     busy: Boolean(state.lab.scaling),
-    live: livePids().length,
+    perHost: workersPerHost(),
   });
+}
+
+function workersPerHost() {
+  const counts = new Map();
+  for (const worker of state.workers) counts.set(worker.host || '', (counts.get(worker.host || '') || 0) + 1);
+  return counts;
 }

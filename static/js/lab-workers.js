@@ -9,6 +9,8 @@ const el = {
   add: byTestId('add-worker'),
   remove: byTestId('remove-worker'),
   note: byTestId('lab-workers-note'),
+  address: byTestId('teacher-address'),
+  addressUrl: byTestId('teacher-address-url'),
 };
 
 // scale('add' | 'remove')
@@ -18,18 +20,25 @@ export function bind({ scale }) {
 }
 
 // settings: the server's; refusal: its word when it would not scale; busy: a change under way;
-// live: the live worker processes.
-export function show(settings, { refusal, busy, live }) {
+// perHost: the live worker processes of each host. The bounds hold per host (a click changes
+// the pool of the host that takes it): a button is on while some host is within them.
+export function show(settings, { refusal, busy, perHost }) {
   const canScale = settings.can_add_workers && !refusal;
   const [fewest, most] = settings.lab_workers;
+  const counts = perHost.size ? [...perHost.values()] : [0];
+  const allAtMost = counts.every((n) => n >= most);
+  const allAtFewest = counts.every((n) => n <= fewest);
   el.box.attr({
     'data-scalable': String(canScale),
     'data-teacher': String(settings.teacher),
     'data-state': busy ? 'pending' : 'idle',
   });
+  const address = settings.teacher_address || '';
+  el.address.prop('hidden', !address);
+  if (el.addressUrl.text() !== address) el.addressUrl.text(address);
   // The server's controls are the teacher's: shown only on the page opened with the token.
-  el.add.prop({ hidden: !settings.teacher, disabled: !canScale || busy || live >= most });
-  el.remove.prop({ hidden: !settings.teacher, disabled: !canScale || busy || live <= fewest });
+  el.add.prop({ hidden: !settings.teacher, disabled: !canScale || busy || allAtMost });
+  el.remove.prop({ hidden: !settings.teacher, disabled: !canScale || busy || allAtFewest });
   if (!settings.teacher) {
     const why =
       'Adding and removing workers is the teacher’s: it works on the page opened with the address (and token) the server printed at start.';
@@ -39,7 +48,8 @@ export function show(settings, { refusal, busy, live }) {
     if (el.note.text() !== why) el.note.attr('data-state', 'refused').text(why);
   } else if (!busy && [undefined, 'refused', 'teacher-only'].includes(el.note.attr('data-state'))) {
     el.note.removeAttr('data-state');
-    el.note.text(`${fewest} to ${most} workers. A new one gets a new PID, a card and a lane.`);
+    const each = perHost.size > 1 ? ` on each host (the one that takes the click changes; ${perHost.size} hosts)` : '';
+    el.note.text(`${fewest} to ${most} workers${each}. A new one gets a new PID, a card and a lane.`);
   }
 }
 
@@ -58,7 +68,7 @@ export function showAsking(action) {
 // body: the server's answer to POST /api/lab/workers.
 export function showSent(action, body) {
   showNote(
-    `Sent ${action === 'add' ? 'TTIN' : 'TTOU'} to the gunicorn master (PID ${body.master_pid}): ${body.workers} → ${body.target} workers…`,
+    `Sent ${action === 'add' ? 'TTIN' : 'TTOU'} to the gunicorn master (PID ${body.master_pid}${body.host ? ` on ${body.host}` : ''}): ${body.workers} → ${body.target} workers…`,
   );
 }
 

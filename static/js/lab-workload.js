@@ -4,7 +4,7 @@
 
 import { formatMs, plural } from './format.js';
 import { labVerdict } from './verdicts.js';
-import { byTestId, showBurstSummary } from './widgets.js';
+import { byTestId, clearBurstSummary, showBurstSummary } from './widgets.js';
 
 const KIND_NOTES = {
   python:
@@ -25,6 +25,13 @@ const el = {
 };
 
 // fire(): the button, or Enter in a number; kindChanged(): another workload was chosen.
+const FIRST_SUMMARY = el.summary.text().trim(); // what the card says before any burst
+
+// Back to what it says before any burst (a new server: the last burst's PIDs are gone).
+export function clearSummary() {
+  clearBurstSummary(el.summary, FIRST_SUMMARY).removeAttr('data-kind data-ms data-threads data-cpu-ms data-cpu-percent');
+}
+
 export function bind({ fire, kindChanged }) {
   el.fire.on('click', fire);
   el.size.add(el.ms).on('keydown', (event) => {

@@ -17,7 +17,7 @@ export function showServer(previous) {
     return;
   }
   state.lab.off = false;
-  card.showOn();
+  card.showOn(settings.teacher);
   card.showMode(settings, livePids().length);
   workload.setMaxMs(settings.lab_max_ms);
   showWarmUp();

@@ -8,7 +8,11 @@ const el = {
   banner: byTestId('mode-banner'),
   spare: byTestId('spare-cores'),
   connection: byTestId('connection'),
+  tokenProblem: byTestId('token-problem'),
+  storeProblem: byTestId('store-problem'),
 };
+
+const TOKEN_REFUSED = '#token-refused'; // webapp/teacher.py: /?token= with a token not this server's
 
 // hosts: how many hosts' workers the server lists (several behind nginx, with STORE=redis://...).
 export function showMode(settings, hosts = 1) {
@@ -30,6 +34,28 @@ export function showMachine(machine, busy) {
     .prop('hidden', false)
     .attr({ 'data-state': busy ? 'busy' : 'ok', 'data-spare': machine.spare, title: 'Cores that other work on this machine leaves free, measured by the server about once a second' })
     .text(text);
+}
+
+// settings.token_refused: this browser holds a token of another (earlier) server; or the page
+// was opened with one (/?token=…, sent back here as #token-refused).
+export function showToken(settings) {
+  const opened = window.location.hash === TOKEN_REFUSED;
+  const problem = settings.teacher
+    ? ''
+    : opened
+      ? 'That teacher’s address has a token this server does not know (it was restarted with a new one?): this is the students’ page. Use the address the server printed at its start (make address prints it again).'
+      : settings.token_refused
+        ? 'This browser holds the token of an earlier server (restarted since, with a new token): this is the students’ page. Open the teacher’s address the server printed at its start.'
+        : '';
+  if (settings.teacher && opened) window.history.replaceState(null, '', window.location.pathname);
+  if (el.tokenProblem.text() !== problem) el.tokenProblem.prop('hidden', !problem).text(problem);
+}
+
+// log: /api/workers' {ok, problem}: the store that keeps the log and the other hosts' workers
+// (a full disk, a shared Redis down), said in the top bar whichever card is in view.
+export function showStore(log) {
+  const problem = log && log.ok === false ? 'Requests are not being logged (details above the log)' : '';
+  el.storeProblem.prop('hidden', !problem).attr('title', problem ? log.problem : null).text(problem);
 }
 
 export function showConnection(up, text) {

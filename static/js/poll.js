@@ -4,9 +4,11 @@
 
 import * as api from './api.js';
 import * as bursts from './bursts.js';
+import { keepColours } from './colors.js';
 import * as connection from './connection.js';
 import * as lab from './lab.js';
 import * as labScaling from './lab-scaling.js';
+import * as labWorkload from './lab-workload.js';
 import * as log from './log.js';
 import * as page from './page.js';
 import * as predict from './predict.js';
@@ -14,19 +16,27 @@ import { queueRender, renderWorkers } from './render.js';
 import { state } from './state.js';
 import * as timeline from './timeline.js';
 import { tooBusy } from './verdicts.js';
-import { readWorkers } from './worker-readings.js';
+import { downHosts, readWorkers, withUnlisted } from './worker-readings.js';
+import * as workersCard from './workers.js';
 
 const WORKERS_POLL_MS = 1000;
 const REQUESTS_POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000; // a tab nobody looks at asks less often (a classroom has many)
 const REQUESTS_LIMIT = 300;
 
+// Every answer is followed by the next poll, whatever it holds: an answer the page cannot read
+// (a hostile entry in a shared store) is skipped, said in the console, and never stops polling.
 export function pollWorkers() {
   api.workers().then(
     ({ body }) => {
-      if (connection.back()) predict.serverBack();
-      showServer(body);
-      setTimeout(pollWorkers, pollDelay(WORKERS_POLL_MS));
+      try {
+        if (connection.back()) predict.serverBack();
+        showServer(body);
+      } catch (error) {
+        console.warn('an answer of /api/workers the page could not show:', error);
+      } finally {
+        setTimeout(pollWorkers, pollDelay(WORKERS_POLL_MS));
+      }
     },
     (failure) => {
       if (failure.kind === 'unavailable') connection.lost(failure);
@@ -39,20 +49,61 @@ function pollDelay(ms) {
   return page.tabHidden() ? HIDDEN_POLL_MS : ms;
 }
 
-// Each worker's CPU % since the poll before, and the workers that are gone.
+// Each worker's CPU % since the poll before, and the workers that are gone. Another server (a
+// restart, another mode, other hosts) starts the page afresh: nothing of the old one stays.
 function showServer(body) {
-  const livePids = body.workers.map((worker) => worker.pid);
-  state.workers = readWorkers(body.workers, state.cpuBefore, state.gone);
+  const settings = body.settings;
+  let answered = Array.isArray(body.workers) ? body.workers : [];
+  if (isAnotherServer(state.settings, settings, answered)) startAfresh();
+  answered = withUnlisted(answered, state.workers, settings.host, body.log);
+  state.workers = readWorkers(answered, state.cpuBefore, state.gone);
+  state.downHosts = downHosts(state.hostsSeen, state.workers);
+  log.showLogStatus(body.log); // in every view, not only "Everyone"
+  page.showStore(body.log);
+  const livePids = state.workers.map((worker) => worker.pid);
+  keepColours(livePids);
   const previous = state.settings;
-  state.settings = body.settings;
-  const hosts = new Map(body.workers.map((worker) => [worker.pid, worker.host]));
-  page.showMode(body.settings, new Set(hosts.values()).size);
+  state.settings = settings;
+  const hosts = new Map(state.workers.map((worker) => [worker.pid, worker.host]));
+  page.showMode(settings, new Set(hosts.values()).size);
+  page.showToken(settings);
   state.machine = body.machine ?? null;
   page.showMachine(state.machine, tooBusy(state.machine));
   lab.showServer(previous);
   labScaling.follow();
   renderWorkers();
-  timeline.setWorkers(livePids, [...state.gone.keys()], body.settings.threads > 1, hosts);
+  timeline.setWorkers(livePids, [...state.gone.keys()], settings.threads > 1, hosts);
+}
+
+// The server answering is not the one the page shows: another mode or shape, or none of the
+// workers the page knew is among the live ones (all restarted: a new server).
+function isAnotherServer(previous, settings, answered) {
+  if (!previous) return false;
+  const shape = (s) => `${s.mode}|${s.workers}|${s.threads}|${s.worker_class}|${s.runtime}`;
+  if (shape(previous) !== shape(settings)) return true;
+  const known = new Set(state.workers.map((worker) => worker.pid));
+  return known.size > 0 && answered.length > 0 && !answered.some((worker) => known.has(worker.pid));
+}
+
+function startAfresh() {
+  state.gone.clear();
+  state.cpuBefore.clear();
+  state.hostsSeen.clear();
+  state.downHosts = [];
+  state.workers = [];
+  state.clockRtt = Infinity; // another host's clock, maybe
+  state.latestPolled = null; // the old server's request ids mean nothing to the new one
+  state.requests.keepPids([]);
+  state.lastBurst = null;
+  state.lab.tensorflowPids.clear();
+  state.lab.tensorflowLoading.clear();
+  state.lab.refusal = null;
+  state.lab.scaling = null;
+  keepColours([]);
+  bursts.follow(timeline.windowSeconds());
+  workersCard.showBurstNote('A new server (restarted, or in another mode): the page shows only its workers and requests.');
+  labWorkload.clearSummary();
+  queueRender();
 }
 
 // -- everyone's requests -----------------------------------------------------------------
@@ -75,11 +126,16 @@ function pollEveryone() {
   state.pollingEveryone = true;
   api.requestsSince(state.latestPolled, REQUESTS_LIMIT).then(
     ({ body }) => {
-      state.requests.addPolled(body.requests);
-      log.showLogStatus(body.log);
-      state.latestPolled = body.latest || state.latestPolled;
-      queueRender();
-      setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS));
+      try {
+        state.requests.addPolled(body.requests);
+        log.showLogStatus(body.log);
+        if (typeof body.latest === 'string' && body.latest) state.latestPolled = body.latest;
+        queueRender();
+      } catch (error) {
+        console.warn('an answer of /api/requests the page could not show:', error);
+      } finally {
+        setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS));
+      }
     },
     () => setTimeout(pollEveryone, pollDelay(REQUESTS_POLL_MS)),
   );

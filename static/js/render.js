@@ -47,5 +47,6 @@ export function renderWorkers() {
     state.requests.visible('everyone').filter((row) => row.finished >= since).map((row) => row.pid),
   );
   const workers = state.workers.map((worker) => ({ ...worker, recentlyActive: recent.has(worker.pid) }));
-  workersCard.showWorkers(workers, [...state.gone.entries()].map(([pid, goneAt]) => ({ pid, goneAt })));
+  const gone = [...state.gone.entries()].map(([pid, goneAt]) => ({ pid, goneAt }));
+  workersCard.showWorkers(workers, gone, state.downHosts);
 }

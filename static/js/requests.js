@@ -19,8 +19,20 @@ export function createRequestStore(clientId) {
       keep(row);
       return row;
     },
+    // Rows that are no request (no string id, a pid or times that are not numbers: a shared
+    // store anyone on the machine can write to) are left out, never drawn.
     addPolled(rows) {
-      for (const polled of rows) keep(fromPolled(polled, clientId));
+      if (!Array.isArray(rows)) return;
+      for (const polled of rows) {
+        if (isRow(polled)) keep(fromPolled(polled, clientId));
+      }
+    },
+    // Only the rows of these PIDs stay: a new server starts a fresh log.
+    keepPids(pids) {
+      const live = new Set(pids);
+      for (const [id, row] of byId) {
+        if (!live.has(row.pid)) byId.delete(id);
+      }
     },
     // Newest first, by the server's arrival time.
     visible(view) {
@@ -69,6 +81,19 @@ function ranShare(body) {
   return span > 0 ? Math.min(body.thread_cpu_seconds / span, 1) : null;
 }
 
+function isRow(row) {
+  return (
+    row !== null &&
+    typeof row === 'object' &&
+    typeof row.request_id === 'string' &&
+    row.request_id !== '' &&
+    Number.isSafeInteger(row.pid) &&
+    ['received', 'started', 'finished'].every((key) => Number.isFinite(row[key])) &&
+    (row.client_id === null || row.client_id === undefined || typeof row.client_id === 'string') &&
+    (row.host === null || row.host === undefined || typeof row.host === 'string')
+  );
+}
+
 function fromPolled(row, clientId) {
   return {
     request_id: row.request_id,
@@ -76,18 +101,18 @@ function fromPolled(row, clientId) {
     mine: Boolean(clientId) && row.client_id === clientId,
     pid: row.pid,
     host: row.host,
-    thread: row.thread,
-    thread_id: row.thread_id,
+    thread: typeof row.thread === 'string' ? row.thread : '',
+    thread_id: Number.isSafeInteger(row.thread_id) ? row.thread_id : 0,
     received: row.received,
     started: row.started,
     finished: row.finished,
-    digit: row.digit,
-    kind: row.kind ?? null,
+    digit: Number.isInteger(row.digit) ? row.digit : null,
+    kind: typeof row.kind === 'string' ? row.kind : null,
     cpuSeconds: null,
     ranShare: null,
     roundTripMs: null,
     burst: null,
-    route: row.route,
+    route: typeof row.route === 'string' ? row.route : null,
   };
 }
 

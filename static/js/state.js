@@ -31,6 +31,8 @@ export const state = {
   workers: [], // its live workers, each with cpuPercent since the poll before
   cpuBefore: new Map(), // pid -> {cpu, at}: each worker's CPU seconds at the poll before
   gone: new Map(), // pid -> when (Date.now()) the worker was found gone
+  hostsSeen: new Map(), // host -> when (Date.now()) it last listed a worker
+  downHosts: [], // [{host, since}]: hosts seen before that list no worker now
   clockRtt: Infinity, // the quickest round trip yet: the server's clock was read on it
   machine: null, // /api/workers' machine: {cores, spare, window_s}
 
@@ -54,16 +56,26 @@ export const state = {
     tensorflowPids: new Set(), // workers seen running TensorFlow work: it is loaded there
     tensorflowLoading: new Set(), // workers still loading it at the end of the last burst
     // The last burst of each workload in each server shape this tab has seen, kept across the
-    // server's restarts in other modes (lab-compare.js): key `${mode}|${shape}|${kind}|${ms}`.
+    // server's restarts in other modes (lab-compare.js): key `${mode}|${shape}|${pools}|${kind}|${ms}|${n}`.
     compared: readCompared(),
   },
 };
 
 // Kept in sessionStorage: the teacher restarts the server in another mode, the tab stays.
+// One row per server (mode, shape, TensorFlow's pools) and burst (workload, ms, N).
 export function keepCompared(row) {
-  const key = `${row.mode}|${row.shape}|${row.kind}|${row.ms}`;
+  const key = `${row.mode}|${row.shape}|${row.pools ?? ''}|${row.kind}|${row.ms}|${row.n}`;
   state.lab.compared.delete(key); // the newest last
   state.lab.compared.set(key, row);
+  storeCompared();
+}
+
+export function clearCompared() {
+  state.lab.compared.clear();
+  storeCompared();
+}
+
+function storeCompared() {
   try {
     sessionStorage.setItem(COMPARED_KEY, JSON.stringify([...state.lab.compared]));
   } catch {

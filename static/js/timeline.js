@@ -17,6 +17,7 @@ const NARROW = 520; // css px
 const MIN_TICK_PX = 100; // room for one tick label
 const RIGHT_PAD = 16;
 const MIN_BAR_PX = 3;
+const MAX_TRACKS = 5; // overlapping requests in one lane: at most this many side by side, 4 px each
 const STRIPE_PX = 6; // lab work that ran part of its time is striped at this period
 const SOLID_SHARE = 0.85; // ran at least this share of its time: drawn solid
 const FRAME_MS = 50; // at most 20 frames a second: the server shares these CPUs
@@ -143,17 +144,20 @@ export function bringIntoView() {
 
 function frame(time) {
   const sliding = !drawn.held && drawn.rows.length > 0;
-  if (drawn.dirty || (sliding && time - lastFrame >= FRAME_MS)) {
-    lastFrame = time;
-    drawn.dirty = false;
-    draw(drawn);
-    showCaption(drawn);
-    if (drawn.intoView) {
-      drawn.intoView = false;
-      el.canvas.closest('section')[0].scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  try {
+    if (drawn.dirty || (sliding && time - lastFrame >= FRAME_MS)) {
+      lastFrame = time;
+      drawn.dirty = false;
+      draw(drawn);
+      showCaption(drawn);
+      if (drawn.intoView) {
+        drawn.intoView = false;
+        el.canvas.closest('section')[0].scrollIntoView({ block: 'nearest', inline: 'nearest' });
+      }
     }
+  } finally {
+    requestAnimationFrame(frame); // a frame that failed never stops the next
   }
-  requestAnimationFrame(frame);
 }
 
 // A PID's colour for the canvas, where CSS classes do not reach: its palette slot's --pid-N.
@@ -245,10 +249,11 @@ function draw(drawn) {
   const laneTops = drawLanes(ctx, lanes, plot);
   let bars = 0;
   let striped = 0;
+  const stacked = stackOverlaps(shown, drawn.threaded);
   for (const row of shown) {
     const top = laneTops.get(laneKey(row, drawn.threaded)) ?? laneTops.get(`${row.pid}`);
     if (top === undefined) continue;
-    if (drawBar(ctx, row, top, x, plot)) striped += 1;
+    if (drawBar(ctx, row, top, x, plot, stacked.get(row))) striped += 1;
     bars += 1;
   }
   if (!lanes.length) {
@@ -263,6 +268,8 @@ function draw(drawn) {
     'data-sub-lanes': subCount,
     'data-bars': bars,
     'data-striped': striped,
+    // the most requests side by side in one lane (they overlapped in time)
+    'data-stacked': Math.max(0, ...[...stacked.values()].map((place) => place.of)),
   });
 }
 
@@ -367,30 +374,59 @@ function shortThread(name) {
   return name.replace('ThreadPoolExecutor-', 'thread ').slice(0, 12);
 }
 
-function drawBar(ctx, row, top, x, plot) {
+// Requests that overlap in time in one lane (greenlets of MODE=async, requests queued in one
+// thread) would be drawn on top of each other and look like one: each gets a track of its lane,
+// the lowest free when it arrives, and the lane is shared between the tracks it needs at most
+// (up to MAX_TRACKS; beyond, tracks are reused). Gives back row -> {track, of}.
+function stackOverlaps(rows, threaded) {
+  const byLane = new Map();
+  for (const row of rows) {
+    const key = laneKey(row, threaded);
+    if (!byLane.has(key)) byLane.set(key, []);
+    byLane.get(key).push(row);
+  }
+  const placed = new Map();
+  for (const laneRows of byLane.values()) {
+    laneRows.sort((a, b) => a.received - b.received);
+    const ends = []; // per track: when its last request finished
+    const tracks = laneRows.map((row) => {
+      let track = ends.findIndex((end) => end <= row.received);
+      if (track < 0) track = ends.length;
+      ends[track] = row.finished;
+      return track;
+    });
+    const of = Math.min(ends.length, MAX_TRACKS);
+    laneRows.forEach((row, i) => placed.set(row, { track: tracks[i] % of, of }));
+  }
+  return placed;
+}
+
+function drawBar(ctx, row, top, x, plot, { track, of } = { track: 0, of: 1 }) {
   const colour = drawn.colourBy === 'client' ? clientColour(row.client_id) : pidColour(row.pid);
   const left = Math.max(x(row.received), plot.left);
   const right = Math.min(Math.max(x(row.finished), left + MIN_BAR_PX), plot.right);
   if (right <= plot.left || left >= plot.right) return false;
-  const height = SUB_LANE_HEIGHT - 6;
+  const height = (SUB_LANE_HEIGHT - 6) / of;
+  const y = top + 3 + track * height;
+  const inset = Math.min(4, height / 4); // the model call (or lab work) inside the request
   ctx.globalAlpha = 0.35;
   ctx.fillStyle = colour;
-  ctx.fillRect(left, top + 3, right - left, height);
+  ctx.fillRect(left, y, right - left, height);
   ctx.globalAlpha = 1;
   ctx.strokeStyle = colour;
   ctx.lineWidth = 1;
-  ctx.strokeRect(left + 0.5, top + 3.5, Math.max(right - left - 1, 1), height - 1);
+  ctx.strokeRect(left + 0.5, y + 0.5, Math.max(right - left - 1, 1), Math.max(height - 1, 1));
   const modelLeft = Math.max(x(row.started), left);
   const modelRight = Math.max(Math.min(x(row.finished), right), modelLeft + 2);
   ctx.fillStyle = colour;
   if (!isStriped(row)) {
-    ctx.fillRect(modelLeft, top + 7, modelRight - modelLeft, height - 8);
+    ctx.fillRect(modelLeft, y + inset, modelRight - modelLeft, Math.max(height - 2 * inset, 1));
     return false;
   }
   // Lab work that ran only part of its time: one stripe per STRIPE_PX, as wide as that part.
   const stripe = Math.max(1, Math.round(row.ranShare * STRIPE_PX));
   for (let px = modelLeft; px < modelRight; px += STRIPE_PX) {
-    ctx.fillRect(px, top + 7, Math.min(stripe, modelRight - px), height - 8);
+    ctx.fillRect(px, y + inset, Math.min(stripe, modelRight - px), Math.max(height - 2 * inset, 1));
   }
   return true;
 }

@@ -15,6 +15,13 @@ export function pidChip(pid) {
   return $('<span>', { class: `pid-chip ${pidClass(pid)}`, text: pid });
 }
 
+const SUMMARY_ATTRS = 'data-burst data-requests data-failed data-pids data-hosts data-per-pid data-max-in-flight data-wall-ms';
+
+// $el says `text` and no burst's figures any more.
+export function clearBurstSummary($el, text) {
+  return $el.empty().removeAttr(SUMMARY_ATTRS).text(text);
+}
+
 // A burst summed up, into $el (emptied first), which is given back for a caller with more to
 // say. title: how it starts; alone: what to say of one request's time.
 export function showBurstSummary($el, burst, summary, { title, alone }) {

@@ -3,7 +3,7 @@
 
 import { pidClass } from './colors.js';
 import { formatMs } from './format.js';
-import { byTestId, showBurstSummary as fillSummary } from './widgets.js';
+import { byTestId, clearBurstSummary, showBurstSummary as fillSummary } from './widgets.js';
 
 const MB = 1024 * 1024;
 const GONE_CARD_MS = 60000; // a dead worker's greyed card stays this long
@@ -26,8 +26,9 @@ export function bind({ burst }) {
 // -- the cards --------------------------------------------------------------------
 
 // workers: [{pid, requests, busy, ready, rss_bytes, pss_bytes, cpu_seconds, cpuPercent, threads,
-// recentlyActive}]; gone: [{pid, goneAt}].
-export function showWorkers(workers, gone) {
+// recentlyActive, noNews}]; gone: [{pid, goneAt}]; down: [{host, since}], hosts seen before that
+// list no worker now (several hosts only).
+export function showWorkers(workers, gone, down = []) {
   const wanted = new Set();
   for (const worker of workers) {
     wanted.add(String(worker.pid));
@@ -44,19 +45,26 @@ export function showWorkers(workers, gone) {
   el.panel.children('[data-testid=worker]').each(function dropOld() {
     if (!wanted.has($(this).attr('data-pid'))) $(this).remove();
   });
-  groupByHost();
-  el.count.text(`${workers.length} live`);
+  groupByHost(down);
+  const unheard = workers.filter((worker) => worker.noNews).length;
+  el.count.text(unheard ? `${workers.length - unheard} live, ${unheard} not heard from` : `${workers.length} live`);
 }
 
 // Several hosts: each host's cards together, in host order, under the host's name. One host:
 // no headings, the cards as they are.
-function groupByHost() {
+// A host that is down keeps its heading, which says so, until it lists workers again.
+function groupByHost(down) {
   const $cards = el.panel.children('[data-testid=worker]');
-  const hosts = [...new Set($cards.map((_, card) => $(card).attr('data-host') || '').get())].sort();
+  const downSince = new Map(down.map(({ host, since }) => [host, since]));
+  const hosts = [...new Set([...$cards.map((_, card) => $(card).attr('data-host') || '').get(), ...downSince.keys()])].sort();
   el.panel.children('.host-heading').remove();
   if (hosts.length < 2) return;
   for (const host of hosts) {
-    el.panel.append($('<h4>', { class: 'host-heading', 'data-host': host, text: host }));
+    const since = downSince.get(host);
+    const text = since === undefined ? host : `${host}: down since ${new Date(since).toLocaleTimeString()} (no worker listed)`;
+    el.panel.append(
+      $('<h4>', { class: 'host-heading', 'data-testid': 'host-heading', 'data-host': host, 'data-state': since === undefined ? 'up' : 'down', text }),
+    );
     el.panel.append($cards.filter((_, card) => ($(card).attr('data-host') || '') === host));
   }
 }
@@ -66,8 +74,9 @@ export function showStale(stale) {
   el.panel.toggleClass('stale', stale);
 }
 
+// Found by comparing attributes, never by a selector built from data.
 function cardFor(pid) {
-  let $card = el.panel.children(`[data-testid=worker][data-pid=${pid}]`);
+  let $card = el.panel.children('[data-testid=worker]').filter((_, card) => card.getAttribute('data-pid') === String(pid));
   if ($card.length) return $card;
   $card = $('<article>', { class: `worker-card ${pidClass(pid)}`, 'data-testid': 'worker', 'data-pid': pid });
   $card.append(
@@ -83,9 +92,10 @@ function cardFor(pid) {
 }
 
 function updateCard($card, worker) {
-  const state = !worker.ready ? 'starting' : worker.busy || worker.recentlyActive ? 'busy' : 'idle';
+  // noNews: another host's worker while the shared store is unavailable: as last seen.
+  const state = worker.noNews ? 'unknown' : !worker.ready ? 'starting' : worker.busy || worker.recentlyActive ? 'busy' : 'idle';
   $card.attr('data-state', state).removeClass('gone');
-  $card.find('.state').text(state);
+  $card.find('.state').text(state === 'unknown' ? 'no news' : state);
   $card.find('.requests').text(worker.requests);
   const memory = worker.pss_bytes || worker.rss_bytes;
   $card.find('.memory').text(memory ? `${Math.round(memory / MB)} MB` : '–');
@@ -111,7 +121,7 @@ export function setBurstRunning(running) {
 }
 
 export function showBurstNote(text) {
-  el.burstSummary.empty().removeAttr('data-requests').text(text);
+  clearBurstSummary(el.burstSummary, text);
 }
 
 export function showBurstPending(burst, n) {

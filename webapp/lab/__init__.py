@@ -257,5 +257,7 @@ def scale_workers() -> tuple[ScaleAnswer, int]:
             raise ApiError(
                 "no_answer", "The gunicorn master did not take the change; try again.", 503, retry_after=1
             )
-    live = len(get_workers().live_workers())
-    return {"action": action, "workers": live, "target": target, "master_pid": master_pid}, 202
+    workers = get_workers()  # this host's: the pool that changed
+    live = len([w for w in workers.live_workers() if w.get("host", workers.host) == workers.host])
+    host = workers.host
+    return {"action": action, "workers": live, "target": target, "master_pid": master_pid, "host": host}, 202
