@@ -24,10 +24,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv-ft"  # `make freethreaded` / FREE_THREADED=1 make run make it
 CACHE = Path(os.environ.get("FREE_THREADED_CACHE") or Path.home() / ".cache" / "mnist-serving")
 # Debian's CPython source packages, preferred first: 3.14 supports the free-threaded build
 # (PEP 779); 3.13's is experimental but works. Suites whose source index apt reads.
@@ -73,6 +74,12 @@ def find():
         if python and Path(python).exists() and is_free_threaded(python):
             return python
     return None
+
+
+def venv_python(venv=VENV):
+    """The python of the free-threaded venv, if it has been made (else None)."""
+    python = Path(venv) / "bin" / "python"
+    return str(python) if (Path(venv) / ".runtime").exists() and is_free_threaded(python) else None
 
 
 def run(cmd, **kwargs):
@@ -149,17 +156,24 @@ def install_build_deps():
 
 
 def make_with_progress(cmd, cwd, log):
-    """Run `cmd`, its output to `log`; print one progress line every 15 s."""
+    """Run `cmd`, its output to `log`; every 15 s a line: its last step and the time so far."""
     start = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        while proc.poll() is None:
-            time.sleep(15)
+        while _waited(proc, 15) is None:
             compiled = sum(1 for _ in Path(cwd).rglob("*.o"))
-            say(f"  {' '.join(cmd[3:5])}: {compiled} objects compiled, {time.monotonic() - start:.0f} s")
+            say(f"  {cmd[3]} {cmd[4]}: {compiled} C files compiled, {time.monotonic() - start:.0f} s")
     if proc.returncode:
         tail = Path(log).read_text().splitlines()[-30:]
         raise SystemExit("\n".join(tail) + f"\nfailed: {' '.join(cmd)} (whole log: {log})")
+
+
+def _waited(proc, seconds):
+    """proc's exit code, or None if it still runs after `seconds`."""
+    try:
+        return proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def build():
@@ -171,8 +185,7 @@ def build():
     install_build_deps()
     tarball = fetch_source(work)
     say(f"unpacking {tarball.name}")
-    with tarfile.open(tarball) as tar:
-        tar.extractall(work, filter="data")
+    run(["tar", "-xf", str(tarball), "-C", str(work)])
     src = next(p for p in work.iterdir() if p.is_dir() and (p / "configure").exists())
     series = re.search(r"python(\d+\.\d+)_", tarball.name).group(1)
     prefix = CACHE / f"python{series}t"
@@ -211,6 +224,7 @@ def make_venv(python, venv):
     stamp = venv / ".runtime"
     wanted = "\n".join([python, *serve_requirements()])
     if stamp.exists() and stamp.read_text() == wanted:
+        stamp.touch()  # up to date: make need not ask again
         return
     say(f"virtual environment {venv} on {python}")
     run([python, "-m", "venv", str(venv)])

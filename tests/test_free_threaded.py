@@ -1,0 +1,125 @@
+"""Threads without the GIL: the app served by gunicorn on Python's free-threaded build
+(FREE_THREADED=1, the venv .venv-ft that `make test` makes: harness/freethreaded.py), beside
+the normal build. Skipped only where no free-threaded Python can be had."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+
+import pytest
+
+from digits.drawing import data_url, draw_like_a_pen
+from harness.freethreaded import venv_python
+from harness.launch import get_json, post_json, running_server
+
+FT_PYTHON = venv_python()
+needs_ft = pytest.mark.skipif(
+    FT_PYTHON is None, reason="no free-threaded Python: `make freethreaded` finds or builds one (.venv-ft)"
+)
+BURST_MS = 200
+
+
+@pytest.fixture(scope="module")
+def ft_server():
+    with running_server(python=FT_PYTHON, MODE="threads", timeout=180) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gil_server():
+    with running_server(MODE="threads") as server:
+        yield server
+
+
+def two_python_requests_at_once(server) -> list[dict]:
+    """Two BURST_MS python lab workloads sent at the same moment; their answers."""
+    answers: list[dict] = [{}, {}]
+    ready = threading.Barrier(2)
+
+    def send(i):
+        ready.wait()
+        status, body = post_json(server.url + "/api/lab/work", {"kind": "python", "ms": BURST_MS}, timeout=30)
+        assert status == 200, body
+        answers[i] = json.loads(body)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
+def pair_figures(answers: list[dict]) -> dict:
+    """The pair's wall span on the server, the overlap of the two intervals, their CPU."""
+    starts = [a["timing"]["started"] for a in answers]
+    ends = [a["timing"]["finished"] for a in answers]
+    return {
+        "span": max(ends) - min(starts),
+        "overlap": min(ends) - max(starts),
+        "cpu": sum(a["thread_cpu_seconds"] for a in answers),
+    }
+
+
+@needs_ft
+def test_the_free_threaded_server_runs_without_the_gil(ft_server):
+    settings = get_json(ft_server.url + "/api/workers")[1]["settings"]
+    assert settings["free_threaded"] is True
+    assert settings["gil"] is False, f"GIL turned back on by {settings['gil_enabled_by']}"
+    assert settings["gil_enabled_by"] is None
+    assert settings["python"].startswith("3.1")
+    assert settings["runtime"] == "numpy"  # LiteRT has no free-threaded build
+    assert settings["worker_class"] == "gthread" and settings["threads"] == 4
+
+
+@needs_ft
+def test_it_reads_a_seven_on_both_routes(ft_server, mnist_test):
+    images, labels = mnist_test
+    assert labels[0] == 7
+    status, body = post_json(ft_server.url + "/inference", {"image": images[0].tolist()})
+    assert (status, body.strip()) == (200, b"7")
+    drawing = data_url(draw_like_a_pen(images[0]))
+    status, body = post_json(ft_server.url + "/api/predict", {"image": drawing, "client_id": "ft-test"})
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["digit"] == 7 and answer["worker"]["runtime"] == "numpy"
+
+
+@needs_ft
+def test_the_tensorflow_workload_says_why_it_is_not_there(ft_server):
+    status, body = post_json(ft_server.url + "/api/lab/work", {"kind": "tensorflow", "ms": 50})
+    error = json.loads(body)["error"]
+    assert status == 409 and error["code"] == "tensorflow_unavailable"
+    assert "free-threaded" in error["message"]
+    status, body = post_json(ft_server.url + "/api/lab/work", {"kind": "io", "ms": 20})
+    assert status == 200
+
+
+@needs_ft
+def test_two_python_requests_run_side_by_side_in_one_process(ft_server):
+    """Without the GIL, two threads of one process run Python at once: the two requests'
+    intervals on the server overlap and together they use more CPU than the time they span."""
+    answers = two_python_requests_at_once(ft_server)
+    assert answers[0]["worker"]["pid"] == answers[1]["worker"]["pid"]
+    assert answers[0]["worker"]["thread"] != answers[1]["worker"]["thread"]
+    pair = pair_figures(answers)
+    assert pair["overlap"] > 0, pair
+    if pair["cpu"] <= pair["span"]:
+        spare = get_json(ft_server.url + "/api/workers")[1]["machine"]
+        pytest.xfail(f"no spare core to run both at once: {pair}, machine {spare}, load {os.getloadavg()}")
+    assert pair["cpu"] > pair["span"], pair
+
+
+def test_with_the_gil_the_two_take_turns(gil_server):
+    """The normal build: the same two requests overlap in time but take turns at the GIL, so
+    their CPU together never exceeds the time they span."""
+    answers = two_python_requests_at_once(gil_server)
+    assert answers[0]["worker"]["pid"] == answers[1]["worker"]["pid"]
+    settings = get_json(gil_server.url + "/api/workers")[1]["settings"]
+    assert settings["gil"] is True and settings["python"] == ".".join(map(str, sys.version_info[:3]))
+    pair = pair_figures(answers)
+    assert pair["overlap"] > 0, pair
+    assert pair["cpu"] <= pair["span"] * 1.05, pair
