@@ -219,7 +219,9 @@ def serve_requirements(path="requirements-serve.txt"):
 
 
 def make_venv(python, venv):
-    """`venv` on `python` with the server's free-threaded packages (wheels only: no sdist builds)."""
+    """`venv` on `python` with the server's packages that have builds for it: wheels where
+    PyPI has them for this ABI (cp314t has all), else built from source (3.13t: pillow and
+    pyspng build; msgspec refuses 3.13's free-threaded build). Exits 1 naming what is missing."""
     venv = Path(venv)
     stamp = venv / ".runtime"
     wanted = "\n".join([python, *serve_requirements()])
@@ -228,9 +230,18 @@ def make_venv(python, venv):
         return
     say(f"virtual environment {venv} on {python}")
     run([python, "-m", "venv", str(venv)])
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--only-binary", ":all:"]
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--prefer-binary"]
     run([*pip, "--upgrade", "pip"])
-    run([*pip, *serve_requirements()])
+    missing = []
+    for requirement in serve_requirements():
+        say(f"  pip install {requirement}")
+        if subprocess.run([*pip, requirement], capture_output=True).returncode:
+            missing.append(requirement)
+    if missing:
+        raise SystemExit(
+            f"[free-threaded] {', '.join(missing)}: no build for {python} (the server needs "
+            "them); Python 3.14t has all: set FREE_THREADED_PYTHON to a python3.14t"
+        )
     stamp.write_text(wanted)
 
 

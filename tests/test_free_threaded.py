@@ -10,6 +10,7 @@ import sys
 import threading
 
 import pytest
+from playwright.sync_api import expect
 
 from digits.drawing import data_url, draw_like_a_pen
 from harness.freethreaded import venv_python
@@ -17,7 +18,8 @@ from harness.launch import get_json, post_json, running_server
 
 FT_PYTHON = venv_python()
 needs_ft = pytest.mark.skipif(
-    FT_PYTHON is None, reason="no free-threaded Python: `make freethreaded` finds or builds one (.venv-ft)"
+    FT_PYTHON is None,
+    reason="no free-threaded Python with the server's packages (.venv-ft): `make freethreaded` says why",
 )
 BURST_MS = 200
 
@@ -123,3 +125,18 @@ def test_with_the_gil_the_two_take_turns(gil_server):
     pair = pair_figures(answers)
     assert pair["overlap"] > 0, pair
     assert pair["cpu"] <= pair["span"] * 1.05, pair
+
+
+@needs_ft
+def test_the_page_says_the_gil_is_off(ft_server, page):
+    page.goto(ft_server.url)
+    gil = page.get_by_test_id("mode-banner").get_by_test_id("gil")
+    expect(gil).to_have_attribute("data-gil", "off")
+    expect(gil).to_contain_text("GIL off")
+
+
+def test_the_page_says_the_gil_is_on_on_the_normal_build(gil_server, page):
+    page.goto(gil_server.url)
+    gil = page.get_by_test_id("mode-banner").get_by_test_id("gil")
+    expect(gil).to_have_attribute("data-gil", "on")
+    expect(gil).to_contain_text(f"Python {'.'.join(map(str, sys.version_info[:3]))}, GIL on")

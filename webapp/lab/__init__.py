@@ -37,6 +37,7 @@ from ..schemas import LabWork, LabWorkBody, LabWorkersBody, ScaleAnswer
 from ..teacher import is_teacher
 from ..tracking import busy, received, request_id
 from ..workers import get_workers
+from .burn import burn_python
 from .limits import lab_slot
 
 log = logging.getLogger(__name__)
@@ -44,19 +45,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("lab", __name__)
 
 _tf_lock = threading.Lock()
-
-
-def burn_python(ms: float) -> None:
-    """Pure-Python arithmetic until this thread has used `ms` of CPU.
-
-    Counting this thread's CPU time, not the clock, keeps the work the same
-    however many threads take turns at the GIL: two at once take twice as long.
-    """
-    end = time.thread_time() + ms / 1000
-    x = 0
-    while time.thread_time() < end:
-        for i in range(200):
-            x += i * i
 
 
 POOL_CHANGE_TIMEOUT = 5.0  # seconds the master may take to handle TTIN/TTOU
