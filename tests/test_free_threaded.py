@@ -81,7 +81,7 @@ def test_the_free_threaded_server_runs_without_the_gil(ft_server):
 def test_it_reads_a_seven_on_both_routes(ft_server, mnist_test):
     images, labels = mnist_test
     assert labels[0] == 7
-    status, body = post_json(ft_server.url + "/inference", {"image": images[0].tolist()})
+    status, body = post_json(ft_server.url + "/inference", {"images": images[0].tolist()})
     assert (status, body.strip()) == (200, b"7")
     drawing = data_url(draw_like_a_pen(images[0]))
     status, body = post_json(ft_server.url + "/api/predict", {"image": drawing, "client_id": "ft-test"})
@@ -140,3 +140,40 @@ def test_the_page_says_the_gil_is_on_on_the_normal_build(gil_server, page):
     gil = page.get_by_test_id("mode-banner").get_by_test_id("gil")
     expect(gil).to_have_attribute("data-gil", "on")
     expect(gil).to_contain_text(f"Python {'.'.join(map(str, sys.version_info[:3]))}, GIL on")
+
+
+# What free-threaded Python lacks (LiteRT, TensorFlow, gevent, orjson), taken away on the normal
+# build: the same fallbacks, chosen by what is importable.
+
+
+def test_without_orjson_or_litert_the_app_answers_with_numpy_and_the_json_module(monkeypatch, mnist_test):
+    from flask.json.provider import DefaultJSONProvider
+
+    from webapp import config, create_app, jsonio
+
+    monkeypatch.setattr(jsonio, "orjson", None)
+    monkeypatch.setattr(
+        config, "importable", lambda package: package not in config.NEEDS.values() or package == "numpy"
+    )
+    app = create_app({"TESTING": True, **config.load({})})
+    assert isinstance(app.json, DefaultJSONProvider) and app.config["RUNTIME"] == "numpy"
+    client = app.test_client()
+    images, labels = mnist_test
+    assert (
+        client.post("/inference", json={"images": images[0].tolist()}).get_data(as_text=True).strip() == "7"
+    )
+    workers = client.get("/api/workers").get_json()
+    assert workers["model"]["runtime"] == "numpy" and workers["settings"]["gil"] is True
+    refused = client.post("/api/lab/work", json={"kind": "tensorflow", "ms": 10})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "tensorflow_unavailable"
+
+
+def test_a_mode_or_runtime_whose_package_is_missing_is_a_clear_error(monkeypatch):
+    from webapp import config
+
+    monkeypatch.setattr(config, "importable", lambda package: package == "numpy")
+    with pytest.raises(config.ConfigError, match="MODE=async needs gevent"):
+        config.concurrency({"MODE": "async"})
+    with pytest.raises(config.ConfigError, match="RUNTIME=litert needs ai_edge_litert"):
+        config.load({"RUNTIME": "litert"})
+    assert config.load({})["RUNTIME"] == "numpy"
