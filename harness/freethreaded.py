@@ -228,6 +228,9 @@ def make_venv(python, venv):
     if stamp.exists() and stamp.read_text() == wanted:
         stamp.touch()  # up to date: make need not ask again
         return
+    tried = venv / ".missing"  # what could not be installed last time, for the same wants
+    if tried.exists() and tried.read_text().startswith(wanted + "\n"):
+        raise SystemExit(tried.read_text()[len(wanted) + 1 :])
     say(f"virtual environment {venv} on {python}")
     run([python, "-m", "venv", str(venv)])
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--prefer-binary"]
@@ -238,10 +241,13 @@ def make_venv(python, venv):
         if subprocess.run([*pip, requirement], capture_output=True).returncode:
             missing.append(requirement)
     if missing:
-        raise SystemExit(
+        problem = (
             f"[free-threaded] {', '.join(missing)}: no build for {python} (the server needs "
             "them); Python 3.14t has all: set FREE_THREADED_PYTHON to a python3.14t"
         )
+        tried.write_text(f"{wanted}\n{problem}")
+        raise SystemExit(problem)
+    tried.unlink(missing_ok=True)
     stamp.write_text(wanted)
 
 
