@@ -12,6 +12,7 @@ model on >= 99.9 % of MNIST's test set (tests/test_shipped_model.py).
 
 from __future__ import annotations
 
+import argparse
 import io
 import sys
 import zipfile
@@ -93,10 +94,11 @@ def save(weights: dict[str, np.ndarray], path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m webapp.numpynet", description="mnist_cnn.keras -> .npz")
+    parser.add_argument("folder", nargs="?", type=Path, default=Path("models"), help="models/ by default")
+    folder = parser.parse_args(argv).folder
     import keras
 
-    args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0] if args else "models")
     model = keras.models.load_model(folder / "mnist_cnn.keras", compile=False)
     print(save(fold(model), folder / "mnist_cnn.npz"))
     return 0
