@@ -112,7 +112,7 @@ $(FT_VENV)/.runtime: requirements-serve.txt harness/freethreaded.py
 
 # For the tests of the free-threaded build (tests/freethreaded/): skipped without one.
 freethreaded:
-	@$(PYTHON) -m harness.freethreaded --venv $(FT_VENV) >/dev/null || echo "no free-threaded Python: its tests are skipped"
+	@$(PYTHON) -m harness.freethreaded --venv $(FT_VENV) >/dev/null || echo "no free-threaded Python with the server's packages: its tests are skipped"
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install -r requirements-dev.txt
