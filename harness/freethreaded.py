@@ -178,6 +178,12 @@ def _waited(proc, seconds):
 
 def build():
     """Build and install a free-threaded CPython into the cache; returns its python."""
+    if not shutil.which("apt-get"):
+        raise SystemExit(
+            "[free-threaded] no free-threaded Python here, and no apt-get to build one: install one "
+            "(`uv python install 3.14t`, or the python.org installer's free-threaded option) and "
+            "set FREE_THREADED_PYTHON to it"
+        )
     started = time.monotonic()
     work = CACHE / "build"
     shutil.rmtree(work, ignore_errors=True)
