@@ -214,7 +214,7 @@ def build():
     return str(python)
 
 
-def serve_requirements(path="requirements-serve.txt"):
+def serve_requirements(path=ROOT / "requirements-serve.txt"):
     """The pinned server packages that have free-threaded builds."""
     keep = []
     for line in Path(path).read_text().splitlines():

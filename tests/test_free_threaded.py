@@ -177,3 +177,42 @@ def test_a_mode_or_runtime_whose_package_is_missing_is_a_clear_error(monkeypatch
     with pytest.raises(config.ConfigError, match="RUNTIME=litert needs ai_edge_litert"):
         config.load({"RUNTIME": "litert"})
     assert config.load({})["RUNTIME"] == "numpy"
+
+
+def test_the_module_that_turns_the_gil_back_on_is_named(monkeypatch):
+    """CPython's warning, as the free-threaded build gives it when an extension not marked
+    safe loads, names the module; /api/workers' settings repeat it."""
+    import warnings
+
+    from webapp import gil
+
+    monkeypatch.setattr(gil, "FREE_THREADED_BUILD", True)
+    monkeypatch.setattr(gil, "enabled", lambda: True)
+    monkeypatch.setattr(gil, "_turned_on_by", [])
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    gil._watch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn(
+            "The global interpreter lock (GIL) has been enabled to load module 'pyspng._pyspng_c', which "
+            "has not declared that it can run safely without the GIL.",
+            RuntimeWarning,
+            stacklevel=1,
+        )
+    assert gil.settings()["gil_enabled_by"] == "pyspng._pyspng_c"
+
+
+def test_the_ft_venv_gets_the_server_packages_that_have_builds_for_it():
+    from harness import freethreaded
+
+    names = {line.split("==")[0] for line in freethreaded.serve_requirements()}
+    assert {"numpy", "pillow", "msgspec", "flask", "gunicorn", "psutil", "pyspng"} <= names
+    assert not names & {"orjson", "gevent", "ai-edge-litert"}
+
+
+def test_a_named_python_that_is_not_free_threaded_is_refused(monkeypatch):
+    from harness import freethreaded
+
+    monkeypatch.setenv("FREE_THREADED_PYTHON", sys.executable)
+    with pytest.raises(SystemExit, match="not a free-threaded python"):
+        freethreaded.find()
