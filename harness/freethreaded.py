@@ -8,10 +8,11 @@
 Found, in this order: $FREE_THREADED_PYTHON; `python3.14t` or `python3.13t` on the PATH; the
 one built here before (in $FREE_THREADED_CACHE, ~/.cache/mnist-serving by default: outside the
 clone, so every clone and CI run on this machine reuse it). Else it is built once from CPython's
-source as Debian ships it: `apt-get source` (download only) from sid's python3.14, through a
-private apt folder in the cache that lists only a deb-src line of the mirror this machine's apt
-already uses. apt authenticates the files: the Release file's signature is checked against the
-Debian archive keyring and each file's hash against the signed index (an unauthenticated source is
+source as Debian ships it: `apt-get source` (download only) of python3.14, else python3.13, the
+newest version the mirror serves, through a private apt folder in the cache that lists only
+deb-src lines (sid, forky, trixie) of the mirror this machine's apt already uses. apt
+authenticates the files: the Release file's signature is checked against the Debian archive
+keyring and each file's hash against the signed index (an unauthenticated source is
 refused). The upstream tarball in it is configured `--disable-gil`, built with `make -j2` under
 `nice` (progress printed) and installed into the cache. Debian's own patches are not applied:
 they fit CPython to Debian's /usr layout, not to a private prefix.
