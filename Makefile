@@ -10,12 +10,22 @@ PYTEST_ARGS ?=
 
 RUN_DIR ?= run
 
-.PHONY: run test train lint browser wrk nginx redis docker cluster clean start stop reload bench load lab address
+# FREE_THREADED=1 make run: serve on Python's free-threaded build (no GIL; PEP 703, 779), from
+# its own venv .venv-ft: a python3.14t/3.13t on the PATH or named by FREE_THREADED_PYTHON, else
+# one built once from Debian's CPython source into ~/.cache/mnist-serving (harness/freethreaded.py).
+FT_VENV ?= .venv-ft
+ifeq ($(FREE_THREADED),1)
+RUN_VENV := $(FT_VENV)
+else
+RUN_VENV := $(VENV)
+endif
 
-run: $(VENV)/.runtime
-	$(BIN)/gunicorn -c gunicorn.conf.py
+.PHONY: run test train lint browser wrk nginx redis docker cluster clean start stop reload bench load lab address freethreaded
 
-test: $(VENV)/.dev browser wrk nginx redis docker
+run: $(RUN_VENV)/.runtime
+	$(RUN_VENV)/bin/gunicorn -c gunicorn.conf.py
+
+test: $(VENV)/.dev browser wrk nginx redis docker freethreaded
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Retrain the shipped model (about 20 minutes on 2 cores: 3 redrawing digits with a pen, cached
@@ -29,9 +39,9 @@ train: $(VENV)/.runtime
 # In the background, as the reference blog's `gunicorn ... --daemon`: pid file
 # and logs in run/; `make reload` replaces the workers one by one (a changed
 # model in models/ is picked up, no request fails); `make stop` ends it.
-start: $(VENV)/.runtime
+start: $(RUN_VENV)/.runtime
 	mkdir -p $(RUN_DIR)
-	$(BIN)/gunicorn -c gunicorn.conf.py --daemon --pid $(RUN_DIR)/gunicorn.pid \
+	$(RUN_VENV)/bin/gunicorn -c gunicorn.conf.py --daemon --pid $(RUN_DIR)/gunicorn.pid \
 		--access-logfile $(RUN_DIR)/access.log --error-logfile $(RUN_DIR)/error.log
 	@echo "started in the background; logs in $(RUN_DIR)/, stop with: make stop"
 	@$(MAKE) --no-print-directory address
@@ -109,6 +119,16 @@ $(VENV)/.runtime: requirements.txt requirements-serve.txt
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
+
+# The free-threaded venv: the server's packages that have builds for it (no LiteRT, gevent,
+# orjson). The first time on a machine without a free-threaded Python this builds one: 10-30
+# minutes, progress printed; then seconds.
+$(FT_VENV)/.runtime: requirements-serve.txt harness/freethreaded.py
+	$(PYTHON) -m harness.freethreaded --venv $(FT_VENV)
+
+# For the tests of the free-threaded build (tests/freethreaded/): skipped without one.
+freethreaded:
+	@$(PYTHON) -m harness.freethreaded --venv $(FT_VENV) >/dev/null || echo "no free-threaded Python with the server's packages: its tests are skipped"
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install -r requirements-dev.txt

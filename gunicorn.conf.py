@@ -39,9 +39,14 @@ master = _app_module("master")
 _deadlines = _app_module("deadlines")
 _config = _app_module("config")
 try:  # every setting checked here, at start: a bad one is a clear error, not a worker that fails to boot
-    _config.check_store(_config.load(os.environ)["STORE"])  # and the shared store answers
+    _settings = _config.load(os.environ)
+    _config.check_store(_settings["STORE"])  # and the shared store answers
 except _config.ConfigError as err:
     sys.exit(f"Error: {err}")
+# numpy's BLAS (the numpy runtime's matrix products) uses MODEL_THREADS threads per call, as
+# LiteRT does: its default, one spinning thread per core in every worker, made a 1 ms call take
+# 80 ms on a busy machine. Set before any worker imports numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_settings["MODEL_THREADS"]))
 _concurrency = _config.concurrency(os.environ)
 
 # -- socket ----------------------------------------------------------------

@@ -33,6 +33,7 @@ from digits.evaluate import accuracy as drawn_accuracy
 from digits.evaluate import drawn_sets
 from digits.evaluate import table as drawn_table
 from digits.extra import load_corrections
+from webapp import numpynet
 from webapp.preprocess import normalize
 
 NUM_CLASSES = 10
@@ -333,7 +334,8 @@ def predict_tflite(path: Path, x: np.ndarray, batch: int = 1000) -> np.ndarray:
 
 
 def export(model, out: Path) -> dict[str, Path]:
-    """Write the Keras model and its TensorFlow Lite conversion (int8 weights, any batch size)."""
+    """Write the Keras model, its TensorFlow Lite conversion (int8 weights, any batch size) and
+    its weights for the numpy runtime of free-threaded Python (webapp/numpynet.py)."""
     import tensorflow as tf
 
     out.mkdir(parents=True, exist_ok=True)
@@ -351,7 +353,8 @@ def export(model, out: Path) -> dict[str, Path]:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     tflite_path.write_bytes(converter.convert())
-    return {"keras": keras_path, "tflite": tflite_path}
+    numpy_path = numpynet.save(numpynet.fold(model), out / f"{MODEL_NAME}.npz")
+    return {"keras": keras_path, "tflite": tflite_path, "numpy": numpy_path}
 
 
 # -- model card --------------------------------------------------------------
@@ -402,8 +405,10 @@ def write_card(card: dict, out: Path) -> None:
     (out / "README.md").write_text(
         f"""# The shipped MNIST model
 
-`{MODEL_NAME}.keras` (Keras) and `{MODEL_NAME}.tflite` (the same network converted to
-TensorFlow Lite with 8-bit weights, run by the server's default LiteRT runtime). Written by
+`{MODEL_NAME}.keras` (Keras), `{MODEL_NAME}.tflite` (the same network converted to
+TensorFlow Lite with 8-bit weights, run by the server's default LiteRT runtime) and
+`{MODEL_NAME}.npz` (its float32 weights, batch norms folded in, for the `numpy` runtime of
+free-threaded Python: `webapp/numpynet.py`). Written by
 
     {card["command"]}
 
@@ -415,8 +420,8 @@ On the same TensorFlow version, the same command writes the same weights again, 
 
     {card["weights_sha256"]}
 
-(`weights_sha256`), and the same `.tflite` file byte for byte (the `.keras` zip also stores
-the time it was saved).
+(`weights_sha256`), and the same `.tflite` and `.npz` files byte for byte (the `.keras` zip
+also stores the time it was saved).
 
 **Test accuracy: {card["test_accuracy"]:.2%}** on the 10,000 MNIST test images
 (TensorFlow Lite: {card["tflite_test_accuracy"]:.2%}, same digit as Keras on

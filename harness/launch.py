@@ -136,12 +136,14 @@ def start(
     log_dir: Path | None = None,
     app: str | None = None,
     root: Path = ROOT,
+    python: str = sys.executable,
     **env: str,
 ) -> Server:
     """Start gunicorn with gunicorn.conf.py and the given environment overrides.
 
     ``app`` serves another WSGI app (e.g. "bench.ceiling:app") under the same settings;
-    ``root`` another checkout of the project (bench.speed --against).
+    ``root`` another checkout of the project (bench.speed --against); ``python`` another
+    interpreter with gunicorn (the free-threaded one of .venv-ft: harness/freethreaded.py).
     """
     port = port or free_port(host)
     state_dir = Path(tempfile.mkdtemp(prefix="mnist-server-"))
@@ -158,7 +160,7 @@ def start(
     }
     log_file = open(log_path, "w")  # noqa: SIM115 - closed in Server.stop
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), *([app] if app else [])],
+        [python, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), *([app] if app else [])],
         cwd=root,
         env=full_env,
         stdout=log_file,

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness import freethreaded
 from lab import matrix
 from webapp import machine as machine_cpu
 from webapp.config import MODES, ROOT
@@ -170,15 +171,28 @@ def run(args: argparse.Namespace) -> dict:
     # TensorFlow requests at once vs one alone). How long the rest takes, at the pace so far, is
     # said before each step: a busy machine makes it minutes longer than the guide's figure.
     pool_setups = matrix.POOL_SETUPS if args.pools else ()
-    steps = [("mode", mode) for mode in args.modes] + [("pools", setup) for setup in pool_setups]
+    steps = [("mode", mode) for mode in args.modes]
+    # Threads without the GIL, beside threads: on the free-threaded Python of .venv-ft, if made.
+    nogil = [w for w in chosen if w.name in matrix.NOGIL_WORKLOADS]
+    if "threads" in args.modes and nogil:
+        ft = freethreaded.venv_python()
+        if ft:
+            steps.append(("nogil", ft))
+        else:
+            say(f"{matrix.NOGIL}: skipped, no free-threaded Python with the server's packages")
+    steps += [("pools", setup) for setup in pool_setups]
     with tempfile.TemporaryDirectory(prefix="mnist-lab-") as logs:
         for number, (kind, step) in enumerate(steps, 1):
-            name = step if kind == "mode" else "pools"
+            name = {"mode": step, "nogil": matrix.NOGIL}.get(kind, "pools")
             spare, left = spare_now(0.5), _left(started, number - 1, len(steps))
             say(f"[{number}/{len(steps)}] {name}: {spare:.1f} cores spare{left}")
             if kind == "mode":
                 rows = matrix.run_mode(step, chosen, args.requests, args.concurrency, Path(logs), say)
                 results["rows"] += rows
+            elif kind == "nogil":
+                results["rows"] += matrix.run_mode(
+                    "threads", nogil, args.requests, args.concurrency, Path(logs), say, python=step
+                )
             else:
                 results["pools"] += matrix.pools(args.pool_ms, args.repeats, Path(logs), say, setups=(step,))
     results["seconds"] = round(time.perf_counter() - started, 1)

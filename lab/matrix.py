@@ -28,6 +28,7 @@ import platform
 import shutil
 import signal
 import statistics
+import sys
 import threading
 import time
 from collections import Counter
@@ -42,10 +43,15 @@ import psutil
 
 from harness import launch
 from webapp import machine as machine_cpu
-from webapp.config import MODES
+from webapp.config import MODES, RUNTIMES
 
 # What the lab fires, in the order of the guide's claims.
-WORKLOADS = ("python", "io", "tensorflow", "predict-litert", "predict-tensorflow")
+WORKLOADS = ("python", "io", "tensorflow", "predict-litert", "predict-tensorflow", "predict-numpy")
+# Threads without the GIL: MODE=threads on free-threaded Python (.venv-ft, harness/freethreaded.py),
+# a row beside the modes, for what runs there (LiteRT and TensorFlow have no free-threaded builds).
+NOGIL = "threads-nogil"
+NOGIL_WORKLOADS = ("python", "io", "predict-numpy")
+NOGIL_COLOUR = "#e377c2"
 # Claims 3 and 4: where two TensorFlow requests at once run. Three sizes of TensorFlow's
 # (intra-op, inter-op) pools in one process of threads (0 = TensorFlow's default), then
 # two single-threaded processes for comparison.
@@ -57,6 +63,7 @@ POOL_SETUPS = (
 )
 # The modes in teaching order: the baseline, then threads, processes, both, batching.
 MODE_ORDER = tuple(MODES)  # as webapp/config.py lists them
+ROW_ORDER = tuple(row for mode in MODE_ORDER for row in ((mode, NOGIL) if mode == "threads" else (mode,)))
 REQUEST_TIMEOUT = 120.0  # seconds; a lab request takes tens of milliseconds
 TOO_BUSY = (
     "other work held the cores this needs: processes cannot show their parallel work now "
@@ -88,7 +95,7 @@ def workloads(names: list[str], ms: float) -> list[Workload]:
         if name in ("python", "io", "tensorflow"):
             body = json.dumps({"kind": name, "ms": ms}).encode()
             made.append(Workload(name, "/api/lab/work", "litert", body, name == "tensorflow"))
-        elif name in ("predict-litert", "predict-tensorflow"):
+        elif name.startswith("predict-") and name.split("-", 1)[1] in RUNTIMES:
             runtime = name.split("-", 1)[1]
             made.append(Workload(name, "/api/predict", runtime, canvas_body(), runtime == "tensorflow"))
         else:
@@ -210,13 +217,16 @@ _running: list[launch.Server] = []
 
 
 @contextlib.contextmanager
-def serving(log_dir: Path, ready_timeout: float = 180.0, **env: str) -> Iterator[tuple[launch.Server, float]]:
-    """A started, ready server and its seconds to ready; stopped on leaving, however we leave."""
+def serving(
+    log_dir: Path, ready_timeout: float = 180.0, python: str | None = None, **env: str
+) -> Iterator[tuple[launch.Server, float]]:
+    """A started, ready server (on `python`, default this one) and its seconds to ready; stopped
+    on leaving, however we leave."""
     started = time.perf_counter()
     # The lab measures the mechanism, every worker busy at once: without the
     # caps that keep a classroom server's predictions answering (webapp/lab/limits.py).
     caps = {"LAB_MAX_IN_FLIGHT": "4096", "LAB_MAX_PER_CLIENT": "4096"}
-    server = launch.start(log_dir=log_dir, ACCESS_LOG="", **{**caps, **env})
+    server = launch.start(log_dir=log_dir, python=python or sys.executable, ACCESS_LOG="", **{**caps, **env})
     _running.append(server)
     try:
         server.wait_ready(timeout=ready_timeout)
@@ -385,17 +395,21 @@ def run_mode(
     concurrency: int,
     log_dir: Path,
     say: Say = _quiet,
+    python: str | None = None,
 ) -> list[dict]:
-    """One mode: a server per RUNTIME its workloads need, each workload warmed up and measured."""
+    """One mode: a server per RUNTIME its workloads need, each workload warmed up and measured.
+    With `python` (a free-threaded one): the row NOGIL, its workloads on one numpy server."""
     workers, threads = MODES[mode].workers, MODES[mode].threads
+    label = NOGIL if python else mode
+    groups = {"numpy": chosen} if python else {rt: [w for w in chosen if w.runtime == rt] for rt in RUNTIMES}
     rows = []
-    for runtime in ("litert", "tensorflow"):
+    for runtime, group in groups.items():
         # Workloads that import TensorFlow in the workers go last, so the others run without it.
-        mine = sorted((w for w in chosen if w.runtime == runtime), key=lambda w: w.loads_tensorflow)
+        mine = sorted(group, key=lambda w: w.loads_tensorflow)
         if not mine:
             continue
-        say(f"{mode} ({workers} process(es) x {threads} thread(s)), RUNTIME={runtime}: starting gunicorn")
-        with serving(log_dir, MODE=mode, RUNTIME=runtime) as (server, ready_s):
+        say(f"{label} ({workers} process(es) x {threads} thread(s)), RUNTIME={runtime}: starting gunicorn")
+        with serving(log_dir, python=python, MODE=mode, RUNTIME=runtime) as (server, ready_s):
             say(f"  ready in {ready_s:.1f} s, master pid {server.pid}, workers {sorted(worker_pids(server))}")
             for workload in mine:
                 say(f"  {workload.name}: warming up every worker")
@@ -404,7 +418,7 @@ def run_mode(
                 rows.append(
                     {
                         "workload": workload.name,
-                        "mode": mode,
+                        "mode": label,
                         "workers": workers,
                         "threads": threads,
                         "runtime": runtime,
@@ -542,7 +556,7 @@ def table(rows: list[dict]) -> str:
     for name in _ordered({r["workload"] for r in rows}, WORKLOADS):
         group = [r for r in rows if r["workload"] == name]
         single = next((throughput(r) for r in group if r["mode"] == "single"), None)
-        for r in sorted(group, key=lambda r: MODE_ORDER.index(r["mode"])):
+        for r in sorted(group, key=lambda r: ROW_ORDER.index(r["mode"])):
             speedup = f"{throughput(r) / single:.2f}" if single else "–"
             spread = "/".join(str(n) for n in r["per_pid"].values())
             low, high = r.get("batch_min"), r.get("batch_max")
@@ -580,8 +594,8 @@ def chart(rows: list[dict], path: Path, subtitle: str = "") -> Path:
     import matplotlib.pyplot as plt
 
     names = _ordered({r["workload"] for r in rows}, WORKLOADS)
-    modes = _ordered({r["mode"] for r in rows}, MODE_ORDER)
-    colours = {name: mode.colour for name, mode in MODES.items()}
+    modes = _ordered({r["mode"] for r in rows}, ROW_ORDER)
+    colours = {**{name: mode.colour for name, mode in MODES.items()}, NOGIL: NOGIL_COLOUR}
     columns = min(len(names), 3)
     lines = -(-len(names) // columns)
     figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.6 * lines), squeeze=False)

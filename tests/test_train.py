@@ -36,6 +36,7 @@ def test_a_quick_run_writes_both_models_the_card_and_pictures(trained):
     for name in (
         "mnist_cnn.keras",
         "mnist_cnn.tflite",
+        "mnist_cnn.npz",
         "model_card.json",
         "README.md",
         "confusion_matrix.png",
@@ -76,7 +77,7 @@ def test_the_card_records_how_the_model_was_made(trained):
         assert key in card
 
 
-@pytest.mark.parametrize("runtime", ["litert", "tensorflow"])
+@pytest.mark.parametrize("runtime", ["litert", "tensorflow", "numpy"])
 def test_the_written_model_loads_and_predicts(trained, mnist_test, runtime):
     images, _ = mnist_test
     model = Model(runtime, trained[0]).load().warm_up()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# isort: off
+from . import gil  # noqa: F401  first: it notes an extension module that turns the GIL back on
+
+# isort: on
 import atexit
 import logging
 import os
@@ -11,8 +15,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config, errors, tracking
-from .jsonio import OrjsonProvider
+from . import config, errors, jsonio, tracking
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -22,7 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # path (strict_slashes, "GET http://host HTTP/1.1") is a redirect to the Host
     # header's host, which a forged Host turns into one elsewhere. "//x" is a 404, "" is "/".
     app.url_map.merge_slashes = app.url_map.strict_slashes = False
-    app.json = OrjsonProvider(app)
+    app.json = jsonio.provider()(app)
     app.config.from_mapping(config.load())
     if test_config:
         app.config.update(test_config)

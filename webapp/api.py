@@ -9,7 +9,7 @@ import numpy as np
 from flask import Blueprint, current_app, request
 from PIL import Image
 
-from . import decode
+from . import decode, gil
 from .answers import log_answer, worker_info
 from .batching import Call
 from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
@@ -195,6 +195,8 @@ def workers() -> Workers:
             "batches": mode.batches,
             "contrast": mode.contrast,
             "presets": PRESETS,
+            # The interpreter: free-threaded Python runs this worker's threads without the GIL.
+            **gil.settings(),
         },
         "model": get_model().describe(),
         "answered_by": worker_list.pid,

@@ -6,9 +6,12 @@ and what /api/workers reports cannot disagree.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import socket
+import sys
+import sysconfig
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -99,7 +102,32 @@ def presets() -> dict:
     }
 
 
-RUNTIMES = ("litert", "tensorflow")
+RUNTIMES = ("litert", "tensorflow", "numpy")
+# The package each runtime needs, and MODE=async's. Python's free-threaded build (no GIL,
+# FREE_THREADED=1) has numpy but neither LiteRT, TensorFlow, gevent nor orjson: there the
+# server runs the model in numpy and answers JSON with the standard library.
+NEEDS = {"litert": "ai_edge_litert", "tensorflow": "tensorflow", "numpy": "numpy", "async": "gevent"}
+
+
+FREE_THREADED_BUILD = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))  # built --disable-gil
+
+
+def importable(package: str) -> bool:
+    """Whether this Python has `package` (the free-threaded build lacks some)."""
+    return importlib.util.find_spec(package) is not None
+
+
+def _available(name: str, choice: str) -> str:
+    """`choice` (a MODE or RUNTIME), if this Python has the package it needs."""
+    package = NEEDS.get(choice)
+    if package and not importable(package):
+        build = "free-threaded Python, which it has no build for" if FREE_THREADED_BUILD else "this Python"
+        raise ConfigError(f"{name}={choice} needs {package}, not installed in {build} ({sys.executable})")
+    return choice
+
+
+def default_runtime() -> str:
+    return "litert" if importable(NEEDS["litert"]) else "numpy"
 
 
 class ConfigError(ValueError):
@@ -218,7 +246,7 @@ def _public_url(env: Mapping[str, str]) -> str | None:
 
 def concurrency(env: Mapping[str, str] = os.environ) -> dict:
     """MODE preset, overridden by WORKERS / THREADS: how gunicorn runs the app."""
-    mode = MODES[_choice(env, "MODE", DEFAULT_MODE, MODES)]
+    mode = MODES[_available("MODE", _choice(env, "MODE", DEFAULT_MODE, MODES))]
     workers = _int(env, "WORKERS", mode.workers, 1, 64)
     threads = _int(env, "THREADS", mode.threads, 1, 64)
     return {
@@ -238,7 +266,8 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
     snapshot = env.get("MNIST_MODEL_SNAPSHOT", "").strip()
     settings = {
         **{key.upper(): value for key, value in shape.items()},
-        "RUNTIME": _choice(env, "RUNTIME", "litert", RUNTIMES),
+        # LiteRT where it is installed, else the same weights in numpy (free-threaded Python).
+        "RUNTIME": _available("RUNTIME", _choice(env, "RUNTIME", default_runtime(), RUNTIMES)),
         "HOST_NAME": _host_name(env),
         # Where the request log and the worker list are kept: None, this server's
         # state folder; redis://host:port/db, one Redis shared by several hosts.

@@ -1,18 +1,24 @@
-"""Flask's JSON in and out through orjson.
+"""Flask's JSON in and out through orjson, where it is installed.
 
 A request to /inference is 784 numbers: orjson parses them in a quarter of the
 standard library's time and writes answers several times faster. It is also
 stricter: NaN, Infinity and integers beyond 64 bits are not JSON, and are
-refused as such.
+refused as such. Free-threaded Python has no orjson build: there Flask's own
+provider (the json module) writes the answers; request bodies are read by
+msgspec (webapp/parsing.py) on both.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from flask import Response
-from flask.json.provider import JSONProvider
+from flask.json.provider import DefaultJSONProvider, JSONProvider
+
+try:
+    import orjson
+except ImportError:  # free-threaded Python
+    orjson = None
 
 
 class OrjsonProvider(JSONProvider):
@@ -28,3 +34,8 @@ class OrjsonProvider(JSONProvider):
         obj = self._prepare_response_obj(args, kwargs)
         body = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
         return self._app.response_class(body, mimetype="application/json")
+
+
+def provider() -> type[JSONProvider]:
+    """The JSON provider this Python can run."""
+    return OrjsonProvider if orjson else DefaultJSONProvider

@@ -35,7 +35,8 @@ import psutil
 PREFIX = "mnist-serving-"  # our own state folders in the temporary directory
 OWNER = "server.json"  # in each: the master's pid and start time
 POOL = "pool.json"  # in each: the worker processes the master keeps
-MODEL_FILES = ("mnist_cnn.tflite", "mnist_cnn.keras", "calibration.json")  # the last: optional
+# The model in each runtime's file (webapp/model.py), and its calibration (optional).
+MODEL_FILES = ("mnist_cnn.tflite", "mnist_cnn.keras", "mnist_cnn.npz", "calibration.json")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STALE_AFTER = 60  # seconds a folder without an owner record is left alone (a server starting)
 

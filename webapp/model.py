@@ -6,6 +6,9 @@ Two runtimes run the same trained network (train.py writes both files):
 - ``tensorflow``: the Keras model behind a ``tf.function`` with a fixed input
   signature, with TensorFlow's thread pools set per worker. Kept for teaching:
   its per-call overhead is the lesson.
+- ``numpy``: the same weights (.npz) in a forward pass written in numpy
+  (webapp/numpynet.py): the runtime of free-threaded Python, where neither of the
+  others has a build.
 
 Loaded in each gunicorn worker after the fork, never in the master:
 TensorFlow's runtime is not fork-safe once started.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -24,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from flask import Flask, current_app
 
+from . import numpynet
 from .batching import Batcher, Call, direct
 from .config import MODES
 from .verdict import load_temperature
@@ -31,6 +36,7 @@ from .verdict import load_temperature
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "mnist_cnn"
+SUFFIXES = {"litert": ".tflite", "tensorflow": ".keras", "numpy": ".npz"}  # each runtime's file
 INPUT_SHAPE = (28, 28, 1)
 
 
@@ -46,13 +52,13 @@ class Model:
         self._local = threading.local()
         self._fn = None
         self._tflite: bytes | None = None
+        self._weights: dict[str, np.ndarray] | None = None
         self.sha256: str | None = None
         self.temperature = 1.0  # of the "not sure" verdict's calibration (webapp/verdict.py)
 
     @property
     def path(self) -> Path:
-        suffix = ".tflite" if self.runtime == "litert" else ".keras"
-        return self.model_dir / f"{MODEL_NAME}{suffix}"
+        return self.model_dir / f"{MODEL_NAME}{SUFFIXES[self.runtime]}"
 
     def load(self) -> Model:
         """Read the model file and build the runtime; raises if the file is missing."""
@@ -65,6 +71,8 @@ class Model:
         if self.runtime == "litert":
             self._tflite = content
             self._interpreter()  # fail now, not on the first request
+        elif self.runtime == "numpy":
+            self._weights = numpynet.load(io.BytesIO(content))
         else:
             self._fn = self._load_tensorflow()
         self.load_seconds = time.perf_counter() - started
@@ -85,6 +93,8 @@ class Model:
         x = np.ascontiguousarray(x, dtype=np.float32)
         if self.runtime == "litert":
             return self._predict_litert(x)
+        if self.runtime == "numpy":
+            return numpynet.forward(self._weights, x)
         return self._fn(x).numpy()
 
     # -- LiteRT --------------------------------------------------------------

@@ -370,6 +370,15 @@ class Settings(TypedDict):
     batches: bool
     contrast: Annotated[str, msgspec.Meta(description="the mode to compare with")]
     presets: dict[str, Preset]
+    python: Annotated[str, msgspec.Meta(description="the version of Python the server runs on")]
+    free_threaded: Annotated[bool, msgspec.Meta(description="Python's free-threaded build (FREE_THREADED=1)")]
+    gil: Annotated[
+        bool, msgspec.Meta(description="the answering worker runs with the GIL (always on the normal build)")
+    ]
+    gil_enabled_by: Annotated[
+        str | None,
+        msgspec.Meta(description="free-threaded build with the GIL on: the module whose import turned it on"),
+    ]
 
 
 class Model(TypedDict):

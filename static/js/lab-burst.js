@@ -59,13 +59,15 @@ export async function fire() {
   state.lab.tensorflowLoading = new Set([...loading].filter((pid) => !state.lab.tensorflowPids.has(pid)));
   lab.showWarmUp();
   if (summary.failure && summary.failure.code === 'lab_off') lab.showOff();
-  const warm = { loaded, loading: state.lab.tensorflowLoading.size, waitedMs, pools, machine: state.machine };
+  const gil = state.settings.gil !== false; // false: free-threaded Python without the GIL
+  const warm = { loaded, loading: state.lab.tensorflowLoading.size, waitedMs, pools, machine: state.machine, gil };
   workload.showSummary(number, title, choice, summary, warm);
   if (summary.answered === n && summary.cpuPercent !== null && !warm.loaded && !warm.loading) {
     const { mode, workers, threads } = state.settings;
     keepCompared({
       mode,
-      shape: shape(workers, threads),
+      // Threads without the GIL (free-threaded Python) are a row of their own beside threads with it.
+      shape: shape(workers, threads) + (gil ? '' : ', no GIL'),
       // TensorFlow's pools (claim 3's servers differ only in them): part of the server's shape.
       pools: pools ? `${pools.intra_op}/${pools.inter_op}` : null,
       kind,

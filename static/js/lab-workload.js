@@ -8,7 +8,7 @@ import { byTestId, clearBurstSummary, showBurstSummary } from './widgets.js';
 
 const KIND_NOTES = {
   python:
-    'Pure-Python arithmetic for N ms of CPU. It holds the GIL: the threads of one process take turns, processes run side by side.',
+    'Pure-Python arithmetic for N ms of CPU. It holds the GIL: the threads of one process take turns, processes run side by side (on free-threaded Python, threads too).',
   io: 'Sleeps N ms, as a request waiting on a database or a disk would. Waiting holds neither the GIL nor a CPU: threads overlap too.',
   tensorflow:
     'The model in TensorFlow, on a batch sized to take about N ms alone. TensorFlow lets go of the GIL while it computes.',
@@ -137,7 +137,7 @@ export function showSummary(number, title, choice, summary, warm) {
       ` of one core; ${((summary.answered * 1000) / summary.wallMs).toFixed(1)} requests/s: `,
       warming
         ? 'the wall time includes waiting for TensorFlow to load, so this is not the steady state.'
-        : labVerdict(choice.kind, summary, warm.pools, warm.machine),
+        : labVerdict(choice.kind, summary, warm.pools, warm.machine, warm.gil),
     ),
   );
   if (warming) $el.append($('<span>', { class: 'note', text: `${warmUpText(warm)}: fire it again for the steady state.` }));

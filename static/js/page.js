@@ -22,8 +22,23 @@ export function showMode(settings, hosts = 1) {
     .empty()
     .append(
       $('<strong>', { text: onHosts + shape(settings.workers, settings.threads) }),
-      ` · mode “${settings.mode}” · gunicorn ${settings.worker_class} workers · ${runtime}`,
+      ` · mode “${settings.mode}” · gunicorn ${settings.worker_class} workers · ${runtime} · `,
+      gilText(settings),
     );
+}
+
+// Python's free-threaded build runs the threads of one process without the GIL (docs/teaching.md,
+// "Without the GIL"), until an extension that is not ready for it turns the GIL back on at import.
+function gilText(settings) {
+  const on = settings.gil !== false;
+  const span = $('<span>', { 'data-testid': 'gil', 'data-gil': on ? 'on' : 'off' });
+  if (!settings.free_threaded) return span.text(`Python ${settings.python}, GIL on`);
+  if (!on) return span.append(`Python ${settings.python} free-threaded · `, $('<strong>', { text: 'GIL off' }));
+  return span.append(
+    `Python ${settings.python} free-threaded, but `,
+    $('<strong>', { text: 'GIL on again' }),
+    `: ${settings.gil_enabled_by} turned it on at import`,
+  );
 }
 
 // machine: /api/workers' {cores, spare}; busy: too few spare cores for parallel work to show.

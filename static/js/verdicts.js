@@ -13,8 +13,9 @@ export function tooBusy(machine) {
 }
 
 // kind: 'python' | 'io' | 'tensorflow'; summary: burst.js's; pools: {intra_op, inter_op} of the
-// tensorflow answers (null otherwise); machine: /api/workers' at the end of the burst.
-export function labVerdict(kind, summary, pools = null, machine = null) {
+// tensorflow answers (null otherwise); machine: /api/workers' at the end of the burst; gil:
+// false on Python's free-threaded build with the GIL off (settings.gil).
+export function labVerdict(kind, summary, pools = null, machine = null, gil = true) {
   const processes = summary.pids.length;
   if (summary.sent > 1 && summary.maxInFlight <= 1) {
     return 'the server ran one request at a time (at most 1 at once), so this burst cannot show whether they overlap.';
@@ -26,9 +27,15 @@ export function labVerdict(kind, summary, pools = null, machine = null) {
     if (kind === 'tensorflow' && processes === 1) {
       return 'more than one core busy at once in one process: the calls ran in parallel, outside the GIL (TensorFlow lets go of it while it computes; claim 3).';
     }
+    if (kind === 'python' && processes === 1 && !gil) {
+      return `more than one core busy at once in one process: without the GIL (free-threaded Python), ${summary.threads} threads ran Python side by side, where with it they take turns.`;
+    }
     return 'more than one core busy at once: the requests ran in parallel.';
   }
   const ran = ranShareText(summary.medianRanShare);
+  if (kind === 'python' && processes === 1 && summary.threads > 1 && !gil) {
+    return `${cores(summary)} for ${summary.threads} threads of one process, though the GIL is off: no spare core let them run side by side${ran}.`;
+  }
   if (kind === 'python' && processes === 1 && summary.threads > 1) {
     const shared = tooBusy(machine) ? ' Other work on the machine took part of that one core too.' : '';
     return `${cores(summary)} for ${summary.threads} threads of one process: they took turns at the GIL${ran} (claim 1).${shared}`;

@@ -1,9 +1,11 @@
 """The teaching lab's workloads: POST /api/lab/work {"kind": ..., "ms": N}.
 
-- ``python``: about N ms of pure-Python CPU, holding the GIL all along.
+- ``python``: about N ms of pure-Python CPU, holding the GIL all along (free-threaded
+  Python: no GIL, several run at once in one process).
 - ``io``: sleeps N ms, as a thread waiting on a database or disk would (no GIL held).
 - ``tensorflow``: the real model in TensorFlow, on a batch sized to take about N ms
-  alone; TensorFlow releases the GIL while it computes.
+  alone; TensorFlow releases the GIL while it computes. Not on free-threaded Python
+  (TensorFlow has no build for it): a 409 says so.
 
 Each answers with the same ``worker`` and ``timing`` as /api/predict, plus the
 CPU time it used, so a burst shows who ran in parallel and who took turns.
@@ -28,7 +30,7 @@ from flask import Blueprint, current_app
 
 from .. import master
 from ..answers import log_answer, worker_info
-from ..config import MAX_WORKERS, MIN_WORKERS, MODES
+from ..config import FREE_THREADED_BUILD, MAX_WORKERS, MIN_WORKERS, MODES, NEEDS, importable
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..openapi import describe
@@ -37,6 +39,7 @@ from ..schemas import LabWork, LabWorkBody, LabWorkersBody, ScaleAnswer
 from ..teacher import is_teacher
 from ..tracking import busy, received, request_id
 from ..workers import get_workers
+from .burn import burn_python
 from .limits import lab_slot
 
 log = logging.getLogger(__name__)
@@ -44,19 +47,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("lab", __name__)
 
 _tf_lock = threading.Lock()
-
-
-def burn_python(ms: float) -> None:
-    """Pure-Python arithmetic until this thread has used `ms` of CPU.
-
-    Counting this thread's CPU time, not the clock, keeps the work the same
-    however many threads take turns at the GIL: two at once take twice as long.
-    """
-    end = time.thread_time() + ms / 1000
-    x = 0
-    while time.thread_time() < end:
-        for i in range(200):
-            x += i * i
 
 
 POOL_CHANGE_TIMEOUT = 5.0  # seconds the master may take to handle TTIN/TTOU
@@ -185,6 +175,14 @@ def work() -> LabWork:
     if ms > cap:
         raise ApiError("bad_ms", f"'ms' must be a number of milliseconds from 0 to {cap}.")
     if kind == "tensorflow":
+        if not importable(NEEDS["tensorflow"]):
+            why = "it has no build for free-threaded Python" if FREE_THREADED_BUILD else "it is not installed"
+            raise ApiError(
+                "tensorflow_unavailable",
+                f"No TensorFlow in this server's Python {platform.python_version()}: {why}. "
+                "The 'python' and 'io' workloads run here.",
+                409,
+            )
         tensorflow_model()  # 503 while this worker loads TensorFlow
     with lab_slot(is_teacher()):
         thread_cpu, process_cpu = time.thread_time(), time.process_time()
