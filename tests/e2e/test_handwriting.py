@@ -33,8 +33,8 @@ def test_a_scribble_is_not_sure_and_names_the_likeliest_digits(page: Page) -> No
     digit, verdict = _answer(page, scribble)
     assert verdict == "unsure"
     confidence = page.get_by_test_id("confidence")
-    # "Not sure (2 or 8?)": the answer's digit first, then the next likeliest.
-    expect(confidence).to_have_text(re.compile(rf"^Not sure \({digit} or \d( or \d)?\?\)$"))
+    # "Not sure (2 or 8?)", "(2, 8 or 4?)": the answer's digit first, then the next likeliest.
+    expect(confidence).to_have_text(re.compile(rf"^Not sure \({digit}(, \d)? or \d\?\)$"))
     expect(page.get_by_test_id("unsure")).to_be_visible()
 
 
