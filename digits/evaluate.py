@@ -152,15 +152,16 @@ def outside_sets(scale: int = 1, seed: int = 0) -> dict[str, dict]:
     return out
 
 
-def outside_report(model, outside: dict[str, dict], temperature: float) -> dict:
+def outside_report(model, outside: dict[str, dict], temperature: float, which=None) -> dict:
     """Per source: accuracy per digit and per design, wrong at >= 90 % confidence, "not sure",
-    and the confusions (digit -> answer: count), as /api/predict would answer."""
+    and the confusions (digit -> answer: count), as /api/predict would answer (``which``: other
+    "which digit" thresholds than webapp/verdict.py's)."""
     from digits.calibrate import reasons_for
 
     report = {}
     for name, s in outside.items():
         raw = model.predict(normalize(s["pixels"]))
-        reasons = reasons_for(s["pixels"], raw, temperature, s["extents"])
+        reasons = reasons_for(s["pixels"], raw, temperature, s["extents"], which)
         unsure = np.array([r is not None for r in reasons])
         labels, read = s["labels"], raw.argmax(axis=1)
         row = {"part": s["part"], "images": len(labels), "unsure": round(float(unsure.mean()), 5)}
@@ -169,18 +170,19 @@ def outside_report(model, outside: dict[str, dict], temperature: float) -> dict:
             continue
         right = read == labels
         sure = raw.max(axis=1) >= WRONG_AND_SURE
-        confusions: dict[str, int] = {}
-        for d, a in zip(labels[~right], read[~right], strict=True):
-            confusions[f"{d}->{a}"] = confusions.get(f"{d}->{a}", 0) + 1
         designs = np.array(s["designs"])
         row |= _summary(right, labels) | {
             "wrong_at_90": round(float((~right & sure).mean()), 5),
             "wrong_and_sure": round(float((~right & sure & ~unsure).mean()), 5),
             "unsure_but_right": round(float((unsure & right).mean()), 5),
+            "confusions": _confusions(labels[~right], read[~right]),
             "per_design": {
-                d: round(float(right[designs == d].mean()), 5) for d in dict.fromkeys(s["designs"])
+                d: {
+                    "accuracy": round(float(right[designs == d].mean()), 5),
+                    "confusions": _confusions(labels[~right & (designs == d)], read[~right & (designs == d)]),
+                }
+                for d in dict.fromkeys(s["designs"])
             },
-            "confusions": dict(sorted(confusions.items(), key=lambda kv: -kv[1])),
         }
         report[name] = row
     return report
@@ -207,11 +209,19 @@ def outside_tables(report: dict) -> str:
             )
     lines += ["", "| source | design | accuracy | confusions (digit->answer: count) |", "|---|---|---:|---|"]
     for name, r in digits.items():
-        for design, accuracy in r["per_design"].items():
-            lines.append(f"| {name} | {design} | {accuracy:.1%} | |")
-        top = ", ".join(f"{k}: {v}" for k, v in list(r["confusions"].items())[:8]) or "–"
-        lines.append(f"| {name} | **all** | {r['accuracy']:.1%} | {top} |")
+        rows = list(r["per_design"].items()) if len(r["per_design"]) > 1 else []
+        for design, d in [*rows, ("**all**", r)]:
+            top = ", ".join(f"{k}: {v}" for k, v in list(d["confusions"].items())[:8]) or "–"
+            lines.append(f"| {name} | {design} | {d['accuracy']:.1%} | {top} |")
     return "\n".join(lines)
+
+
+def _confusions(labels: np.ndarray, answers: np.ndarray) -> dict[str, int]:
+    """{"8->1": how often an 8 was read as a 1, ...}, the most frequent first."""
+    counts: dict[str, int] = {}
+    for d, a in zip(labels, answers, strict=True):
+        counts[f"{d}->{a}"] = counts.get(f"{d}->{a}", 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 # -- on the page ---------------------------------------------------------------------------
