@@ -121,8 +121,8 @@ def choose_which(good: dict, bad: dict, temperature: float) -> dict:
                 if caught > best[0]:
                     best = (caught, c, m)
     return {
-        "confidence": best[1],
-        "margin": best[2],
+        "confidence": float(best[1]),
+        "margin": float(best[2]),
         "scribbles_caught_when_tuning": round(best[0], 5),
         "tuned_on": [*good, *bad],
     }
