@@ -109,9 +109,10 @@ def table(report: dict) -> str:
 WRONG_AND_SURE = 0.9  # the answer's confidence from which a wrong answer counts as "sure"
 
 
-def outside_sets(scale: int = 1, seed: int = 0) -> dict[str, dict]:
+def outside_sets(scale: int = 1, seed: int = 0, hershey: bool = False) -> dict[str, dict]:
     """digits/sources.py's sources as the server sees them: {name: pixels (uint8 28x28), labels
-    (-1: no digit), extents, part ("tune" or "held out"), designs}. ``scale``: drawings per design."""
+    (-1: no digit), extents, part ("tune" or "held out"), designs}. ``scale``: drawings per design;
+    ``hershey``: the Hershey font styles first (tuning sets: the ink rules were chosen on them)."""
     from digits.calibrate import model_inputs
 
     out = {}
@@ -127,6 +128,16 @@ def outside_sets(scale: int = 1, seed: int = 0) -> dict[str, dict]:
             "designs": [designs[i] for i in keep],
         }
 
+    for k, style in enumerate(sets.FONT_STYLES if hershey else ()):
+        images, labels = sets.fonts(style, PER_SOURCE * scale, seed + k)
+        fonts = sets.FONT_STYLES[style]
+        add(
+            f"Hershey: {style}",
+            "tune",
+            images,
+            labels,
+            [fonts[(i // 10) % len(fonts)] for i in range(len(labels))],
+        )
     for k, part in enumerate(sources.PARTS):
         images, labels = sources.sklearn_digits(part, seed + k)
         add(
@@ -311,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.only_outside:
         print(table(accuracy(model.predict, drawn_sets(args.n))), end="\n\n", flush=True)
     print("outside sources (digits/sources.py) ...", file=sys.stderr)
-    print(outside_tables(outside_report(model, outside_sets(), load_temperature(args.models))))
+    outside = outside_sets(hershey=True)
+    print(outside_tables(outside_report(model, outside, load_temperature(args.models))))
     if args.page:
         from harness.launch import running_server
 
