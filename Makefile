@@ -10,12 +10,12 @@ PYTEST_ARGS ?=
 
 RUN_DIR ?= run
 
-.PHONY: run test train lint browser wrk nginx redis cluster clean start stop reload bench load lab
+.PHONY: run test train lint browser wrk nginx redis fonts cluster clean start stop reload bench load lab
 
 run: $(VENV)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
-test: $(VENV)/.dev browser wrk nginx redis
+test: $(VENV)/.dev browser wrk nginx redis fonts
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Retrain the shipped model (about 20 minutes on 2 cores: 3 redrawing digits with a pen, cached
@@ -59,6 +59,14 @@ nginx:
 redis:
 	@command -v redis-server >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null) || echo "redis-server not installed: its tests are skipped"
+
+# The Debian handwriting fonts of the evaluation's outside sources (digits/sources.py names
+# them): installed with apt-get where it can be; its tests fail without them.
+fonts: $(VENV)/.dev
+	@missing="$$($(BIN)/python -c 'from digits.sources import missing_fonts; print(*missing_fonts())')"; \
+	[ -z "$$missing" ] || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null) || \
+		echo "not installed: $$missing (apt-get install them for digits.evaluate and its tests)"
 
 # Several hosts on this machine: redis-server, three gunicorn masters on 127.0.0.2-4 and
 # nginx on :2431 in front (harness/cluster.py); Ctrl-C stops all of it.
