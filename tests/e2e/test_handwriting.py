@@ -38,6 +38,18 @@ def test_a_scribble_is_not_sure_and_names_the_likeliest_digits(page: Page) -> No
     expect(page.get_by_test_id("unsure")).to_be_visible()
 
 
+def test_three_strokes_the_model_cannot_place_are_not_sure_which_digit(page: Page) -> None:
+    """Three random strokes (seed 70, as tests of digits/sources.py's scribbles draw them) that
+    the model reads as a 1, an 8 or a 4, none of them surely: the reason names them."""
+    rng = np.random.default_rng(70)
+    strokes = [[tuple(p) for p in rng.uniform(0.25, 0.75, (int(rng.integers(2, 5)), 2))] for _ in range(3)]
+    digit, verdict = _answer(page, strokes)
+    assert verdict == "unsure"
+    expect(page.get_by_test_id("unsure")).to_have_text(
+        re.compile(rf"^Not sure: {digit}(, \d)? or \d\? The model cannot tell")
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "strokes", "digit"),
     [
