@@ -20,12 +20,12 @@ else
 RUN_VENV := $(VENV)
 endif
 
-.PHONY: run test train lint browser wrk nginx redis docker cluster clean start stop reload bench load lab address freethreaded
+.PHONY: run test train lint browser wrk nginx redis docker cluster clean start stop reload bench load lab address freethreaded fonts
 
 run: $(RUN_VENV)/.runtime
 	$(RUN_VENV)/bin/gunicorn -c gunicorn.conf.py
 
-test: $(VENV)/.dev browser wrk nginx redis docker freethreaded
+test: $(VENV)/.dev browser wrk nginx redis docker freethreaded fonts
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Retrain the shipped model (about 20 minutes on 2 cores: 3 redrawing digits with a pen, cached
@@ -85,6 +85,14 @@ docker:
 	@{ command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ]; } && { command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ]; } || \
 		(command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && \
 		apt-get install -y -q --no-install-recommends docker.io debootstrap >/dev/null) || echo "docker not installed: the container image's test is skipped"
+
+# The Debian handwriting fonts of the evaluation's outside sources (digits/sources.py names
+# them): installed with apt-get where it can be; its tests fail without them.
+fonts: $(VENV)/.dev
+	@missing="$$($(BIN)/python -c 'from digits.sources import missing_fonts; print(*missing_fonts())')"; \
+	[ -z "$$missing" ] || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null) || \
+		echo "not installed: $$missing (apt-get install them for digits.evaluate and its tests)"
 
 # Several hosts on this machine: redis-server, three gunicorn masters on 127.0.0.2-4 and
 # nginx on :2431 in front (harness/cluster.py); Ctrl-C stops all of it.

@@ -3,6 +3,7 @@
     python -m digits.evaluate                    # the shipped model (models/)
     python -m digits.evaluate --models /tmp/m    # another one
     python -m digits.evaluate --page 200         # and 200 drawn with the mouse on the page
+    python -m digits.evaluate --only-outside     # only the outside sources (digits/sources.py)
 
 MNIST's test set says how well a model reads MNIST; people draw otherwise. The drawn-digit
 sets come from methods that training never sees: the Hershey stroke fonts in four styles
@@ -11,6 +12,12 @@ any width, size, place and slant. Each picture goes through the server's own pre
 as a canvas drawing (transparent), dark on light and light on dark in turn. ``mnist redrawn``,
 the MNIST test digits' skeletons redrawn with the pen (digits.sets.drawn), is shown apart:
 the training's stroke augmentation draws MNIST training digits the same way.
+
+Then the outside sources of digits/sources.py (people's handwriting from scikit-learn, Debian's
+handwriting fonts, stroke models of styles MNIST lacks, random scribbles), each split by writer or
+design into the part the verdict's thresholds were chosen on (``tune``) and the part nothing was
+chosen on (``held out``): accuracy per digit, the calibration (wrong at >= 90 % confidence,
+"not sure") and the confusions, as /api/predict answers them (webapp/verdict.py).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import dataset, sets
+from digits import dataset, sets, sources
 from webapp.preprocess import normalize, preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +92,7 @@ def table(report: dict) -> str:
         "| source | images | accuracy | " + " | ".join(map(str, range(10))) + " |",
         "|---|---:|---:|" + "---:|" * 10,
     ]
-    pooled = [("**all fonts**", report["all"])] if len(report["sources"]) > 2 else []
+    pooled = [("**all fonts**", report["all"])] if report["all"] and len(report["sources"]) > 2 else []
     rows = pooled + [
         (name if name != HELD_APART else f"{name} (as training draws)", r)
         for name, r in report["sources"].items()
@@ -95,6 +102,137 @@ def table(report: dict) -> str:
         digits = " | ".join(f"{per_digit[str(d)]:.1%}" if str(d) in per_digit else "–" for d in range(10))
         lines.append(f"| {name} | {r['images']:,} | {r['accuracy']:.2%} | {digits} |")
     return "\n".join(lines)
+
+
+# -- outside sources: people's handwriting, fonts of hands, stroke models, scribbles -----------
+
+WRONG_AND_SURE = 0.9  # the answer's confidence from which a wrong answer counts as "sure"
+
+
+def outside_sets(scale: int = 1, seed: int = 0, hershey: bool = False) -> dict[str, dict]:
+    """digits/sources.py's sources as the server sees them: {name: pixels (uint8 28x28), labels
+    (-1: no digit), extents, part ("tune" or "held out"), designs}. ``scale``: drawings per design;
+    ``hershey``: the Hershey font styles first (tuning sets: the ink rules were chosen on them)."""
+    from digits.calibrate import model_inputs
+
+    out = {}
+
+    def add(name, part, images, labels, designs):
+        pixels, extents, kept = model_inputs(images)
+        keep = np.flatnonzero(kept)
+        out[name] = {
+            "pixels": pixels,
+            "labels": np.asarray(labels)[keep],
+            "extents": extents,
+            "part": part,
+            "designs": [designs[i] for i in keep],
+        }
+
+    for k, style in enumerate(sets.FONT_STYLES if hershey else ()):
+        images, labels = sets.fonts(style, PER_SOURCE * scale, seed + k)
+        fonts = sets.FONT_STYLES[style]
+        add(
+            f"Hershey: {style}",
+            "tune",
+            images,
+            labels,
+            [fonts[(i // 10) % len(fonts)] for i in range(len(labels))],
+        )
+    for k, part in enumerate(sources.PARTS):
+        images, labels = sources.sklearn_digits(part, seed + k)
+        add(
+            f"sklearn: {len(labels):,} digits of 13 writers, {'first' if k == 0 else 'second'} half",
+            part,
+            images,
+            labels,
+            ["sklearn"] * len(labels),
+        )
+        images, labels, designs = sources.debian_fonts(part, 6 * scale, seed + 10 + k)
+        add(f"Debian fonts: {len(set(designs))} hands", part, images, labels, designs)
+    images, labels, designs = sources.stroke_models(30 * scale, seed + 20)
+    add("stroke models", "held out", images, labels, designs)
+    for k, part in enumerate(sources.PARTS):
+        scribbles = sources.three_strokes(150 * scale, seed + 30 + k)
+        add(
+            f"three-stroke scribbles, seed {seed + 30 + k}",
+            part,
+            scribbles,
+            [-1] * len(scribbles),
+            ["scribble"] * len(scribbles),
+        )
+    return out
+
+
+def outside_report(model, outside: dict[str, dict], temperature: float, which=None) -> dict:
+    """Per source: accuracy per digit and per design, wrong at >= 90 % confidence, "not sure",
+    and the confusions (digit -> answer: count), as /api/predict would answer (``which``: other
+    "which digit" thresholds than webapp/verdict.py's)."""
+    from digits.calibrate import reasons_for
+
+    report = {}
+    for name, s in outside.items():
+        raw = model.predict(normalize(s["pixels"]))
+        reasons = reasons_for(s["pixels"], raw, temperature, s["extents"], which)
+        unsure = np.array([r is not None for r in reasons])
+        labels, read = s["labels"], raw.argmax(axis=1)
+        row = {"part": s["part"], "images": len(labels), "unsure": round(float(unsure.mean()), 5)}
+        if (labels < 0).all():  # no digit: how often it is "not sure"
+            report[name] = row
+            continue
+        right = read == labels
+        sure = raw.max(axis=1) >= WRONG_AND_SURE
+        designs = np.array(s["designs"])
+        row |= _summary(right, labels) | {
+            "wrong_at_90": round(float((~right & sure).mean()), 5),
+            "wrong_and_sure": round(float((~right & sure & ~unsure).mean()), 5),
+            "unsure_but_right": round(float((unsure & right).mean()), 5),
+            "confusions": _confusions(labels[~right], read[~right]),
+            "per_design": {
+                d: {
+                    "accuracy": round(float(right[designs == d].mean()), 5),
+                    "confusions": _confusions(labels[~right & (designs == d)], read[~right & (designs == d)]),
+                }
+                for d in dict.fromkeys(s["designs"])
+            },
+        }
+        report[name] = row
+    return report
+
+
+def outside_tables(report: dict) -> str:
+    """The outside sources' accuracy per digit, calibration, designs and confusions, in Markdown."""
+    digits = {n: r for n, r in report.items() if "per_digit" in r}
+    lines = [table({"sources": digits, "all": {}}), ""]
+    lines += [
+        '| source | part | images | accuracy | wrong, >= 90 % sure | of those, not flagged | "not sure" |'
+        " not sure, read right |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in report.items():
+        if "per_digit" in r:
+            lines.append(
+                f"| {name} | {r['part']} | {r['images']:,} | {r['accuracy']:.2%} | {r['wrong_at_90']:.2%}"
+                f" | {r['wrong_and_sure']:.2%} | {r['unsure']:.2%} | {r['unsure_but_right']:.2%} |"
+            )
+        else:
+            lines.append(
+                f"| {name} (no digit) | {r['part']} | {r['images']:,} | – | – | – | {r['unsure']:.2%} | – |"
+            )
+    lines += ["", "| source | design | accuracy | confusions (digit->answer: count) |", "|---|---|---:|---|"]
+    for name, r in digits.items():
+        rows = list(r["per_design"].items()) if len(r["per_design"]) > 1 else []
+        for design, d in [*rows, ("**all**", r)]:
+            top = ", ".join(f"{k}: {v}" for k, v in list(d["confusions"].items())[:8]) or "–"
+            lines.append(f"| {name} | {design} | {d['accuracy']:.1%} | {top} |")
+    return "\n".join(lines)
+
+
+def _confusions(labels: np.ndarray, answers: np.ndarray) -> dict[str, int]:
+    """{"8->1": how often an 8 was read as a 1, ...}, the most frequent first."""
+    counts: dict[str, int] = {}
+    for d, a in zip(labels, answers, strict=True):
+        counts[f"{d}->{a}"] = counts.get(f"{d}->{a}", 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 # -- on the page ---------------------------------------------------------------------------
@@ -173,11 +311,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="then draw N font digits with the mouse on the page, in Chromium, on its own server",
     )
+    parser.add_argument("--only-outside", action="store_true", help="only digits/sources.py's sources")
     args = parser.parse_args(argv)
     from webapp.model import Model
+    from webapp.verdict import load_temperature
 
+    if missing := sources.missing_fonts():
+        parser.error(f"install the fonts first: apt-get install {' '.join(missing)}")
     model = Model("litert", args.models).load()
-    print(table(accuracy(model.predict, drawn_sets(args.n))))
+    if not args.only_outside:
+        print(table(accuracy(model.predict, drawn_sets(args.n))), end="\n\n", flush=True)
+    print("outside sources (digits/sources.py) ...", file=sys.stderr)
+    outside = outside_sets(hershey=True)
+    print(outside_tables(outside_report(model, outside, load_temperature(args.models))))
     if args.page:
         from harness.launch import running_server
 

@@ -33,7 +33,7 @@ from .schemas import (
 from .store import get_store
 from .teacher import is_teacher, teacher_address, token_refused
 from .tracking import busy, received, request_id
-from .verdict import REASONS, calibrated_top, shape, unsure_reason
+from .verdict import alternatives, calibrated_one, margin, reason_in_words, shape, unsure_reason
 from .workers import get_workers
 
 bp = Blueprint("api", __name__)
@@ -128,15 +128,19 @@ def predict() -> Prediction:
 
 
 def verdict(pixels: np.ndarray, extent: float, p: np.ndarray) -> dict:
-    """The answer's "not sure" fields: verdict, and when unsure the reason (words and code)."""
-    confidence = calibrated_top(p.tolist(), get_model().temperature)
-    reason = unsure_reason(shape(pixels), confidence, extent)
+    """The answer's "not sure" fields: verdict, and when unsure the reason (words and code) and
+    the likeliest digits."""
+    q = calibrated_one(p.tolist(), get_model().temperature)
+    confidence = max(q)
+    reason = unsure_reason(shape(pixels), confidence, extent, margin(q))
     if reason is None:
         return {"verdict": "digit", "calibrated_confidence": round(confidence, 4)}
+    likeliest = alternatives(q)
     return {
         "verdict": "unsure",
-        "reason": REASONS[reason],
+        "reason": reason_in_words(reason, likeliest),
         "reason_code": reason,
+        "alternatives": likeliest,
         "calibrated_confidence": round(confidence, 4),
     }
 

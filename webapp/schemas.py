@@ -215,7 +215,13 @@ class Prediction(TypedDict):
         msgspec.Meta(description="'unsure' when the drawing is no readable digit (webapp/verdict.py)"),
     ]
     reason: NotRequired[Annotated[str, msgspec.Meta(description="unsure: why, in words for a person")]]
-    reason_code: NotRequired[Literal["too_little_ink", "too_small", "not_a_digit"]]
+    reason_code: NotRequired[Literal["too_little_ink", "too_small", "not_a_digit", "which_digit"]]
+    alternatives: NotRequired[
+        Annotated[
+            list[Annotated[int, msgspec.Meta(ge=0, le=9)]],
+            msgspec.Meta(min_length=2, max_length=3, description="unsure: the likeliest digits, best first"),
+        ]
+    ]
     calibrated_confidence: Annotated[
         float, msgspec.Meta(ge=0, le=1, description="the confidence, temperature-scaled (calibration.json)")
     ]

@@ -11,6 +11,10 @@ drawing, an upload and a photo) and from the model's calibrated confidence:
   than any digit has (an 8 has two); or colouring in, a line of pixels crossing more strokes
   than one through any digit does; or ink as dense as a scribble's, and a model that, once
   calibrated, is not sure of any digit.
+- **which digit** (the model is not sure): its calibrated confidence is low, or the two likeliest
+  digits are close; the reason names them ("7 or 1?").
+
+Every "not sure" answer also names the likeliest digits (``alternatives``, best first).
 
 The thresholds and the temperature were measured by ``python -m digits.calibrate``, which
 prints how often each rule fires on good drawings (MNIST test, drawn-style digits) and on
@@ -60,12 +64,32 @@ SCRIBBLE_CROSSINGS = 5
 # Too thick for its size, yet spanning this much of the picture: scribbled over, not small.
 # (Tiny digits and dots drawn with the page's pen span 0.07-0.23 of the canvas; scribbles 0.5-0.9.)
 SCRIBBLE_EXTENT = 0.4
+# Not sure which digit: a calibrated confidence under this, or the two likeliest digits closer
+# than this (calibrated). Chosen by python -m digits.calibrate on its tuning sets only (the most
+# scribbles caught while firing on at most 1 % more of each set of good drawings).
+UNSURE_CONFIDENCE = 0.35
+UNSURE_MARGIN = 0.0
+# The alternatives: the likeliest digits, best first, until they hold this much of the
+# calibrated probability (two at least, three at most).
+ALTERNATIVES_COVER = 0.95
 
 REASONS = {
     "too_little_ink": "Too little ink to read, a dot or a dab: draw a whole digit, bigger.",
     "too_small": "The digit is too small to read: draw it bigger, to fill the box.",
     "not_a_digit": "Is that a digit? It does not look like one: clear and draw a single digit.",
+    "which_digit": "{alternatives}? The model cannot tell: draw it again, more clearly.",
 }
+
+
+def in_words(digits: list[int]) -> str:
+    """[7, 1] -> "7 or 1"; [7, 1, 9] -> "7, 1 or 9"."""
+    names = [str(d) for d in digits]
+    return " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def reason_in_words(code: str, alternatives: list[int]) -> str:
+    """The reason a person reads: REASONS[code], with the alternatives where it names them."""
+    return REASONS[code].format(alternatives=in_words(alternatives))
 
 
 @dataclass(frozen=True)
@@ -114,9 +138,35 @@ def _euler(mask: np.ndarray) -> int:
 def calibrated_top(probabilities, temperature: float) -> float:
     """The largest of calibrated(probabilities, temperature) for one answer's 10 values, in
     plain Python: max softmax(log p / T) = 1 / sum((p_i / p_max) ** (1 / T))."""
+    return max(calibrated_one(probabilities, temperature))
+
+
+def calibrated_one(probabilities, temperature: float) -> list[float]:
+    """calibrated() for one answer's 10 values, in plain Python (a request's few microseconds):
+    softmax(log p / T)_i = (p_i / p_max) ** (1 / T) / sum_j (p_j / p_max) ** (1 / T)."""
     top = max(max(probabilities), 1e-12)
     power = 1 / temperature
-    return 1 / sum((max(float(x), 1e-12) / top) ** power for x in probabilities)
+    scaled = [(max(float(x), 1e-12) / top) ** power for x in probabilities]
+    total = sum(scaled)
+    return [x / total for x in scaled]
+
+
+def alternatives(calibrated_probabilities) -> list[int]:
+    """The likeliest digits, best first: until they hold ALTERNATIVES_COVER, two to three."""
+    order = sorted(range(len(calibrated_probabilities)), key=lambda d: -calibrated_probabilities[d])
+    out, held = [], 0.0
+    for d in order[:3]:
+        if len(out) >= 2 and held >= ALTERNATIVES_COVER:
+            break
+        out.append(d)
+        held += calibrated_probabilities[d]
+    return out
+
+
+def margin(calibrated_probabilities) -> float:
+    """How far the likeliest digit is ahead of the next (calibrated)."""
+    first, second = sorted(calibrated_probabilities, reverse=True)[:2]
+    return first - second
 
 
 def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -127,11 +177,19 @@ def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def unsure_reason(s: Shape, confidence: float, extent: float | None = None) -> str | None:
+def unsure_reason(
+    s: Shape,
+    confidence: float,
+    extent: float | None = None,
+    lead: float = 1.0,
+    which: tuple[float, float] = (UNSURE_CONFIDENCE, UNSURE_MARGIN),
+) -> str | None:
     """Why this drawing is not a readable digit (a key of REASONS), or None if it is one.
 
     ``extent``: the ink's longest side over the picture's shorter side, when known: dense ink
-    that spans much of the picture is a scribble, not a digit drawn too small.
+    that spans much of the picture is a scribble, not a digit drawn too small. ``confidence``
+    and ``lead``: the calibrated confidence, and its margin over the next digit; ``which``: the
+    thresholds of "which digit" (digits.calibrate tries others).
     """
     if s.ratio >= TOO_SMALL and extent is not None and extent >= SCRIBBLE_EXTENT:
         return "not_a_digit"
@@ -144,6 +202,8 @@ def unsure_reason(s: Shape, confidence: float, extent: float | None = None) -> s
     dense_and_unsure = s.fill >= SCRIBBLE_FILL and confidence < SCRIBBLE_CONFIDENCE
     if s.holes >= SCRIBBLE_HOLES or s.crossings >= SCRIBBLE_CROSSINGS or dense_and_unsure:
         return "not_a_digit"
+    if confidence < which[0] or lead < which[1]:
+        return "which_digit"
     return None
 
 

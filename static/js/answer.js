@@ -84,7 +84,10 @@ function showVerdict(result) {
   const percent = Math.round(result.confidence * 100);
   const unsure = result.verdict === 'unsure';
   el.prediction.attr({ 'data-final': 'true', 'data-verdict': result.verdict || 'digit' });
-  el.confidence.text(unsure ? `Not sure (${result.digit}?)` : `${percent}% sure`);
+  // "Not sure (7 or 1?)", "(7, 1 or 9?)": the likeliest digits the server names, best first.
+  const names = (result.alternatives || [result.digit]).map(String);
+  const likeliest = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names[0];
+  el.confidence.text(unsure ? `Not sure (${likeliest}?)` : `${percent}% sure`);
   el.unsure.text(unsure ? `Not sure: ${result.reason}` : '').prop('hidden', !unsure);
   el.announce.text(
     unsure ? `Not sure. ${result.reason}` : `The model reads ${result.digit}, ${percent} percent sure.`,

@@ -128,3 +128,28 @@ def test_readyz_is_503_until_the_model_is_warm():
     app = create_app({"TESTING": True, "DEFER_MODEL": True})
     response = app.test_client().get("/readyz")
     assert response.status_code == 503 and response.get_json()["ready"] is False
+
+
+def test_not_sure_names_the_likeliest_digits_in_words_and_as_numbers(client, seven):
+    """Random scribbles: every "not sure" answer lists the likeliest digits, the answer's first;
+    when the model cannot tell which digit, the reason says them ("2 or 5?")."""
+    from digits.sources import three_strokes
+    from webapp.verdict import in_words
+
+    codes = set()
+    for drawing in three_strokes(150, seed=31):
+        body = client.post("/api/predict", json={"image": data_url(drawing)}).get_json()
+        if body["verdict"] == "digit":
+            assert "alternatives" not in body
+            continue
+        alternatives = body["alternatives"]
+        assert 2 <= len(alternatives) <= 3 and len(set(alternatives)) == len(alternatives)
+        assert alternatives[0] == body["digit"]
+        ranked = sorted(range(10), key=lambda d: -body["probabilities"][d])
+        assert body["probabilities"][alternatives[1]] == body["probabilities"][ranked[1]]
+        codes.add(body["reason_code"])
+        if body["reason_code"] == "which_digit":
+            assert body["reason"].startswith(f"{in_words(alternatives)}?")
+    assert codes == {"which_digit", "not_a_digit"}
+    body = client.post("/api/predict", json={"image": data_url(seven)}).get_json()
+    assert body["verdict"] == "digit" and "alternatives" not in body

@@ -10,10 +10,24 @@ import pytest
 
 from digits import sets
 from digits.calibrate import ece, fit_temperature, model_inputs, verdicts
+from webapp import verdict
 from webapp.model import Model
-from webapp.verdict import Shape, calibrated, calibrated_top, load_temperature, shape, unsure_reason
+from webapp.verdict import (
+    Shape,
+    alternatives,
+    calibrated,
+    calibrated_one,
+    calibrated_top,
+    in_words,
+    load_temperature,
+    margin,
+    reason_in_words,
+    shape,
+    unsure_reason,
+)
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
+SCRIBBLED = {"not_a_digit", "which_digit"}  # ink no digit has, or a model unsure which digit
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +44,34 @@ def test_the_shipped_model_has_a_calibration(temperature):
     assert 0.5 < temperature < 3
 
 
-def test_the_card_says_not_sure_fires_on_under_1_percent_of_the_drawn_set():
+def test_the_card_says_not_sure_fires_on_under_2_percent_of_the_drawn_set():
     """The figure python -m digits.calibrate wrote: drawn digits and the four font styles pooled."""
     card = json.loads((MODELS / "model_card.json").read_text())
     assert card["calibration"] == json.loads((MODELS / "calibration.json").read_text())
-    assert card["calibration"]["unsure_on_drawn_set"] < 0.01
+    assert card["calibration"]["unsure_on_drawn_set"] < 0.02
+
+
+def test_the_which_digit_thresholds_are_the_ones_calibrate_chose_on_tuning_sets_only():
+    which = json.loads((MODELS / "calibration.json").read_text())["which_digit"]
+    assert (which["confidence"], which["margin"]) == (verdict.UNSURE_CONFIDENCE, verdict.UNSURE_MARGIN)
+    good = json.loads((MODELS / "calibration.json").read_text())["verdict_on_good"]
+    held_out = {name for name, r in good.items() if r["part"] == "held out"}
+    assert held_out and not held_out & set(which["tuned_on"])
+    assert {"MNIST test", "drawn", "stroke models"} <= held_out
+
+
+def test_a_model_unsure_of_the_digit_is_not_sure_and_names_the_likeliest_in_words():
+    neat = Shape(ink=120, thickness=2.0, fill=0.3, ratio=0.1)
+    q = [0.0] * 10
+    q[7], q[1], q[9] = 0.34, 0.33, 0.33  # under UNSURE_CONFIDENCE
+    assert alternatives(q) == [7, 1, 9]
+    assert unsure_reason(neat, max(q), 0.6, margin(q)) == "which_digit"
+    assert reason_in_words("which_digit", alternatives(q)).startswith("7, 1 or 9?")
+    assert unsure_reason(neat, 0.97, 0.6, 0.95) is None
+    q = [0.0] * 10
+    q[7], q[1] = 0.8, 0.2
+    assert alternatives(q) == [7, 1] and in_words([7, 1]) == "7 or 1"
+    assert reason_in_words("not_a_digit", [7, 1]) == verdict.REASONS["not_a_digit"]
 
 
 def test_good_drawings_are_rarely_unsure(model, temperature, mnist_test):
@@ -52,9 +89,9 @@ def test_good_drawings_are_rarely_unsure(model, temperature, mnist_test):
     [
         (lambda images: sets.dots(60, seed=1), 1.0, {"too_little_ink", "too_small"}),
         (lambda images: sets.tiny(images[:60], seed=2), 0.95, {"too_little_ink", "too_small", "not_a_digit"}),
-        (lambda images: sets.scribbles(60, seed=3), 0.6, {"not_a_digit"}),
-        (lambda images: sets.loops(60, seed=3), 0.6, {"not_a_digit"}),
-        (lambda images: sets.hatching(60, seed=3), 0.6, {"not_a_digit"}),
+        (lambda images: sets.scribbles(60, seed=3), 0.6, SCRIBBLED),
+        (lambda images: sets.loops(60, seed=3), 0.6, SCRIBBLED),
+        (lambda images: sets.hatching(60, seed=3), 0.6, SCRIBBLED),
     ],
     ids=["dots", "tiny digits", "scribbles", "loops", "colouring in"],
 )
@@ -93,6 +130,8 @@ def test_the_calibrated_top_probability_is_the_top_of_the_calibrated_ones() -> N
         p[rng.integers(10)] = 0.0  # a probability that rounded to nothing
         for temperature in (0.5, 1.0, 1.31, 3.0):
             assert calibrated_top(p.tolist(), temperature) == pytest.approx(calibrated(p, temperature).max())
+            expected = calibrated(p, temperature).tolist()
+            assert calibrated_one(p.tolist(), temperature) == pytest.approx(expected)
 
 
 def _ring(mask: np.ndarray, top: int, left: int, side: int) -> None:
