@@ -66,8 +66,10 @@ def image(docker, say) -> str:
     started = time.monotonic()
     docker.stream("build", "--network", "host", "-t", IMAGE, ".", cwd=ROOT, say=say, show=build_step)
     say(f"built in {time.monotonic() - started:.0f} s")
-    # The cache keeps layers, not every earlier build's image (on vfs each is a whole copy).
+    # The cache keeps this build's layers and about one more, not every earlier build's (on vfs
+    # each layer is a whole copy of the image under it).
     docker.run("image", "prune", "--force")
+    docker.run("builder", "prune", "--force", "--keep-storage", "2GB")
     return IMAGE
 
 
