@@ -4,7 +4,7 @@
 #   docker run -p 2431:2431 mnist-serving
 #
 # Every setting is an environment variable (README, "Settings"): docker run -e MODE=threads ...
-# With TensorFlow (the lab's `tensorflow` workload and RUNTIME=tensorflow; about 1.3 GB more):
+# With TensorFlow (the lab's `tensorflow` workload and RUNTIME=tensorflow; about 1.5 GB more):
 #
 #   docker build --build-arg WITH_TENSORFLOW=1 -t mnist-serving:tensorflow .
 

@@ -111,7 +111,9 @@ def main() -> None:
         rows.append(("`docker stop` to exited (SIGTERM, graceful)", spread([stop for _, _, stop in times])))
         if args.tensorflow:
             seconds = build(docker, context, "--build-arg", "WITH_TENSORFLOW=1", "-t", f"{IMAGE}:tensorflow")
-            rows.append(("build WITH_TENSORFLOW=1 (serving packages cached)", f"{seconds:.0f} s"))
+            rows.append(
+                ("build WITH_TENSORFLOW=1 (its packages downloaded, the rest cached)", f"{seconds:.0f} s")
+            )
             rows.append(("image size WITH_TENSORFLOW=1", f"{size_mb(docker, IMAGE + ':tensorflow'):.0f} MB"))
     print("\n| mnist-serving image | measured |\n|---|---:|")
     for name, value in rows:
