@@ -94,7 +94,7 @@ def test_it_reads_a_seven_on_both_routes(ft_server, mnist_test):
 def test_the_tensorflow_workload_says_why_it_is_not_there(ft_server):
     status, body = post_json(ft_server.url + "/api/lab/work", {"kind": "tensorflow", "ms": 50})
     error = json.loads(body)["error"]
-    assert status == 409 and error["code"] == "tensorflow_unavailable"
+    assert status == 409 and error["code"] == "tensorflow_missing"
     assert "free-threaded" in error["message"]
     status, body = post_json(ft_server.url + "/api/lab/work", {"kind": "io", "ms": 20})
     assert status == 200
@@ -165,7 +165,7 @@ def test_without_orjson_or_litert_the_app_answers_with_numpy_and_the_json_module
     workers = client.get("/api/workers").get_json()
     assert workers["model"]["runtime"] == "numpy" and workers["settings"]["gil"] is True
     refused = client.post("/api/lab/work", json={"kind": "tensorflow", "ms": 10})
-    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "tensorflow_unavailable"
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "tensorflow_missing"
 
 
 def test_a_mode_or_runtime_whose_package_is_missing_is_a_clear_error(monkeypatch):

@@ -14,8 +14,6 @@ Off with LAB=0 (404), capped at LAB_MAX_MS.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import logging
 import os
 import platform
@@ -63,11 +61,16 @@ def tensorflow_model() -> tuple[Model, float]:
     of them does not load four TensorFlows at once on two cores.
     """
     if not tensorflow_installed():
+        why = (
+            "it has no build for free-threaded Python"
+            if FREE_THREADED_BUILD
+            else "it is not installed (the default container image leaves it out to stay small: "
+            "run the image built with --build-arg WITH_TENSORFLOW=1, or make run)"
+        )
         raise ApiError(
             "tensorflow_missing",
-            "This server is installed without TensorFlow (the default container image leaves it out "
-            "to stay small), so the lab's tensorflow workload cannot run here; python and io can. "
-            "For this one, run the image built with --build-arg WITH_TENSORFLOW=1, or make run.",
+            f"No TensorFlow in this server's Python {platform.python_version()}: {why}. "
+            "The 'python' and 'io' workloads run here.",
             409,
         )
     app = current_app._get_current_object()
@@ -91,10 +94,9 @@ def tensorflow_model() -> tuple[Model, float]:
     )
 
 
-@functools.cache
 def tensorflow_installed() -> bool:
     """Whether this Python has TensorFlow at all (the server's own model runs without it)."""
-    return importlib.util.find_spec("tensorflow") is not None
+    return importable(NEEDS["tensorflow"])
 
 
 # started: a load is under way; waiting: another worker is loading first. Plain
@@ -175,14 +177,6 @@ def work() -> LabWork:
     if ms > cap:
         raise ApiError("bad_ms", f"'ms' must be a number of milliseconds from 0 to {cap}.")
     if kind == "tensorflow":
-        if not importable(NEEDS["tensorflow"]):
-            why = "it has no build for free-threaded Python" if FREE_THREADED_BUILD else "it is not installed"
-            raise ApiError(
-                "tensorflow_unavailable",
-                f"No TensorFlow in this server's Python {platform.python_version()}: {why}. "
-                "The 'python' and 'io' workloads run here.",
-                409,
-            )
         tensorflow_model()  # 503 while this worker loads TensorFlow
     with lab_slot(is_teacher()):
         thread_cpu, process_cpu = time.thread_time(), time.process_time()
