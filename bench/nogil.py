@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXED_WORK = 4000  # rounds of the burn loop's inner 200 additions: ~0.1-0.3 s on one core
+FIXED_WORK = 20_000  # rounds of the burn loop's inner 200 additions: ~0.2 s on one quiet core
 
 
 def _burn():
