@@ -248,7 +248,10 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-    master.fold_dead_worker(Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]), worker.pid)  # its totals kept
+    try:  # its totals kept, in one archive file per kind
+        master.fold_dead_worker(Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]), worker.pid)
+    except OSError as err:  # a full disk: its files stay, read as before
+        server.log.warning("could not fold the metrics of worker %s: %s", worker.pid, err)
 
 
 def on_exit(server):
