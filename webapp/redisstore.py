@@ -53,6 +53,12 @@ end
 """
 
 
+def _row(values: list) -> dict:
+    """A stored row -> its dict; a row stored by an older version (fewer columns, still in a
+    shared Redis after an upgrade) gets None for the columns it lacks."""
+    return dict(zip(COLUMNS, values + [None] * (len(COLUMNS) - len(values)), strict=True))
+
+
 class Unavailable(redis.ConnectionError):
     """Redis failed, and has not answered this worker's own threads since: a request does not ask it."""
 
@@ -104,7 +110,7 @@ class RedisStore(RequestLog):
         while True:
             chunk = self._call(self._redis.xrevrange, STREAM, top, "-", count)
             for entry_id, fields in chunk:
-                row = dict(zip(COLUMNS, orjson.loads(fields[b"r"]), strict=True))
+                row = _row(orjson.loads(fields[b"r"]))
                 if request_id and row["request_id"] == request_id:
                     return rows[::-1]
                 if not client_id or row["client_id"] == client_id:
