@@ -258,7 +258,12 @@ def fonts(style: str, n: int, seed: int = 0) -> tuple[list[Image.Image], np.ndar
 
 # What a phone camera writes for each EXIF orientation: the pixels as the sensor saw them
 # (Pillow's transpose that undoes the turn), and the tag that says how to show them upright.
-_SENSOR_TURNS = {1: None, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270, 3: Image.Transpose.ROTATE_180}
+_SENSOR_TURNS = {
+    1: None,
+    6: Image.Transpose.ROTATE_90,
+    8: Image.Transpose.ROTATE_270,
+    3: Image.Transpose.ROTATE_180,
+}
 
 
 def camera_photo(small: bytes, orientation: int = 1, size: tuple[int, int] = (4000, 3000)) -> bytes:
