@@ -16,7 +16,7 @@ from markupsafe import Markup
 from .joining import page_address, qr_svg
 from .openapi import describe
 from .schemas import PageQuery
-from .teacher import keep_token_from_url
+from .teacher import is_teacher, keep_token_from_url
 
 bp = Blueprint("pages", __name__)
 
@@ -40,7 +40,7 @@ def jquery_file() -> str:
 )
 def index():
     """The page: draw a digit, watch the workers answer"""
-    return keep_token_from_url() or render_template("index.html", jquery=jquery_file())
+    return keep_token_from_url() or render_template("index.html", jquery=jquery_file(), teacher=is_teacher())
 
 
 @bp.get("/class")
