@@ -88,6 +88,8 @@ function fromPolled(row, clientId) {
     roundTripMs: null,
     burst: null,
     route: row.route,
+    name: row.name ?? null, // the name a student gave, for the class wall (wall.js)
+    drawing: row.drawing ?? null, // the 28 × 28 the model saw, a PNG data URL
   };
 }
 
