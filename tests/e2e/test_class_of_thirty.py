@@ -38,7 +38,8 @@ new MutationObserver(() => {
     const id = card.getAttribute('data-client-id');
     if (id && !(id in window.wallSeen)) window.wallSeen[id] = Date.now() / 1000;
   }
-}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-request-id']});
+}).observe(document, {subtree: true, childList: true, attributes: true,
+                       attributeFilter: ['data-request-id']});
 """
 # On a phone: where the answer and the timeline are, and whether the page was scrolled.
 WHERE = """() => {
@@ -117,7 +118,8 @@ async def class_of_thirty(url: str, token: str) -> dict:
         async def join(i: int, page: Page) -> None:
             await page.goto(url + "/", timeout=120_000)
             await page.get_by_test_id("student-name").fill(f"Student {i + 1:02d}")
-            await expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "up", timeout=30_000)
+            connection = page.get_by_test_id("connection")
+            await expect(connection).to_have_attribute("data-state", "up", timeout=30_000)
 
         # The class arrives a few at a time (each page is ~40 files from 4 workers); then draws at once.
         for first in range(0, PHONES, JOINING):
@@ -135,10 +137,13 @@ async def class_of_thirty(url: str, token: str) -> dict:
                 await expect(card.first).to_be_attached(timeout=60_000)
         except AssertionError as missing:
             shown = await wall.evaluate_all("cards => cards.map(c => c.dataset.requestId)")
-            raise AssertionError(f"{missing}\non the wall: {shown}\nerrors: {errors}\npolls: {polls}") from None
+            found = f"on the wall: {shown}\nerrors: {errors}\npolls: {polls}"
+            raise AssertionError(f"{missing}\n{found}") from None
         say("every drawing is on the wall")
         seen = await projector.evaluate("window.wallSeen")
-        cards = await wall.evaluate_all("cards => cards.map(c => [c.dataset.clientId, c.dataset.name, c.dataset.digit])")
+        cards = await wall.evaluate_all(
+            "cards => cards.map(c => [c.dataset.clientId, c.dataset.name, c.dataset.digit])"
+        )
 
         # The three screens after the burst: the projector, a phone, the teacher's laptop.
         SCREENS.mkdir(parents=True, exist_ok=True)
@@ -152,7 +157,14 @@ async def class_of_thirty(url: str, token: str) -> dict:
         await laptop.wait_for_timeout(1500)
         await laptop.screenshot(path=SCREENS / "class-laptop-1366x800.png")
         await browser.close()
-    return {"answers": answers, "seen": seen, "cards": cards, "errors": errors, "polls": polls, "drawn_in": drawn_in}
+    return {
+        "answers": answers,
+        "seen": seen,
+        "cards": cards,
+        "errors": errors,
+        "polls": polls,
+        "drawn_in": drawn_in,
+    }
 
 
 @pytest.mark.timeout(900)  # 31 pages in one Chromium: minutes on a busy 2-core machine
@@ -160,10 +172,12 @@ def test_thirty_phones_draw_at_once_and_every_drawing_reaches_the_wall(server) -
     result = asyncio.run(class_of_thirty(server.url, server.token))
     answers, seen = result["answers"], result["seen"]
 
-    for i, answer in enumerate(answers):  # each phone: the answer in view, no scrolling, its request on the timeline
-        assert answer["scrollY"] == 0, f"phone {i + 1} scrolled"
-        assert 0 <= answer["digitTop"] and answer["digitBottom"] <= answer["height"], f"phone {i + 1}: {answer}"
-        assert answer["timelineBottom"] <= answer["height"], f"phone {i + 1}'s timeline is below the fold: {answer}"
+    # Each phone: the answer in view with no scrolling, and its request on the timeline in view.
+    for i, answer in enumerate(answers):
+        phone = f"phone {i + 1}: {answer}"
+        assert answer["scrollY"] == 0, phone
+        assert 0 <= answer["digitTop"] and answer["digitBottom"] <= answer["height"], phone
+        assert answer["timelineBottom"] <= answer["height"], phone
         assert int(answer["bars"]) >= 1 and answer["scrolled_since"] == 0
         assert answer["digit"] == DIGITS[i % 3], f"phone {i + 1} drew {DIGITS[i % 3]}, read {answer['digit']}"
     on_wall = {client: (name, digit) for client, name, digit in result["cards"]}
