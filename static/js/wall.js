@@ -1,8 +1,9 @@
 // View: the class wall on GET /class, for a projector. The class's recent drawings, newest first:
 // each the 28 × 28 the model saw, its answer, and whose it is (the name the student gave on their
 // phone, else their tab's short code), framed in the student's colour on the timeline. A student's
-// requests within MERGE_S of each other are one card (the pen lifted between two strokes, a
-// burst: "×16"). Built from attributes and text only, never HTML. Styles: css/wall.css.
+// requests one after another are one card when they are within MERGE_S of each other (the pen
+// lifted between two strokes, a burst: "×16") or the same drawing (sent again after a timeout,
+// Predict pressed twice). Built from attributes and text only, never HTML. Styles: css/wall.css.
 
 import { shortCode } from './format.js';
 import { clientColour } from './timeline.js';
@@ -44,7 +45,7 @@ function groups(rows) {
   for (const row of rows) {
     const client = row.client_id || `route:${row.route || ''}`;
     const group = open.get(client);
-    if (group && group.oldest - row.received <= MERGE_S) {
+    if (group && (group.oldest - row.received <= MERGE_S || group.rows.at(-1).drawing === row.drawing)) {
       group.rows.push(row);
       group.oldest = row.received;
       group.key = row.request_id;

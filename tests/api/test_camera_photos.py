@@ -5,56 +5,16 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import urllib.error
-import urllib.request
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from digits import sets
+from tests.conftest import post_photo
 
 
-def post_photo(url: str, raw: bytes, **fields: str) -> tuple[int, dict]:
-    """POST a JPEG as a multipart file field, as curl -F does; (status, JSON)."""
-    boundary = "photoboundary"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="IMG_0001.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n".encode()
-        + raw
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        url + "/api/predict", b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
-@pytest.fixture(scope="module")
-def small_photo(mnist_test, server) -> tuple[bytes, int]:
-    """A photo-like JPEG of a digit on paper that the server reads right (upright), and its digit."""
-    images, labels = mnist_test
-    rng = np.random.default_rng(22)
-    for index in range(40):
-        raw = sets.photo(images[index], rng, quality=90)
-        status, answer = post_photo(server.url, raw)
-        # A digit that turned on its side reads as another: a 0, 1 or 8 would prove nothing.
-        if status == 200 and answer["digit"] == labels[index] and labels[index] not in (0, 1, 8):
-            return raw, int(labels[index])
-    pytest.fail("no photo-like image among 40 was read right")
-
-
-def test_a_12_megapixel_phone_photo_of_3_to_4_mb_is_read(server, small_photo) -> None:
-    small, digit = small_photo
+def test_a_12_megapixel_phone_photo_of_3_to_4_mb_is_read(server, camera_digit) -> None:
+    small, digit = camera_digit
     raw = sets.camera_photo(small)
     assert Image.open(io.BytesIO(raw)).size == (4000, 3000)
     assert 3_000_000 <= len(raw) <= 4_000_000
@@ -65,8 +25,8 @@ def test_a_12_megapixel_phone_photo_of_3_to_4_mb_is_read(server, small_photo) ->
     assert answer["digit"] == digit
 
 
-def test_a_photo_taken_sideways_is_turned_upright_by_its_exif_tag(server, small_photo) -> None:
-    small, digit = small_photo
+def test_a_photo_taken_sideways_is_turned_upright_by_its_exif_tag(server, camera_digit) -> None:
+    small, digit = camera_digit
     sideways = sets.camera_photo(small, orientation=6)
     stored = Image.open(io.BytesIO(sideways))
     assert stored.size == (3000, 4000) and stored.getexif()[0x0112] == 6
