@@ -42,6 +42,16 @@ async def draw(page: Page) -> float:
     return time.perf_counter() - lifted
 
 
+async def every_student(projector: Page, hook: str, students: int) -> None:
+    """Wait until the class view's elements `hook` name that many distinct clients."""
+    await projector.wait_for_function(
+        f"n => new Set([...document.querySelectorAll('[data-testid={hook}]')]"
+        ".map(el => el.dataset.clientId)).size >= n",
+        arg=students,
+        timeout=60_000,
+    )
+
+
 async def run(url: str, students: int) -> dict:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(**launch_options())
@@ -59,19 +69,9 @@ async def run(url: str, students: int) -> dict:
             print(f"{students} students draw at once ...", flush=True)
             started = time.perf_counter()
             answers = await asyncio.gather(*(draw(phone) for phone in phones))
-            await projector.wait_for_function(
-                "n => new Set([...document.querySelectorAll('[data-testid=request-row]')]"
-                ".map(row => row.dataset.clientId)).size >= n",
-                arg=students,
-                timeout=60_000,
-            )
+            await every_student(projector, "request-row", students)
             on_projector = time.perf_counter() - started
-            await projector.wait_for_function(
-                "n => new Set([...document.querySelectorAll('[data-testid=class-drawing]')]"
-                ".map(card => card.dataset.clientId)).size >= n",
-                arg=students,
-                timeout=60_000,
-            )
+            await every_student(projector, "class-drawing", students)
             on_wall = time.perf_counter() - started
         finally:
             await browser.close()
