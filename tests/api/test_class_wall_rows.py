@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
 from digits.drawing import data_url, draw_like_a_pen, encoded
+from harness.launch import get_json, post_json
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +65,20 @@ def test_a_bad_name_is_refused_with_a_clear_400(client, seven, name) -> None:
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "bad_name" and "'name' must be" in error["message"]
+
+
+def test_both_stores_keep_the_name_and_the_drawing(stored_server, seven) -> None:
+    """The SQLite log and the shared Redis one (STORE=redis://...) alike."""
+    status, raw = post_json(
+        stored_server.url + "/api/predict", {"image": data_url(seven), "client_id": "tab-s", "name": "Ana"}
+    )
+    body = json.loads(raw)
+    assert status == 200
+
+    def logged() -> list[dict]:
+        """The prediction's row, once the worker that answered it has stored it (within 50 ms)."""
+        rows = get_json(f"{stored_server.url}/api/requests?client_id=tab-s&limit=1000")[1]["requests"]
+        return [row for row in rows if row["request_id"] == body["request_id"]]
+
+    (row,) = wait_for(logged, timeout=10)
+    assert row["name"] == "Ana" and row["drawing"] == body["model_input"]
