@@ -254,3 +254,36 @@ def fonts(style: str, n: int, seed: int = 0) -> tuple[list[Image.Image], np.ndar
         images.append(render(moved, (left, top, side), width))
         labels.append(digit)
     return images, np.array(labels)
+
+
+# What a phone camera writes for each EXIF orientation: the pixels as the sensor saw them
+# (Pillow's transpose that undoes the turn), and the tag that says how to show them upright.
+_SENSOR_TURNS = {
+    1: None,
+    6: Image.Transpose.ROTATE_90,
+    8: Image.Transpose.ROTATE_270,
+    3: Image.Transpose.ROTATE_180,
+}
+
+
+def camera_photo(small: bytes, orientation: int = 1, size: tuple[int, int] = (4000, 3000)) -> bytes:
+    """A photo-like JPEG (``photo()``) as a 12 Mpx phone camera writes it: 4000 x 3000, sensor
+    noise, quality 95 (3-4 MB), and, for ``orientation`` 6, 8 or 3, stored turned with the EXIF
+    tag that turns it upright (a phone held sideways)."""
+    upright = Image.open(io.BytesIO(small)).convert("RGB")
+    side = min(size)
+    # The paper's picture, scaled up into the middle of a frame of its own edge colour.
+    frame = Image.new("RGB", size, upright.getpixel((0, 0)))
+    frame.paste(upright.resize((side, side), Image.BICUBIC), ((size[0] - side) // 2, (size[1] - side) // 2))
+    rng = np.random.default_rng(0)  # the same grain whichever way it is stored
+    grain = rng.normal(0, 3.5, (size[1], size[0], 1)).astype(np.float32)  # the sensor's noise, per pixel
+    pixels = (np.asarray(frame, np.float32) + grain).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    turn = _SENSOR_TURNS[orientation]
+    if turn is not None:
+        image = image.transpose(turn)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "Phone", "Camera 12MP", orientation  # Make, Model, Orientation
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95, exif=exif)
+    return buffer.getvalue()

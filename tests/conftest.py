@@ -7,11 +7,15 @@ other teams' suites use too.
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 
+import numpy as np
 import pytest
 
-from digits import dataset
+from digits import dataset, sets
 from harness.launch import find_redis_server, running_redis, running_server
 from webapp import create_app
 
@@ -88,3 +92,40 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if len(session.items) >= PROGRESS_FROM and reporter is not None:
         session.config.pluginmanager.register(_Progress(len(session.items), reporter), "progress-estimate")
+
+
+def post_photo(url: str, raw: bytes, **fields: str) -> tuple[int, dict]:
+    """POST a JPEG as a multipart file field, as curl -F does; (status, JSON)."""
+    boundary = "photoboundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="IMG_0001.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + raw
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url + "/api/predict", b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.fixture(scope="session")
+def camera_digit(mnist_test, server) -> tuple[bytes, int]:
+    """A photo-like JPEG of a digit on paper that the server reads right (upright), and its digit."""
+    images, labels = mnist_test
+    rng = np.random.default_rng(22)
+    for index in range(40):
+        raw = sets.photo(images[index], rng, quality=90)
+        status, answer = post_photo(server.url, raw)
+        # A digit that turned on its side reads as another: a 0, 1 or 8 would prove nothing.
+        if status == 200 and answer["digit"] == labels[index] and labels[index] not in (0, 1, 8):
+            return raw, int(labels[index])
+    pytest.fail("no photo-like image among 40 was read right")

@@ -46,15 +46,16 @@ PRESETS = presets()
 # -- request parsing -----------------------------------------------------------
 
 
-def image_from_request() -> tuple[Image.Image, str | None]:
-    """The drawing of a JSON data URL or a multipart upload, and the client id."""
+def image_from_request() -> tuple[Image.Image, PredictBody | PredictUpload]:
+    """The drawing of a JSON data URL or a multipart upload, and the request's other fields
+    (client_id, name)."""
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("image")
         form = read_form(PredictUpload, image=upload.read() if upload else None)
-        return decode.open_image(form.image, max_pixels), form.client_id
+        return decode.open_image(form.image, max_pixels), form
     body = read_json(PredictBody)
-    return decode.image_from_data_url(body.image, max_pixels), body.client_id
+    return decode.image_from_data_url(body.image, max_pixels), body
 
 
 # -- answering -----------------------------------------------------------------
@@ -83,8 +84,9 @@ class Answer:
     served: int
 
 
-def classify(x: np.ndarray, cid: str | None) -> Answer:
-    """Run one image through the model and log the answered request."""
+def classify(x: np.ndarray, cid: str | None, drawing: str, name: str | None = None) -> Answer:
+    """Run one image through the model and log the answered request, with the drawing
+    (what the model saw, a PNG data URL) and the name the class wall shows."""
     call = run_model(x)
     p = call.probabilities[0]
     digit = int(p.argmax())
@@ -96,6 +98,8 @@ def classify(x: np.ndarray, cid: str | None) -> Answer:
         confidence=float(p[digit]),
         batch_size=call.batch_size,
         batch_id=call.batch_id,
+        name=name,
+        drawing=drawing,
     )
     return Answer(digit, p, call, served)
 
@@ -108,9 +112,10 @@ def classify(x: np.ndarray, cid: str | None) -> Answer:
 @describe(body=PredictBody, form=PredictUpload, answer=Prediction, errors=(400, 413, 415, 422))
 def predict() -> Prediction:
     """Classify a drawn or uploaded digit: its digit, probabilities, and who answered when"""
-    image, cid = image_from_request()
+    image, fields = image_from_request()
     pixels, extent = preprocess_measured(image)
-    answer = classify(normalize(pixels)[None], cid)
+    model_input = png_data_url(pixels)
+    answer = classify(normalize(pixels)[None], fields.client_id, model_input, fields.name)
     p, call = answer.probabilities, answer.call
     return {
         "digit": answer.digit,
@@ -118,12 +123,12 @@ def predict() -> Prediction:
         "probabilities": [round(float(v), 4) for v in p],
         **verdict(pixels, extent, p),
         "request_id": request_id(),
-        "client_id": cid,
+        "client_id": fields.client_id,
         "worker": worker_info(answer.served),
         "timing": {"received": received(), "started": call.started, "finished": call.finished},
         "batch_size": call.batch_size,
         "batch_id": call.batch_id,
-        "model_input": png_data_url(pixels),
+        "model_input": model_input,
     }
 
 
@@ -156,7 +161,8 @@ def verdict(pixels: np.ndarray, extent: float, p: np.ndarray) -> dict:
 def inference():
     """The reference repo's API: a 28×28 list of 0–255 -> the digit as text"""
     pixels = decode.pixels_from_rows(read_json(InferenceBody).images)
-    digit = classify(normalize(pixels)[None], None).digit
+    drawing = png_data_url(pixels.round().astype(np.uint8))
+    digit = classify(normalize(pixels)[None], None, drawing).digit
     return current_app.response_class(str(digit), mimetype="text/plain")
 
 

@@ -290,8 +290,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         # TensorFlow runtime only: its intra-op and inter-op thread pools (0 = TF's default).
         "TF_INTRA_OP": _int(env, "TF_INTRA_OP", 1, 0, 64),
         "TF_INTER_OP": _int(env, "TF_INTER_OP", 1, 0, 64),
-        # A canvas PNG is 10-40 KB; 2 MB leaves room for photos, and no more.
-        "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 64 * 1024**2),
+        # A canvas PNG is 10-40 KB; a phone camera's 12 Mpx JPEG 3-5 MB (the page scales photos
+        # down, curl does not): 8 MB leaves room for those, and no more.
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 64 * 1024**2),
         # The most pixels an image's header may claim (and Pillow's decompression-bomb
         # guard). Each format's tighter limits, from its decoder's cost, are constants
         # in webapp/decode.py: the sides, PNG bytes, WebP pixels, progressive JPEGs.

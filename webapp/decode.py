@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pyspng
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ApiError
 
@@ -88,6 +88,9 @@ def open_image(raw: bytes, max_pixels: int) -> Image.Image:
             else:  # JPEG, or MPO: a phone camera's JPEG with more pictures after the first
                 _reduce_jpeg(image, raw)
             image.load()
+            # A phone held sideways stores the photo as the sensor saw it and says in EXIF how to
+            # turn it (in place: a picture without that tag is not copied).
+            ImageOps.exif_transpose(image, in_place=True)
     except ApiError:
         raise
     except UnidentifiedImageError:
@@ -96,7 +99,7 @@ def open_image(raw: bytes, max_pixels: int) -> Image.Image:
         raise ApiError(
             "image_too_large", f"The image has too many pixels: at most {max_pixels:,} are accepted.", 413
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError):
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError, struct.error):
         raise _damaged() from None
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # an animated image: its first frame

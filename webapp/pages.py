@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, make_response, render_template
 from markupsafe import Markup
 
 from .joining import page_address, qr_svg
 from .openapi import describe
 from .schemas import PageQuery
-from .teacher import keep_token_from_url
+from .teacher import is_teacher, keep_token_from_url
 
 bp = Blueprint("pages", __name__)
 
@@ -40,7 +40,13 @@ def jquery_file() -> str:
 )
 def index():
     """The page: draw a digit, watch the workers answer"""
-    return keep_token_from_url() or render_template("index.html", jquery=jquery_file())
+    redirect = keep_token_from_url()
+    if redirect:
+        return redirect
+    # The teacher's page (the token's cookie) shows the server's shape; a student's does not.
+    response = make_response(render_template("index.html", jquery=jquery_file(), teacher=is_teacher()))
+    response.vary.add("Cookie")
+    return response
 
 
 @bp.get("/class")

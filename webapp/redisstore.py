@@ -160,6 +160,9 @@ class RedisStore(RequestLog):
         """One stream entry as a logged request; None (skipped, counted) if it is not one."""
         try:
             values = orjson.loads(fields[b"r"])
+            # A row stored by an older version (fewer columns, still in a shared Redis after an
+            # upgrade) gets None for the columns it lacks.
+            values = values + [None] * (len(COLUMNS) - len(values))
             row = {"seq": int(entry_id.split(b"-")[0]), **dict(zip(COLUMNS, values, strict=True))}
         except (KeyError, TypeError, ValueError):  # orjson.JSONDecodeError is a ValueError
             row = None

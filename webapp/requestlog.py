@@ -38,6 +38,8 @@ COLUMNS = (
     "batch_size",
     "batch_id",
     "kind",
+    "name",  # predictions: the name the client gave (the class wall shows it)
+    "drawing",  # predictions: the 28x28 the model saw, a PNG data URL (the wall's thumbnail)
 )
 SCHEMA = f"""
 -- A new row's seq is the largest + 1, and the newest rows are never deleted,

@@ -15,6 +15,10 @@ import msgspec
 from .config import MODES, RUNTIMES
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# A student's name or code on the class wall: letters of any script, digits, spaces and . ' - _,
+# 1-24 of them, opening with a letter or digit (static/js/name.js checks the same as one types).
+# It ends with "nothing follows" rather than $, which lets a final newline through.
+NAME_PATTERN = r"^[^\W_][\w .'-]{0,23}(?![\s\S])"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 # The data URL of a picture the server decodes (decode.image_from_data_url, which
 # parses more loosely, to say what is wrong): documented for clients and for the
@@ -29,6 +33,14 @@ ClientId = Annotated[
     msgspec.Meta(
         pattern=CLIENT_ID_PATTERN,
         description="1-64 letters, digits, '-' or '_', grouping one tab's requests",
+    ),
+]
+Name = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=NAME_PATTERN,
+        description="1-24 letters, digits, spaces or . ' - _ (opening with a letter or digit): "
+        "the name or short code the class wall (GET /class) shows beside the drawing",
     ),
 ]
 Pixel = Annotated[float, msgspec.Meta(ge=0, le=255)]
@@ -60,8 +72,9 @@ class PredictBody(msgspec.Struct):
         ),
     ]
     client_id: ClientId | None = None  # null is the same as leaving it out
+    name: Name | None = None
 
-    codes: ClassVar = {"image": "bad_image", "client_id": "bad_client_id"}
+    codes: ClassVar = {"image": "bad_image", "client_id": "bad_client_id", "name": "bad_name"}
     missing: ClassVar = {"image": "missing_image"}
 
 
@@ -72,8 +85,9 @@ class PredictUpload(msgspec.Struct):
         bytes, msgspec.Meta(description="a PNG, JPEG or WebP file of a digit, in a file field named 'image'")
     ]
     client_id: ClientId | None = None
+    name: Name | None = None
 
-    codes: ClassVar = {"image": "bad_image", "client_id": "bad_client_id"}
+    codes: ClassVar = {"image": "bad_image", "client_id": "bad_client_id", "name": "bad_name"}
     missing: ClassVar = {"image": "missing_image"}
 
 
@@ -302,6 +316,23 @@ class LoggedRequest(TypedDict):
     batch_size: Count | None
     batch_id: Count | None
     kind: Annotated[str, msgspec.Meta(max_length=20)] | None
+    name: (
+        Annotated[
+            str, msgspec.Meta(max_length=24, description="predictions: the name the client gave, if any")
+        ]
+        | None
+    )
+    drawing: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=1300,
+                description="predictions: the 28x28 picture the model saw, a PNG data URL (under "
+                "1,300 characters; a drawing takes 200-600), for the class wall's thumbnails",
+            ),
+        ]
+        | None
+    )
 
 
 class RequestsPage(TypedDict):

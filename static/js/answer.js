@@ -9,7 +9,7 @@ const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 const el = {
   prediction: byTestId('prediction'),
-  digit: byTestId('digit'),
+  digit: byTestId('answer-digit'),
   confidence: byTestId('confidence'),
   answeredBy: byTestId('answered-by'),
   message: byTestId('message'),

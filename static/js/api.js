@@ -26,15 +26,17 @@ class Failure extends Error {
   }
 }
 
-export function predict(image, clientId) {
-  return postJson(PREDICT_URL, { image, client_id: clientId }, PREDICT_TIMEOUT_MS);
+// name: the student's name on the class wall, or null.
+export function predict(image, clientId, name = null) {
+  return postJson(PREDICT_URL, { image, client_id: clientId, ...(name ? { name } : {}) }, PREDICT_TIMEOUT_MS);
 }
 
 // A picture file (upload, camera, drop) as a multipart form, as `curl -F image=@digit.png` sends it.
-export function predictFile(file, clientId) {
+export function predictFile(file, clientId, name = null) {
   const form = new FormData();
   form.append('image', file);
   form.append('client_id', clientId);
+  if (name) form.append('name', name);
   return send({
     url: PREDICT_URL,
     method: 'POST',

@@ -29,7 +29,7 @@ export async function sendDrawing() {
   workersCard.showBurstPending(number, n);
   timeline.bringIntoView();
   const image = pad.toDataURL();
-  const summary = await runBurst(n, () => api.predict(image, state.clientId), (answer) => keepAnswer(answer, number));
+  const summary = await runBurst(n, () => api.predict(image, state.clientId, state.name), (answer) => keepAnswer(answer, number));
   state.burstRunning = false;
   workersCard.setBurstRunning(false);
   workersCard.showBurstSummary(number, summary);

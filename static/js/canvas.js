@@ -2,6 +2,7 @@
 // round strokes; the canvas keeps a fixed internal size (what is sent) and is scaled by CSS
 // (what is seen). Its buttons: predict, undo, clear. Styles: css/draw.css.
 
+import { formatBytes } from './format.js';
 import { byTestId } from './widgets.js';
 
 const LINE_WIDTH = 20; // about 1/14 of the 280 px side: an MNIST pen stroke
@@ -13,6 +14,8 @@ const el = {
   predict: byTestId('predict'),
   undo: byTestId('undo'),
   clear: byTestId('clear'),
+  photo: byTestId('photo-sent'),
+  photoCaption: byTestId('photo-sent-caption'),
 };
 const canvas = el.canvas[0];
 const ctx = canvas.getContext('2d');
@@ -66,6 +69,30 @@ export function toDataURL() {
 export function clear() {
   strokes.length = 0;
   redraw();
+  hidePhoto();
+}
+
+// A picture sent instead of a drawing (photo.js's prepare()): shown upright on the pad, fitted,
+// with its sizes, until the pen comes down or the pad is cleared.
+export function showPhoto({ bitmap, taken, sent }) {
+  if (!bitmap) return;
+  const photo = el.photo[0];
+  const pctx = photo.getContext('2d');
+  const scale = Math.min(photo.width / bitmap.width, photo.height / bitmap.height);
+  const width = bitmap.width * scale;
+  const height = bitmap.height * scale;
+  pctx.fillStyle = '#ffffff';
+  pctx.fillRect(0, 0, photo.width, photo.height);
+  pctx.drawImage(bitmap, (photo.width - width) / 2, (photo.height - height) / 2, width, height);
+  bitmap.close();
+  const scaled = sent.bytes !== taken.bytes ? ` (taken ${taken.width} × ${taken.height}, ${formatBytes(taken.bytes)})` : '';
+  el.photo.prop('hidden', false);
+  el.photoCaption.prop('hidden', false).text(`Sent ${sent.width} × ${sent.height}, ${formatBytes(sent.bytes)}${scaled}`);
+}
+
+function hidePhoto() {
+  el.photo.prop('hidden', true);
+  el.photoCaption.prop('hidden', true).text('');
 }
 
 export function undo() {
@@ -89,6 +116,7 @@ function startStroke(event) {
   canvas.setPointerCapture(event.pointerId);
   current = [toCanvasPoint(event)];
   strokes.push(current);
+  hidePhoto();
   handlers.strokeStart();
   drawDot(ctx, current[0]);
 }

@@ -1,13 +1,14 @@
 // The class view (GET /class), for a projector: the page's address as a QR code (drawn by the
 // server), the workers, and everyone's requests on the timeline and in the log, each student in
-// a colour of their own. Wiring and polling only: the views (workers.js, timeline.js, log.js)
-// draw, as on the page.
+// a colour of their own, and the class wall of their drawings. Wiring and polling only: the views
+// (wall.js, workers.js, timeline.js, log.js) draw, as on the page.
 
 import * as api from './api.js';
 import { keepColours } from './colors.js';
 import * as log from './log.js';
 import { createRequestStore } from './requests.js';
 import * as timeline from './timeline.js';
+import * as wall from './wall.js';
 import { downHosts, readWorkers, withUnlisted } from './worker-readings.js';
 import * as workersCard from './workers.js';
 
@@ -98,6 +99,7 @@ function showRequests() {
   const rows = requests.visible('everyone');
   timeline.setRows(rows);
   log.showLog(rows);
+  wall.show(rows);
 }
 
 timeline.colourBy('client');

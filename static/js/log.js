@@ -1,7 +1,7 @@
 // View: the requests card. The log, newest first, this tab's requests or every client's.
 // Styles: css/log.css.
 
-import { clockTime, formatMs, shortId } from './format.js';
+import { clockTime, formatMs, shortCode, shortId } from './format.js';
 import { byTestId, pidChip } from './widgets.js';
 
 const MAX_LOG_ROWS = 200;
@@ -58,5 +58,6 @@ function origin(row) {
   if (row.burst !== null) return `burst ${row.burst}`;
   if (row.mine) return 'this tab';
   if (row.route && row.route !== '/api/predict') return row.route;
-  return row.client_id ? 'another tab' : 'another client';
+  if (row.name) return row.name; // the name a student gave: the class wall shows it too
+  return row.client_id ? `another tab (${shortCode(row.client_id)})` : 'another client';
 }

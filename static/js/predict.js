@@ -7,6 +7,7 @@ import * as api from './api.js';
 import * as pad from './canvas.js';
 import * as connection from './connection.js';
 import * as corrections from './corrections.js';
+import * as photo from './photo.js';
 import { keepAnswer } from './render.js';
 import { state } from './state.js';
 
@@ -41,14 +42,23 @@ function sendDrawing(pauseMs) {
     return;
   }
   const image = pad.toDataURL();
-  send(image, api.predict(image, state.clientId), pauseMs);
+  send(image, api.predict(image, state.clientId, state.name), pauseMs);
 }
 
-// A picture (chosen, taken with the camera, or dropped): it replaces the drawing.
-export function predictFile(file) {
+// A picture (chosen, taken with the camera, or dropped): it replaces the drawing, and the pad
+// shows it as sent (upright, scaled down: photo.js).
+export async function predictFile(file) {
   drawingChanged();
   pad.clear();
-  send(file, api.predictFile(file, state.clientId), 0);
+  const version = state.drawingVersion;
+  answerCard.showPending();
+  const picture = await photo.prepare(file);
+  if (version !== state.drawingVersion) {
+    picture.bitmap?.close(); // drawn on meanwhile: the drawing is what counts
+    return;
+  }
+  pad.showPhoto(picture);
+  send(picture.file, api.predictFile(picture.file, state.clientId, state.name), 0);
 }
 
 function send(image, request, pauseMs) {

@@ -113,6 +113,9 @@ function fromPolled(row, clientId) {
     roundTripMs: null,
     burst: null,
     route: typeof row.route === 'string' ? row.route : null,
+    name: typeof row.name === 'string' ? row.name : null, // the name a student gave, for the class wall (wall.js)
+    // the 28 × 28 the model saw, a PNG data URL
+    drawing: typeof row.drawing === 'string' && row.drawing.startsWith('data:image/png;base64,') ? row.drawing : null,
   };
 }
 

@@ -11,6 +11,7 @@ const clientId = tabClientId();
 
 export const state = {
   clientId, // this tab's, sent with each request: "this tab" in the log
+  name: null, // the name on the class wall (name.js), sent with each drawing; null: the tab's code
   requests: createRequestStore(clientId), // the answered requests this tab knows of
 
   // The drawing and its answer (predict.js).

@@ -162,7 +162,7 @@ function frame(time) {
 
 // A PID's colour for the canvas, where CSS classes do not reach: its palette slot's --pid-N.
 // A client's colour: a hue from its id, so that 30 students' bars are told apart.
-function clientColour(clientId) {
+export function clientColour(clientId) {
   if (!clientId) return MUTED;
   let hash = 0;
   for (const char of clientId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
