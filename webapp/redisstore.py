@@ -78,6 +78,17 @@ redis.call('SET', KEYS[2], string.format('%d', seq))
 """
 
 
+def stream_row(entry_id: bytes, raw: bytes) -> dict:
+    """A stream entry's JSON list -> its row (unchecked); TypeError or ValueError if it is no list.
+
+    A row stored by an older version (fewer columns, still in a shared Redis after an upgrade)
+    gets None for the columns it lacks.
+    """
+    values = orjson.loads(raw)
+    values = values + [None] * (len(COLUMNS) - len(values))
+    return {"seq": int(entry_id.split(b"-")[0]), **dict(zip(COLUMNS, values, strict=True))}
+
+
 class Unavailable(redis.ConnectionError):
     """Redis failed, and has not answered this worker's own threads since: a request does not ask it."""
 
@@ -159,11 +170,7 @@ class RedisStore(RequestLog):
     def _row(self, entry_id: bytes, fields: dict) -> dict | None:
         """One stream entry as a logged request; None (skipped, counted) if it is not one."""
         try:
-            values = orjson.loads(fields[b"r"])
-            # A row stored by an older version (fewer columns, still in a shared Redis after an
-            # upgrade) gets None for the columns it lacks.
-            values = values + [None] * (len(COLUMNS) - len(values))
-            row = {"seq": int(entry_id.split(b"-")[0]), **dict(zip(COLUMNS, values, strict=True))}
+            row = stream_row(entry_id, fields[b"r"])
         except (KeyError, TypeError, ValueError):  # orjson.JSONDecodeError is a ValueError
             row = None
         good, bad = checked([row])

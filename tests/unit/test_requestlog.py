@@ -94,9 +94,11 @@ def test_since_a_request_reads_back_past_any_number_of_rows_and_filters_by_clien
 
 
 def test_a_row_an_older_version_left_in_a_shared_redis_reads_with_none_for_new_columns() -> None:
-    from webapp.redisstore import _row
+    import orjson
+
+    from webapp.redisstore import stream_row
 
     older = ["rid", "tab-1", "/api/predict", 200, "host", 1, "t", 2, 1.0, 1.1, 1.2, 7, 0.9, 1, 3, None]
-    row = _row(older)
+    row = stream_row(b"5-0", orjson.dumps(older))
     assert row["request_id"] == "rid" and row["kind"] is None
     assert row["name"] is None and row["drawing"] is None
