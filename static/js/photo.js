@@ -1,6 +1,6 @@
 // A picture file (a phone camera's photo, a chosen file, a dropped one) -> what is sent: turned
 // upright (its EXIF orientation, which createImageBitmap applies) and at most MAX_SIDE px on its
-// longer side, so a 12 Mpx camera JPEG of 3-5 MB goes as ~100-200 KB and the model's 28 × 28
+// longer side, so a 12 Mpx camera JPEG of 3-5 MB goes as ~50-200 KB and the model's 28 × 28
 // loses nothing. Also the upright picture, to show what was sent. No DOM here.
 
 const MAX_SIDE = 1024;
