@@ -13,7 +13,9 @@ export function lost(failure) {
   page.showConnection(false, 'server unreachable');
   workersCard.showStale(true);
   answerCard.showError(failure.message);
-  state.resendWhenBack = state.resendWhenBack || !pad.isEmpty();
+  // Sent again when the server is back: a drawing it has not answered, never one it has.
+  const unanswered = !pad.isEmpty() && state.answeredVersion !== state.drawingVersion;
+  state.resendWhenBack = state.resendWhenBack || unanswered;
 }
 
 // Gives back true if the server had been gone (not at the first answer).

@@ -23,12 +23,17 @@ const WORKERS_POLL_MS = 1000;
 const REQUESTS_POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000; // a tab nobody looks at asks less often (a classroom has many)
 const REQUESTS_LIMIT = 300;
+// Polls in a row that may time out before the page says the server is gone: a server busy with a
+// class answers a poll late now and then, and that is no reason to call it unreachable.
+const TIMEOUTS_BEFORE_LOST = 3;
+let timeoutsInARow = 0;
 
 // Every answer is followed by the next poll, whatever it holds: an answer the page cannot read
 // (a hostile entry in a shared store) is skipped, said in the console, and never stops polling.
 export function pollWorkers() {
   api.workers().then(
     ({ body }) => {
+      timeoutsInARow = 0;
       try {
         if (connection.back()) predict.serverBack();
         showServer(body);
@@ -39,7 +44,9 @@ export function pollWorkers() {
       }
     },
     (failure) => {
-      if (failure.kind === 'unavailable') connection.lost(failure);
+      timeoutsInARow = failure.code === 'timeout' ? timeoutsInARow + 1 : 0;
+      const gone = failure.code !== 'timeout' || timeoutsInARow >= TIMEOUTS_BEFORE_LOST;
+      if (failure.kind === 'unavailable' && gone) connection.lost(failure);
       setTimeout(pollWorkers, pollDelay(WORKERS_POLL_MS));
     },
   );

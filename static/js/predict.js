@@ -69,6 +69,7 @@ function send(image, request, pauseMs) {
     (answer) => {
       keepAnswer(answer);
       if (!isNewest(version, seq)) return;
+      state.answeredVersion = version;
       const rest = pauseMs - (performance.now() - state.lastStrokeEnd);
       answerCard.showAnswer(answer.body, answer.ms, rest > 0);
       corrections.answered(image, answer.body.request_id);

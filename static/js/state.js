@@ -22,6 +22,7 @@ export const state = {
   lastStrokeEnd: 0, // performance.now() when the pen last lifted
   finalTimer: null, // turns a provisional answer final once the pen has paused
   resendWhenBack: false, // the drawing went unanswered: send it when the server is back
+  answeredVersion: -1, // the drawingVersion the newest answer on screen is for
   // The answer on screen, for a correction (corrections.js): its picture (a data URL, or the
   // uploaded File) and request id; null when there is none.
   answered: null,
