@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 from flask import Blueprint, current_app
 
+from .. import config as settings
 from .. import master
 from ..answers import log_answer, worker_info
-from ..config import FREE_THREADED_BUILD, MAX_WORKERS, MIN_WORKERS, MODES, NEEDS, importable
+from ..config import FREE_THREADED_BUILD, MAX_WORKERS, MIN_WORKERS, MODES
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..openapi import describe
@@ -96,7 +97,7 @@ def tensorflow_model() -> tuple[Model, float]:
 
 def tensorflow_installed() -> bool:
     """Whether this Python has TensorFlow at all (the server's own model runs without it)."""
-    return importable(NEEDS["tensorflow"])
+    return settings.importable(settings.NEEDS["tensorflow"])
 
 
 # started: a load is under way; waiting: another worker is loading first. Plain
