@@ -218,9 +218,11 @@ HOSTILE_WORKERS = {
 
 @pytest.fixture(scope="module")
 def redis_store_server(redis_server, tmp_path_factory):
-    """A 2-worker server whose log and worker list are in a Redis of this module's own."""
-    with running_server(MODE="processes", WORKERS="2", STORE=redis_server.url) as server:
-        yield server, redis.Redis.from_url(redis_server.url)
+    """A 2-worker server whose log and worker list are in a Redis database of this module's own
+    (the session's redis-server holds other modules' rows in database 0)."""
+    url = redis_server.url.rsplit("/", 1)[0] + "/7"
+    with running_server(MODE="processes", WORKERS="2", STORE=url) as server:
+        yield server, redis.Redis.from_url(url)
 
 
 def test_hostile_entries_in_redis_are_skipped_and_counted(redis_store_server):
