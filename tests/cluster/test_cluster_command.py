@@ -52,7 +52,7 @@ def test_the_cluster_command_serves_every_host_and_ctrl_c_leaves_nothing_behind(
                 break
         text = "".join(printed)
         assert "redis-server" in text and "nginx" in text and "?token=" in text, text
-        assert re.findall(r"host-\d", text) == ["host-1", "host-2", "host-3"], text
+        assert re.findall(r"^\s+(host-\d)\s", text, re.M) == ["host-1", "host-2", "host-3"], text
         logs = Path(re.search(r"logs in (\S+)", text)[1])
         running = psutil.Process(command.pid).children(recursive=True)
         assert len(running) >= 3 * 2 + 2  # 3 masters and their workers, redis-server, nginx
