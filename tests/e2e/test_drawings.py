@@ -71,7 +71,8 @@ def test_a_wrong_answer_corrected_on_the_page_is_stored(page: Page, start_server
     folder = tmp_path / "corrections"
     server = start_server(MODE="processes", WORKERS="2", CORRECTIONS=str(folder))
     page.goto(server.url + "/")
-    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "up")
+    # A server just started, on a busy machine: its first answers can take seconds.
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "up", timeout=30_000)
     prediction = page.get_by_test_id("prediction")
     draw_strokes(page, DIGIT_STROKES["7"])
     expect(prediction).to_have_attribute("data-state", "done")
@@ -139,7 +140,8 @@ def test_an_uploaded_photo_can_be_corrected_too(page: Page, photo_of_a_digit, st
     folder = tmp_path / "corrections"
     server = start_server(MODE="processes", WORKERS="2", CORRECTIONS=str(folder))
     page.goto(server.url + "/")
-    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "up")
+    # A server just started, on a busy machine: its first answers can take seconds.
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "up", timeout=30_000)
 
     page.get_by_test_id("upload").set_input_files(path)
     expect(page.get_by_test_id("prediction")).to_have_attribute("data-digit", str(digit))

@@ -35,8 +35,12 @@ def test_a_restart_in_another_mode_leaves_no_trace_of_the_old_one(page: Page, co
     expect(cards).to_have_count(1)  # no STOPPED card of the old server
     assert cards.evaluate_all(PIDS) == [new_pid]
     expect(cards.first).to_have_class(re.compile(r"\bpid-0\b"))  # the old workers' colours are free
-    rows = page.get_by_test_id("request-row")
-    assert not set(rows.evaluate_all(PIDS)) & old_pids
+    # The log is drawn on the next frame after the new server's first answer: wait for it.
+    page.wait_for_function(
+        "pids => ![...document.querySelectorAll('[data-testid=request-row]')]"
+        ".some(el => pids.includes(el.dataset.pid))",
+        arg=sorted(old_pids),
+    )
     expect(page.get_by_test_id("timeline")).to_have_attribute("data-lanes", "1")
     for summary in ("lab-summary", "burst-summary"):
         text = page.get_by_test_id(summary).inner_text()
