@@ -72,8 +72,12 @@ preload_app = False
 # -- limits and timeouts (see README, "Limits") --------------------------------
 
 
-def _env_int(name, default):
-    return int(os.environ.get(name, "").strip() or default)
+def _env_int(name, default, low=0, high=10**9):
+    """A whole-number setting of gunicorn's own, checked as every other setting (webapp/config.py)."""
+    try:
+        return _config._int(os.environ, name, default, low, high)
+    except _config.ConfigError as err:
+        sys.exit(f"Error: {err}")
 
 
 # A worker silent for this long is killed and replaced. The slowest legitimate
