@@ -171,8 +171,20 @@ class RequestsQuery(msgspec.Struct):
             ge=1, le=REQUESTS_MAX, description="a whole number from 1 to 1000: the most requests (the newest)"
         ),
     ] = REQUESTS_PAGE
+    drawings: Annotated[
+        bool,
+        msgspec.Meta(
+            description="true: each prediction's row carries its drawing (the class wall's thumbnails, "
+            "up to 1,300 characters a row); false: drawing is null, and a poll stays small"
+        ),
+    ] = False
 
-    codes: ClassVar = {"since": "bad_since", "client_id": "bad_client_id", "limit": "bad_limit"}
+    codes: ClassVar = {
+        "since": "bad_since",
+        "client_id": "bad_client_id",
+        "limit": "bad_limit",
+        "drawings": "bad_drawings",
+    }
     missing: ClassVar = {}
 
 

@@ -56,9 +56,11 @@ export function workers() {
   return send({ url: WORKERS_URL, method: 'GET', timeout: POLL_TIMEOUT_MS, cache: false });
 }
 
-export function requestsSince(since, limit) {
+// drawings: each prediction's 28 × 28 as well (the class wall's thumbnails; a larger answer).
+export function requestsSince(since, limit, drawings = false) {
   const data = { limit };
   if (since) data.since = since;
+  if (drawings) data.drawings = 'true';
   return send({ url: REQUESTS_URL, method: 'GET', data, timeout: POLL_TIMEOUT_MS, cache: false });
 }
 

@@ -78,7 +78,7 @@ function startAfresh() {
 }
 
 function pollRequests() {
-  api.requestsSince(latest, REQUESTS_LIMIT).then(
+  api.requestsSince(latest, REQUESTS_LIMIT, true).then(
     ({ body }) => {
       try {
         requests.addPolled(body.requests);

@@ -21,7 +21,7 @@ def seven(mnist_test):
 
 
 def _row(client, request_id: str) -> dict:
-    rows = client.get("/api/requests?limit=1000").get_json()["requests"]
+    rows = client.get("/api/requests?limit=1000&drawings=true").get_json()["requests"]
     return next(row for row in rows if row["request_id"] == request_id)
 
 
@@ -51,7 +51,7 @@ def test_a_prediction_without_a_name_logs_none_and_inference_logs_its_drawing(cl
     for r in range(6, 22):
         rows[r][14] = 255
     answer = client.post("/inference", json={"images": rows})
-    last = client.get("/api/requests?limit=1").get_json()["requests"][-1]
+    last = client.get("/api/requests?limit=1&drawings=true").get_json()["requests"][-1]
     assert answer.status_code == 200 and last["route"] == "/inference"
     assert last["drawing"].startswith("data:image/png;base64,") and last["name"] is None
 
@@ -77,8 +77,21 @@ def test_both_stores_keep_the_name_and_the_drawing(stored_server, seven) -> None
 
     def logged() -> list[dict]:
         """The prediction's row, once the worker that answered it has stored it (within 50 ms)."""
-        rows = get_json(f"{stored_server.url}/api/requests?client_id=tab-s&limit=1000")[1]["requests"]
+        rows = get_json(f"{stored_server.url}/api/requests?client_id=tab-s&limit=1000&drawings=true")[1][
+            "requests"
+        ]
         return [row for row in rows if row["request_id"] == body["request_id"]]
 
     (row,) = wait_for(logged, timeout=10)
     assert row["name"] == "Ana" and row["drawing"] == body["model_input"]
+
+
+def test_a_poll_carries_drawings_only_when_it_asks(client, seven) -> None:
+    """The page's polls and a curl loop stay small; only the class wall asks for the pictures."""
+    client.post("/api/predict", json={"image": data_url(seven)})
+    plain = client.get("/api/requests?limit=1000").get_json()["requests"]
+    assert plain and all(row["drawing"] is None for row in plain)
+    wall = client.get("/api/requests?limit=1000&drawings=true").get_json()["requests"]
+    assert any(row["drawing"] for row in wall)
+    refused = client.get("/api/requests?drawings=maybe")
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "bad_drawings"
