@@ -10,8 +10,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -19,8 +17,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from harness.cluster import running_cluster
-from harness.launch import ROOT, find_nginx, find_redis_server, free_port, post_json
-from tests.cluster.test_cluster_command import port_free_on_every_host
+from harness.launch import find_nginx, find_redis_server, free_port, post_json
+from tests.cluster.test_cluster_command import start_cluster_command
 from tests.e2e.test_teacher_screens import screenshot
 from tests.waiting import hosts_listed, wait_for
 
@@ -164,17 +162,8 @@ def test_a_dead_host_is_reported_on_the_page_and_the_projector(cluster, page: Pa
 def test_the_cluster_command_says_when_a_host_dies():
     _need_redis_and_nginx()
     port = free_port()
-    command = subprocess.Popen(
-        [sys.executable, "-m", "harness.cluster", "--port", str(port), "--listen", "127.0.0.1",
-         "--hosts", "2", "--workers", "1", "--host-port", str(port_free_on_every_host())],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    printed = []
+    command, printed = start_cluster_command(port, "--hosts", "2")
     try:
-        for line in command.stdout:
-            printed.append(line)
-            if "Ctrl-C" in line:
-                break
         master = int(re.search(r"host-2 .*gunicorn master pid (\d+)", "".join(printed))[1])
         os.kill(master, signal.SIGKILL)
         for line in command.stdout:

@@ -34,22 +34,29 @@ def free_port_is(host: str, port: int) -> bool:
     return True
 
 
+def start_cluster_command(port: int, *args: str) -> tuple[subprocess.Popen, list[str]]:
+    """`python -m harness.cluster` on nginx port `port`, 1 worker a host, and what it printed up to
+    its "Ctrl-C" line (everything runs by then); the caller ends it."""
+    command = subprocess.Popen(
+        [sys.executable, "-m", "harness.cluster", "--port", str(port), "--listen", "127.0.0.1",
+         "--workers", "1", "--host-port", str(port_free_on_every_host()), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    printed = []
+    for line in command.stdout:
+        printed.append(line)
+        if "Ctrl-C" in line:
+            break
+    return command, printed
+
+
 @pytest.mark.slow
 def test_the_cluster_command_serves_every_host_and_ctrl_c_leaves_nothing_behind():
     if find_redis_server() is None or find_nginx() is None:
         pytest.skip("redis-server or nginx is not installed (make redis nginx): cluster tests skipped")
     port = free_port()
-    command = subprocess.Popen(
-        [sys.executable, "-m", "harness.cluster", "--port", str(port), "--listen", "127.0.0.1",
-         "--workers", "1", "--host-port", str(port_free_on_every_host())],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    printed = []
+    command, printed = start_cluster_command(port)
     try:
-        for line in command.stdout:
-            printed.append(line)
-            if "Ctrl-C" in line:
-                break
         text = "".join(printed)
         assert "redis-server" in text and "nginx" in text and "?token=" in text, text
         assert re.findall(r"^\s+(host-\d)\s", text, re.M) == ["host-1", "host-2", "host-3"], text
