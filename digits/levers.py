@@ -34,24 +34,21 @@ from PIL import Image
 
 from digits import dataset, sets, sources
 from webapp.model import Model
-from webapp.preprocess import _bbox, normalize, to_ink, to_mnist
+from webapp import preprocess
+from webapp.preprocess import normalize, to_ink, to_mnist
 
 WATCHED = (1, 4, 7, 8, 9)
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def preprocess_aspect(image: Image.Image, least: float | None) -> np.ndarray:
-    """The server's preprocessing, with ink narrower than ``least`` x its height stretched."""
-    ink = to_ink(image)
-    if least:
-        box = _bbox(ink)
-        if box is not None:
-            left, top, right, bottom = box
-            width, height = right - left, bottom - top
-            if width < least * height:
-                crop = Image.fromarray(ink[top:bottom, left:right])
-                ink = np.asarray(crop.resize((max(1, round(least * height)), height), Image.BILINEAR))
-    return to_mnist(ink, area=image.width * image.height)
+    """The server's preprocessing with its narrow-ink stretch at ``least`` (None: off)."""
+    shipped = preprocess.LEAST_ASPECT
+    preprocess.LEAST_ASPECT = least or 0.0
+    try:
+        return to_mnist(to_ink(image), area=image.width * image.height)
+    finally:
+        preprocess.LEAST_ASPECT = shipped
 
 
 def tta_variants(pixels: np.ndarray, k: int) -> list[np.ndarray]:
@@ -90,8 +87,7 @@ def pictures(n: int, seed: int = 0) -> dict[str, tuple[list, np.ndarray]]:
 
 
 def measure(model: Model, n: int) -> dict:
-    levers = {"as shipped": (None, 0), "aspect 0.3": (0.3, 0), "aspect 0.4": (0.4, 0), "tta 2": (None, 2)}
-    levers |= {"tta 4": (None, 4), "aspect 0.3 + tta 2": (0.3, 2)}
+    levers = {"no stretch": (None, 0), "aspect 0.3": (0.3, 0), "aspect 0.4": (0.4, 0), "aspect 0.5": (0.5, 0)}
     report: dict = {}
     for name, (images, labels) in pictures(n).items():
         print(f"  {name} ...", file=sys.stderr)
@@ -126,7 +122,7 @@ def cpu_costs(model: Model, repeat: int = 300) -> dict[str, float]:
 
     return {
         "preprocess (as shipped)": per_call(lambda: preprocess_aspect(canvas, None)),
-        "preprocess, aspect 0.3": per_call(lambda: preprocess_aspect(canvas, 0.3)),
+        "preprocess, aspect 0.4": per_call(lambda: preprocess_aspect(canvas, 0.4)),
         "one model call": per_call(lambda: model.predict(normalize(pixels))),
         "tta 2: the copies": per_call(lambda: tta_variants(pixels[0][None], 2)),
         "tta 4: the copies": per_call(lambda: tta_variants(pixels[0][None], 4)),
@@ -141,15 +137,6 @@ class KerasModel:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.model.predict(x, batch_size=1000, verbose=0)
-
-
-def scribble_inputs(n: int, seed: int) -> np.ndarray:
-    """Random scribbles for training, of seeds the evaluation never uses (1000 and up): three
-    strokes, and zig-zags; as the server's 28x28 inputs."""
-    from digits.calibrate import model_inputs
-
-    images = sources.three_strokes(n // 2, 1000 + seed) + sets.scribbles(n - n // 2, 2000 + seed)
-    return model_inputs(images)[0]
 
 
 def fine_tune_with_scribbles(digits: int, scribbles: int, seed: int = 7) -> KerasModel:
@@ -167,7 +154,7 @@ def fine_tune_with_scribbles(digits: int, scribbles: int, seed: int = 7) -> Kera
     print(f"redrawing {half:,} digits with a pen, {scribbles:,} scribbles ...", file=sys.stderr)
     drawn = pen.redrawn(x[pick[:half]], y[pick[:half]], seed)
     fonts, font_labels = pen.font_digits(digits // 5, seed)  # print digits, as training has them
-    noise = scribble_inputs(scribbles, seed)
+    noise = pen.scribbles(scribbles, seed)
     inputs = np.concatenate([x[pick[half:]], drawn, fonts, noise])
     labels = np.concatenate([y[pick[half:]], y[pick[:half]], font_labels])  # in the order of ``inputs``
     targets = np.concatenate([np.eye(10)[labels], np.full((len(noise), 10), 0.1)]).astype(np.float32)

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from digits.drawing import Stroke
-from digits.sets import render, skeleton_strokes
+from digits import sources
+from digits.sets import render, scribbles as zig_zags, skeleton_strokes
 from webapp.preprocess import preprocess
 
 SIZE = 140  # the canvas drawn on: half the page's; the preprocessing scales it to 20 px anyway
@@ -230,3 +231,16 @@ def redrawn(images: np.ndarray, labels: np.ndarray, seed: int, processes: int | 
         np.save(file, result)
     os.replace(partial, path)
     return result
+
+
+# Scribbles are drawn from these seeds up: the evaluation's (digits/evaluate.py, digits/calibrate.py)
+# are all below 1000, so the model never trains on a scribble it is judged by.
+SCRIBBLE_SEEDS = 1000
+
+
+def scribbles(n: int, seed: int) -> np.ndarray:
+    """``n`` random scribbles as the server's 28x28 inputs: no digit. Half three-stroke scribbles
+    (digits/sources.py), half zig-zags (digits/sets.py), with the page's pen; training gives
+    them the target "every digit alike", so the model itself is unsure of ink that is no digit."""
+    images = sources.three_strokes(n // 2, SCRIBBLE_SEEDS + seed) + zig_zags(n - n // 2, 2 * SCRIBBLE_SEEDS + seed)
+    return np.array([preprocess(image) for image in images]).reshape(-1, 28, 28)

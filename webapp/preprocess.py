@@ -44,6 +44,11 @@ EDGE_MOST = 0.7
 # works on float copies of the whole picture (a 5.9 KB all-black 6 Mpx PNG took seconds and
 # 220 MB at full size).
 WORKING_SIDE = 1024
+# MNIST scales a digit's longest side to 20 px and keeps its aspect, so a digit written a fifth as
+# wide as tall (a narrow hand's 8 or 0) becomes a bar that reads as a 1. Ink narrower than this
+# share of its height, and wider than twice its strokes (so not a 1's single stroke), is first
+# stretched sideways to this share.
+LEAST_ASPECT = 0.4
 
 
 def normalize(images: np.ndarray) -> np.ndarray:
@@ -235,6 +240,8 @@ def to_mnist(ink: np.ndarray, area: int | None = None, box: tuple | None = None)
     if np.count_nonzero(crop) < enough:
         raise _empty_drawing()
     height, width = crop.shape
+    if width < LEAST_ASPECT * height:
+        width = _unsquashed_width(crop)
     scale = BOX / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # Pillow's Lanczos filter widens with the scale factor, so a large drawing
@@ -243,6 +250,17 @@ def to_mnist(ink: np.ndarray, area: int | None = None, box: tuple | None = None)
     # pixel by 1/255 on average (drawn test digits).
     small = np.asarray(Image.fromarray(crop).resize(size, Image.LANCZOS, reducing_gap=3.0))
     return _centre_by_mass(small)
+
+
+def _unsquashed_width(crop: np.ndarray) -> int:
+    """The width a narrow digit is drawn at: LEAST_ASPECT x its height if its ink is more than
+    twice as wide as its strokes (side by side: the loops of an 8, a 7's bar), else its own
+    (one stroke: a 1, which MNIST's own writers drew as narrow as their pens)."""
+    height, width = crop.shape
+    ink = crop > 127
+    starts = np.count_nonzero(ink[:, 1:] & ~ink[:, :-1]) + np.count_nonzero(ink[:, 0])
+    stroke = np.count_nonzero(ink) / max(starts, 1)  # the mean width of a run of ink across a row
+    return max(width, round(LEAST_ASPECT * height)) if width > 2 * stroke else width
 
 
 _POSITIONS = np.arange(BOX + 1, dtype=np.float64)  # row and column numbers of a resized patch
