@@ -97,7 +97,7 @@ def reasons_for(
 
 
 # "Which digit": the thresholds tried, and how much more of each good tuning set it may fire on.
-CONFIDENCES = [round(c, 2) for c in np.arange(0.3, 0.951, 0.05)]
+CONFIDENCES = [round(c, 2) for c in np.arange(0.15, 0.951, 0.05)]
 MARGINS = [round(m, 2) for m in np.arange(0.0, 0.81, 0.1)]
 EXTRA_ON_GOOD = 0.01
 
@@ -281,10 +281,18 @@ def write(report: dict, model_dir: Path) -> None:
     readme = model_dir / "README.md"
     text = readme.read_text() if readme.is_file() else ""
     text = re.sub(rf"\n*{re.escape(MARK[0])}.*?{re.escape(MARK[1])}\n?", "\n", text, flags=re.S).rstrip()
-    readme.write_text(f"{text}\n\n{MARK[0]}\n{_section(report)}{MARK[1]}\n")
+    readme.write_text(f"{text}\n\n{MARK[0]}\n{_section(report, _handwriting(model_dir, report))}{MARK[1]}\n")
 
 
-def _section(report: dict) -> str:
+def _handwriting(model_dir: Path, report: dict) -> str:
+    """digits.evaluate's tables of the outside sources, for the model in model_dir."""
+    from digits.evaluate import outside_report, outside_sets, outside_tables
+
+    model = Model("litert", model_dir).load()
+    return outside_tables(outside_report(model, outside_sets(), report["temperature"]))
+
+
+def _section(report: dict, handwriting: str) -> str:
     import contextlib
     import io
 
@@ -312,6 +320,13 @@ likeliest digits, best first (`alternatives`, e.g. `[7, 1]`; `webapp/verdict.py`
 
 {reasons}
 
+## People's handwriting
+
+The sources of `digits/sources.py` (README, "People's handwriting": why each is independent of
+training), per source, per digit and per design, as `/api/predict` would answer them
+(`.venv/bin/python -m digits.evaluate` prints the same):
+
+{handwriting}
 """
 
 

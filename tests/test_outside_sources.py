@@ -69,8 +69,10 @@ def test_the_report_gives_every_figure_per_source_and_names_the_part(outside):
             assert set(r["per_design"]) == set(outside[name]["designs"])
     text = outside_tables(report)
     assert "stroke models | narrow hand" in text and "held out" in text
-    # What the issue found, measured here: styles read right, a narrow hand read as 1s.
+    # What the issue found, measured here: styles read right; a narrow hand, read as 1s at
+    # 83.7 % before its ink was stretched (webapp/preprocess.py), reads at 90.7 %: what is left
+    # are digits hardly wider than the pen, read as 1s.
     designs = report["stroke models"]["per_design"]
     for style in ("1 with a long flag", "crossed 7", "open 4", "closed 4", "9 with a straight stem"):
         assert designs[style]["accuracy"] >= 0.95, style
-    assert any(k.endswith("->1") for k in designs["narrow hand"]["confusions"])
+    assert designs["narrow hand"]["accuracy"] >= 0.88

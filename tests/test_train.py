@@ -49,9 +49,10 @@ def test_a_quick_run_writes_both_models_the_card_and_pictures(trained):
 def test_the_card_records_how_the_model_was_made(trained):
     card = json.loads((trained[0] / "model_card.json").read_text())
     assert card["command"].startswith("python train.py --limit 2000 --epochs 1")
-    # Each of the 2,000 digits as MNIST has it and once redrawn with a pen, and 0.4 font digits
-    # redrawn with a pen for each (digits/pen.py).
-    assert card["training_images"] == 2 * 2000 + 800 and card["epochs"] == 1
+    # Each of the 2,000 digits as MNIST has it and once redrawn with a pen, 0.4 font digits
+    # redrawn with a pen and 0.2 scribbles for each (digits/pen.py).
+    assert card["training_images"] == 2 * 2000 + 800 + 400 and card["epochs"] == 1
+    assert card["scribbles"] == 400
     assert card["pen_copies"] == 1 and card["font_share"] == 0.4
     assert len(card["per_digit_accuracy"]) == 10
     assert np.array(card["confusion_matrix"]).sum() == 10_000

@@ -67,7 +67,7 @@ SCRIBBLE_EXTENT = 0.4
 # Not sure which digit: a calibrated confidence under this, or the two likeliest digits closer
 # than this (calibrated). Chosen by python -m digits.calibrate on its tuning sets only (the most
 # scribbles caught while firing on at most 1 % more of each set of good drawings).
-UNSURE_CONFIDENCE = 0.35
+UNSURE_CONFIDENCE = 0.2
 UNSURE_MARGIN = 0.0
 # The alternatives: the likeliest digits, best first, until they hold this much of the
 # calibrated probability (two at least, three at most).

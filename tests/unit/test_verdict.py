@@ -62,8 +62,8 @@ def test_the_which_digit_thresholds_are_the_ones_calibrate_chose_on_tuning_sets_
 
 def test_a_model_unsure_of_the_digit_is_not_sure_and_names_the_likeliest_in_words():
     neat = Shape(ink=120, thickness=2.0, fill=0.3, ratio=0.1)
-    q = [0.0] * 10
-    q[7], q[1], q[9] = 0.34, 0.33, 0.33  # under UNSURE_CONFIDENCE
+    q = [0.46 / 7] * 10  # a scribble: every digit nearly alike
+    q[7], q[1], q[9] = 0.19, 0.18, 0.17  # under UNSURE_CONFIDENCE
     assert alternatives(q) == [7, 1, 9]
     assert unsure_reason(neat, max(q), 0.6, margin(q)) == "which_digit"
     assert reason_in_words("which_digit", alternatives(q)).startswith("7, 1 or 9?")
