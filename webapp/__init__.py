@@ -51,10 +51,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     decode.init_app(app)  # image limits
     shared = store.init_app(app)  # where the request log and the worker list are kept
-    workers.init_app(app, metrics.init_app(app), shared)  # ids and in-flight counts, metrics, the live list
+    worker_metrics = metrics.init_app(app)  # ids and in-flight counts
+    workers.init_app(app, worker_metrics, shared)  # the live worker list
     machine.init_app(app)  # the cores other work leaves spare
     security.init_app(app)  # security headers on every answer
-    model.init_app(app)  # the model, loaded and warm
+    if model.init_app(app, in_flight=worker_metrics.in_flight).ready:  # the model, loaded and warm
+        worker_metrics.set_ready()  # said in the worker list
     errors.init_app(app)  # every error as JSON
     corrections.init_app(app)  # the CORRECTIONS folder, if set
     teacher.init_app(app)  # the teacher's address, said again now and then

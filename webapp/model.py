@@ -16,13 +16,13 @@ TensorFlow's runtime is not fork-safe once started.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -159,11 +159,10 @@ class Model:
         }
 
 
-def init_app(app: Flask) -> Model:
-    """This worker's model, loaded and warm (unless DEFER_MODEL), and how requests call it:
-    one model call each, or shared calls where the mode batches."""
-    from .metrics import get_metrics
-
+def init_app(app: Flask, in_flight: Callable[[], int] | None = None) -> Model:
+    """This worker's model, loaded and warm (unless DEFER_MODEL), and where the mode batches,
+    the batcher its requests share calls through (``in_flight()``: the requests in this
+    process that may still join a batch)."""
     config = app.config
     model = Model(
         config["RUNTIME"],
@@ -172,18 +171,12 @@ def init_app(app: Flask) -> Model:
         intra_op=config["TF_INTRA_OP"],
         inter_op=config["TF_INTER_OP"],
     )
-    metrics = get_metrics(app)
-    if MODES[config["MODE"]].batches:
-        batcher = Batcher(
-            model, config["BATCH_MAX_SIZE"], config["BATCH_MAX_DELAY_MS"] / 1000, in_flight=metrics.in_flight
-        )
-        app.extensions["predict"] = batcher.submit
-    else:
-        app.extensions["predict"] = functools.partial(direct, model)
     app.extensions["model"] = model
+    if MODES[config["MODE"]].batches:
+        max_delay = config["BATCH_MAX_DELAY_MS"] / 1000
+        app.extensions["batcher"] = Batcher(model, config["BATCH_MAX_SIZE"], max_delay, in_flight=in_flight)
     if not config.get("DEFER_MODEL"):
         model.load().warm_up()
-        metrics.set_ready()
     return model
 
 
@@ -192,6 +185,15 @@ def get_model() -> Model:
     return current_app.extensions["model"]
 
 
+def get_batcher() -> Batcher | None:
+    """The batcher of the app handling this request, in a mode that batches; else None."""
+    return current_app.extensions.get("batcher")
+
+
 def infer(x: np.ndarray) -> Call:
-    """Probabilities for x and the model call that made them (shared in a batching mode)."""
-    return current_app.extensions["predict"](x)
+    """Probabilities for x and the model call that made them: one call of its own, or
+    (MODE=batched) its rows of a call shared with other requests."""
+    batcher = get_batcher()
+    if batcher is None:
+        return direct(get_model(), x)
+    return batcher.submit(x)
