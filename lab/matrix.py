@@ -42,8 +42,8 @@ from urllib.parse import urlsplit
 import psutil
 
 from harness import launch
+from serving.config import MODES, RUNTIMES
 from webapp import machine as machine_cpu
-from webapp.config import MODES, RUNTIMES
 
 # What the lab fires, in the order of the guide's claims.
 WORKLOADS = ("python", "io", "tensorflow", "predict-litert", "predict-tensorflow", "predict-numpy")
@@ -62,7 +62,7 @@ POOL_SETUPS = (
     {"MODE": "processes", "WORKERS": 2, "TF_INTRA_OP": 1, "TF_INTER_OP": 1},
 )
 # The modes in teaching order: the baseline, then threads, processes, both, batching.
-MODE_ORDER = tuple(MODES)  # as webapp/config.py lists them
+MODE_ORDER = tuple(MODES)  # as serving/config.py lists them
 ROW_ORDER = tuple(row for mode in MODE_ORDER for row in ((mode, NOGIL) if mode == "threads" else (mode,)))
 REQUEST_TIMEOUT = 120.0  # seconds; a lab request takes tens of milliseconds
 TOO_BUSY = (

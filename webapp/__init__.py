@@ -15,7 +15,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config, errors, jsonio, tracking
+from serving import config
+
+from . import errors, jsonio, tracking
 
 
 def create_app(test_config: dict | None = None) -> Flask:

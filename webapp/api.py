@@ -9,10 +9,11 @@ import numpy as np
 from flask import Blueprint, current_app, request
 from PIL import Image
 
+from serving.config import MAX_WORKERS, MIN_WORKERS, MODES, presets
+
 from . import decode, gil
 from .answers import log_answer, worker_info
 from .batching import Call
-from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
 from .lab.limits import server_cap
 from .machine import get_spare_cores

@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 from flask import Flask, current_app
 
+from serving.config import MODES
+
 from . import numpynet
 from .batching import Batcher, Call, direct
-from .config import MODES
 from .verdict import load_temperature
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar, Literal, NotRequired, TypedDict
 
 import msgspec
 
-from .config import MODES, RUNTIMES
+from serving.config import MODES, RUNTIMES
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # A student's name or code on the class wall: letters of any script, digits, spaces and . ' - _,
@@ -377,7 +377,7 @@ class LiveWorker(TypedDict):
 
 
 class Preset(TypedDict):
-    """A MODE preset (webapp/config.py)."""
+    """A MODE preset (serving/config.py)."""
 
     workers: int
     threads: int

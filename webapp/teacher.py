@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, redirect, request
 
-from . import master
+from serving import state
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     every = config["TEACHER_ADDRESS_EVERY"]
     if not (config["LAB"] and every and config["LAB_TOKEN"] and os.environ.get("GUNICORN_MASTER_PID")):
         return
-    address = master.teacher_address(config["BIND"], config["LAB_TOKEN"])
+    address = state.teacher_address(config["BIND"], config["LAB_TOKEN"])
     lock = Path(config["STATE_DIR"]) / "teacher-address.lock"
     threading.Thread(target=_say_again, args=(address, lock, every), name="address", daemon=True).start()
 
@@ -100,4 +100,4 @@ def _say_again(address: str, lock: Path, every: float) -> None:
                 os.close(fd)
                 continue  # another worker says it
             held = fd
-        log.info(master.TEACHER_LINE, address)
+        log.info(state.TEACHER_LINE, address)

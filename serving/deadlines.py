@@ -12,9 +12,6 @@ deadline only ever meets clients that send (or read) too slowly.
 This bounds what a slow client costs, not how many there can be: each holds a
 worker (sync) or a thread (gthread) for up to REQUEST_TIMEOUT. A buffering
 proxy (deploy/nginx.conf) removes the problem: it reads whole requests first.
-
-Loaded by path from gunicorn.conf.py, like webapp/master.py: nothing of the
-app is imported in the master.
 """
 
 from __future__ import annotations
@@ -167,7 +164,7 @@ def _gevent_worker():
 
 
 def worker_class(name: str):
-    """gunicorn's worker class for a worker_class name of webapp/config.py: ours, with request
+    """gunicorn's worker class for a worker_class name of serving/config.py: ours, with request
     deadlines, for each of sync, gthread and gevent."""
     if name == "gevent":
         return _gevent_worker()
