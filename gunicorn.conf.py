@@ -195,7 +195,7 @@ def on_starting(server):
 
 def nworkers_changed(server, new_value, old_value):
     """Master, whenever the pool's size changes (start, TTIN/TTOU, reload): write it down
-    for the lab's add/remove buttons (webapp/lab), which wait for it."""
+    for the lab's add/remove buttons (webapp/lab_api), which wait for it."""
     # No lock here: a worker holds it while it waits for this (the write is an atomic rename).
     state.write_pool(STATE_DIR, new_value)
 

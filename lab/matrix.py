@@ -224,7 +224,7 @@ def serving(
     on leaving, however we leave."""
     started = time.perf_counter()
     # The lab measures the mechanism, every worker busy at once: without the
-    # caps that keep a classroom server's predictions answering (webapp/lab/limits.py).
+    # caps that keep a classroom server's predictions answering (webapp/lab_api/limits.py).
     caps = {"LAB_MAX_IN_FLIGHT": "4096", "LAB_MAX_PER_CLIENT": "4096"}
     server = launch.start(log_dir=log_dir, python=python or sys.executable, ACCESS_LOG="", **{**caps, **env})
     _running.append(server)
@@ -291,7 +291,7 @@ def warm_up(server: launch.Server, workload: Workload, slots: int, timeout: floa
     sent = 0
 
     def check(answers: list[Answer]) -> None:
-        # 503: a worker loading TensorFlow in the background (webapp/lab), not yet there.
+        # 503: a worker loading TensorFlow in the background (webapp/lab_api), not yet there.
         bad = [a for a in answers if a.status not in (200, 503)]
         if bad:
             raise RuntimeError(f"warm-up of {workload.name}: HTTP {bad[0].status} {bad[0].body}")

@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         corrections,
         decode,
         health,
-        lab,
+        lab_api,
         machine,
         metrics,
         model,
@@ -62,7 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)  # every error as JSON
     corrections.init_app(app)  # the CORRECTIONS folder, if set
     teacher.init_app(app)  # the teacher's address, said again now and then
-    for blueprint in (api.bp, corrections.bp, health.bp, pages.bp, lab.bp, openapi.bp):
+    for blueprint in (api.bp, corrections.bp, health.bp, pages.bp, lab_api.bp, openapi.bp):
         app.register_blueprint(blueprint)
     tracking.find_busy_routes(app)  # the views marked @busy count as work in flight
     return app

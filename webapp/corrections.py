@@ -37,7 +37,7 @@ from serving.state import check_state_dir
 
 from . import decode
 from .errors import ApiError
-from .lab.limits import client_address
+from .lab_api.limits import client_address
 from .openapi import describe
 from .parsing import read_json
 from .png import grey_png

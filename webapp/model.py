@@ -1,4 +1,4 @@
-"""The digit classifier of one worker: load(), warm_up(), predict().
+"""The digit classifier of one worker: load(), warm_up(), probabilities().
 
 Two runtimes run the same trained network (train.py writes both files):
 - ``litert`` (default): the .tflite conversion in Google's LiteRT interpreter.
@@ -42,7 +42,7 @@ INPUT_SHAPE = (28, 28, 1)
 
 
 class Model:
-    """One loaded model; predict() may be called from several threads at once."""
+    """One loaded model; probabilities() may be called from several threads at once."""
 
     def __init__(self, runtime: str, model_dir: Path, threads: int = 1, intra_op: int = 1, inter_op: int = 1):
         self.runtime = runtime
@@ -84,16 +84,16 @@ class Model:
         """Run a few calls so the first real request pays no one-off costs."""
         started = time.perf_counter()
         for batch in (1, 1, 4):
-            self.predict(np.zeros((batch, *INPUT_SHAPE), np.float32))
+            self.probabilities(np.zeros((batch, *INPUT_SHAPE), np.float32))
         self.warm_up_seconds = time.perf_counter() - started
         self.ready = True
         return self
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
         """float32 [n, 28, 28, 1] in [0, 1] -> float32 [n, 10] probabilities."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if self.runtime == "litert":
-            return self._predict_litert(x)
+            return self._litert_probabilities(x)
         if self.runtime == "numpy":
             return numpynet.forward(self._weights, x)
         return self._fn(x).numpy()
@@ -114,7 +114,7 @@ class Model:
             state.batch = 1
         return state
 
-    def _predict_litert(self, x: np.ndarray) -> np.ndarray:
+    def _litert_probabilities(self, x: np.ndarray) -> np.ndarray:
         state = self._interpreter()
         if state.batch != len(x):
             state.interpreter.resize_tensor_input(state.input, x.shape)

@@ -430,7 +430,7 @@ class Settings(TypedDict):
     ]
 
 
-class Model(TypedDict):
+class ModelInfo(TypedDict):
     """This worker's model."""
 
     runtime: Literal[tuple(RUNTIMES)]
@@ -446,7 +446,7 @@ class Workers(TypedDict):
     """The concurrency settings and every live worker process."""
 
     settings: Settings
-    model: Model
+    model: ModelInfo
     answered_by: int
     count: int
     workers: list[LiveWorker]
@@ -480,7 +480,7 @@ class Ready(TypedDict):
 
     ready: bool
     pid: int
-    model: Model
+    model: ModelInfo
     request_log: LogStatus
     metrics_shared: Annotated[
         bool,

@@ -1,6 +1,6 @@
 """Who may control the server: the teacher, who holds the token printed at start.
 
-Anyone on the network may draw and run lab workloads (capped, webapp/lab/limits.py);
+Anyone on the network may draw and run lab workloads (capped, webapp/lab_api/limits.py);
 only the teacher may add or remove worker processes. The gunicorn master makes a
 token at start (or takes LAB_TOKEN) and prints the teacher's address,
 ``http://host:2431/?token=…``, as Jupyter does. Opening it stores the token in a
