@@ -11,15 +11,11 @@ See README.md for the rest (RUNTIME, LAB, limits).
 """
 
 import ctypes
-import json
-import logging
 import os
 import shutil
 import signal
 import sys
 from pathlib import Path
-
-from gunicorn import util as gunicorn_util
 
 ROOT = Path(__file__).resolve().parent
 # The project's packages, importable from whatever folder gunicorn was started in: it reads
@@ -63,6 +59,9 @@ if _concurrency["worker_class"] == "gevent":
 # Off on purpose: each worker imports the app (and its model runtime) after
 # the fork. TensorFlow is not fork-safe once its runtime has started.
 preload_app = False
+# Static files through write(), not os.sendfile(): an answer's headers then go with its body's
+# first bytes (serving/wire.py), never alone.
+sendfile = False
 
 # -- limits and timeouts (see README, "Limits") --------------------------------
 
@@ -98,7 +97,7 @@ limit_request_field_size = _env_int("LIMIT_REQUEST_FIELD_SIZE", 8190)
 # for its own user only.
 os.umask(0o077)
 # gunicorn's own umask setting (its unix sockets, worker temp files); --daemon resets the
-# process's umask to 022 regardless: on_starting sets it again (_private_after_daemon).
+# process's umask to 022 regardless: on_starting sets it again (master.private_after_daemon).
 umask = 0o077
 # One private folder per server (it survives a `kill -HUP` reload, which
 # re-reads this file): Prometheus' per-process metric files, the request log,
@@ -128,27 +127,6 @@ accesslog = os.environ.get("ACCESS_LOG", "") or None
 # /?token=…, and no log file may hold the token.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
 
-# -- gunicorn's own errors as the API's JSON --------------------------------------
-# A request line or header over the limits above never reaches Flask: gunicorn
-# answers it. Make that answer the same JSON error as every other one, with the
-# same security headers.
-
-
-def _write_json_error(sock, status_int, reason, mesg):
-    from webapp.security import HEADERS  # in the worker, where the app is loaded
-
-    code = reason.lower().replace(" ", "_")
-    body = json.dumps({"error": {"code": code, "message": f"{reason}: {mesg}"}}).encode()
-    headers = "".join(f"{name}: {value}\r\n" for name, value in HEADERS.headers.items())
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n{headers}"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    gunicorn_util.write_nonblock(sock, head.encode("latin1") + body)
-
-
-gunicorn_util.write_error = _write_json_error
-
 # -- hooks -----------------------------------------------------------------
 
 
@@ -161,19 +139,9 @@ def _serve_checked_model(server):
     server.log.info("model checked: %s (%s), served from %s", model_dir, runtime, snapshot)
 
 
-def _private_after_daemon(server):
-    """--daemon (make start) set the umask to 022 after this file was read, and the log files
-    were opened with it: 0644, and the teacher's address goes in them. Ours again, before
-    anything is written but gunicorn's first lines."""
-    os.umask(0o077)
-    for handler in (*server.log.error_log.handlers, *server.log.access_log.handlers):
-        if isinstance(handler, logging.FileHandler):
-            os.chmod(handler.baseFilename, 0o600)
-
-
 def on_starting(server):
     """Master, before any worker: a clean state folder and a checked model."""
-    _private_after_daemon(server)
+    master.private_after_daemon(server.log)
     master.clean_stale(server.log, keep=STATE_DIR)
     master.record_owner(STATE_DIR, server.pid)
     metrics = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])

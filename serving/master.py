@@ -15,6 +15,7 @@ only what the master never did (webapp/). The app never imports this module.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -34,6 +35,19 @@ from .state import OWNER, PREFIX, StateError, read_small, write_json
 MODEL_FILES = ("mnist_cnn.tflite", "mnist_cnn.keras", "mnist_cnn.npz", "calibration.json")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STALE_AFTER = 60  # seconds a folder without an owner record is left alone (a server starting)
+
+
+# -- the files of this server ---------------------------------------------------
+
+
+def private_after_daemon(log) -> None:
+    """--daemon (make start) set the umask to 022 after gunicorn.conf.py was read, and gunicorn's
+    log files were opened with it: 0644, and the teacher's address goes in them. Ours again,
+    before anything is written but gunicorn's first lines."""
+    os.umask(0o077)
+    for handler in (*log.error_log.handlers, *log.access_log.handlers):
+        if isinstance(handler, logging.FileHandler):
+            os.chmod(handler.baseFilename, 0o600)
 
 
 # -- stale state folders ---------------------------------------------------------
