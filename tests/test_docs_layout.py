@@ -1,5 +1,5 @@
-"""The README's layout tables are true: the served package's table names each of its modules
-and folders once, and nothing that is not there; the folder table names serving/ too."""
+"""The README's layout tables are true: the served package's table names each of its modules,
+data files and folders once, and nothing that is not there; the folder table names serving/ too."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _table_after(line: str) -> list[str]:
 
 def test_the_served_package_table_lists_every_module_of_webapp_once():
     listed = _table_after("The served package, one line a module:")
-    there = [p.name + ("/" if p.is_dir() else "") for p in (ROOT / "webapp").iterdir() if p.suffix == ".py"]
+    there = [p.name for p in (ROOT / "webapp").iterdir() if p.suffix in (".py", ".json")]
     there += [p.name + "/" for p in (ROOT / "webapp").iterdir() if (p / "__init__.py").is_file()]
     assert sorted(listed) == sorted(there)
 
