@@ -21,28 +21,13 @@ from pathlib import Path
 
 from serving.state import server_lock
 
+from .schemas import LoggedRequest
+
 log = logging.getLogger(__name__)
 
-COLUMNS = (
-    "request_id",
-    "client_id",
-    "route",
-    "status",
-    "host",
-    "pid",
-    "thread",
-    "thread_id",
-    "received",
-    "started",
-    "finished",
-    "digit",
-    "confidence",
-    "batch_size",
-    "batch_id",
-    "kind",
-    "name",  # predictions: the name the client gave (the class wall shows it)
-    "drawing",  # predictions: the 28x28 the model saw, a PNG data URL (the wall's thumbnail)
-)
+# The log's columns: LoggedRequest's fields after seq, in its order (older rows in Redis, written
+# with fewer, are padded with None: a new column goes last).
+COLUMNS = tuple(name for name in LoggedRequest.__annotations__ if name != "seq")
 SCHEMA = f"""
 -- A new row's seq is the largest + 1, and the newest rows are never deleted,
 -- so seq only grows (without AUTOINCREMENT's extra write per row).

@@ -309,14 +309,15 @@ class LogStatus(TypedDict):
 
 
 class LoggedRequest(TypedDict):
-    """One answered request in the log."""
+    """One answered request in the log. Its fields after seq are the log's columns, in this order
+    (webapp/requestlog.py: the SQLite table; webapp/redisstore.py: each row a JSON list)."""
 
     seq: Count
-    host: HostName
     request_id: RequestId
     client_id: ClientId | None
     route: Annotated[str, msgspec.Meta(max_length=100)]
     status: Annotated[int, msgspec.Meta(ge=100, le=599)]
+    host: HostName
     pid: Pid
     thread: Annotated[str, msgspec.Meta(max_length=100)]
     thread_id: Count
