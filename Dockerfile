@@ -41,7 +41,7 @@ COPY . /app/
 RUN cd /app \
  && mv deploy/healthcheck.py . \
  && rm -r deploy requirements.txt requirements-serve.txt \
- && python3 -m compileall -q webapp healthcheck.py
+ && python3 -m compileall -q webapp serving healthcheck.py
 
 # -- the image: Python, the packages and the app; no compiler, pip or package lists ---------
 FROM debian:bookworm-slim

@@ -4,50 +4,41 @@ Every value comes from the environment, with the defaults of the reference
 blog's `gunicorn app:app --bind=0.0.0.0:2431 -w 4`:
 
     BIND=0.0.0.0:2431   where to listen
-    MODE=processes      a preset of webapp/config.py (MODES): processes (4x1), threads (1x4), ...
+    MODE=processes      a preset of serving/config.py (MODES): processes (4x1), threads (1x4), ...
     WORKERS, THREADS    override the preset's processes and threads per process
 
 See README.md for the rest (RUNTIME, LAB, limits).
 """
 
 import ctypes
-import importlib.util
-import json
-import logging
 import os
 import shutil
 import signal
 import sys
 from pathlib import Path
 
-from gunicorn import util as gunicorn_util
-
 ROOT = Path(__file__).resolve().parent
+# The project's packages, importable from whatever folder gunicorn was started in: it reads
+# this file before it applies its own `chdir` and `pythonpath` settings.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
+# serving/, not webapp/: whatever the master imports, every forked worker inherits, and a
+# `kill -HUP` reload re-imports only what the master never did. The app (webapp/) is imported
+# by each worker, after the fork.
+from serving import config as settings  # noqa: E402  (gunicorn takes a name "config" for its setting)
+from serving import deadlines, master, state  # noqa: E402
 
-def _app_module(name):
-    # Read webapp/<name>.py as a file, without importing the webapp package:
-    # whatever the master imports, every forked worker inherits, and a
-    # `kill -HUP` reload could then not pick up changed app code.
-    spec = importlib.util.spec_from_file_location(f"_mnist_{name}", ROOT / "webapp" / f"{name}.py")
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
-    spec.loader.exec_module(module)
-    return module
-
-
-master = _app_module("master")
-_deadlines = _app_module("deadlines")
-_config = _app_module("config")
 try:  # every setting checked here, at start: a bad one is a clear error, not a worker that fails to boot
-    _settings = _config.load(os.environ)
-    _config.check_store(_settings["STORE"])  # and the shared store answers
-except _config.ConfigError as err:
+    _checked = settings.load(os.environ)
+    settings.check_store(_checked["STORE"])  # and the shared store answers
+except settings.ConfigError as err:
     sys.exit(f"Error: {err}")
 # numpy's BLAS (the numpy runtime's matrix products) uses MODEL_THREADS threads per call, as
 # LiteRT does: its default, one spinning thread per core in every worker, made a 1 ms call take
 # 80 ms on a busy machine. Set before any worker imports numpy.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_settings["MODEL_THREADS"]))
-_concurrency = _config.concurrency(os.environ)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_checked["MODEL_THREADS"]))
+_concurrency = settings.concurrency(os.environ)
 
 # -- socket ----------------------------------------------------------------
 
@@ -60,23 +51,26 @@ chdir = str(ROOT)
 workers = _concurrency["workers"]
 threads = _concurrency["threads"]
 # sync: one request at a time per process; gthread: a thread pool per process,
-# both with a deadline on each request (webapp/deadlines.py: slow clients);
+# both with a deadline on each request (serving/deadlines.py: slow clients);
 # gevent: greenlets on one thread, as many at once as worker_connections.
-worker_class = _deadlines.worker_class(_concurrency["worker_class"])
+worker_class = deadlines.worker_class(_concurrency["worker_class"])
 if _concurrency["worker_class"] == "gevent":
     worker_connections = _concurrency["at_once"]
 # Off on purpose: each worker imports the app (and its model runtime) after
 # the fork. TensorFlow is not fork-safe once its runtime has started.
 preload_app = False
+# Static files through write(), not os.sendfile(): an answer's headers then go with its body's
+# first bytes (serving/wire.py), never alone.
+sendfile = False
 
 # -- limits and timeouts (see README, "Limits") --------------------------------
 
 
 def _env_int(name, default, low=0, high=10**9):
-    """A whole-number setting of gunicorn's own, checked as every other setting (webapp/config.py)."""
+    """A whole-number setting of gunicorn's own, checked as every other setting (serving/config.py)."""
     try:
-        return _config._int(os.environ, name, default, low, high)
-    except _config.ConfigError as err:
+        return settings.int_setting(os.environ, name, default, low, high)
+    except settings.ConfigError as err:
         sys.exit(f"Error: {err}")
 
 
@@ -103,19 +97,19 @@ limit_request_field_size = _env_int("LIMIT_REQUEST_FIELD_SIZE", 8190)
 # for its own user only.
 os.umask(0o077)
 # gunicorn's own umask setting (its unix sockets, worker temp files); --daemon resets the
-# process's umask to 022 regardless: on_starting sets it again (_private_after_daemon).
+# process's umask to 022 regardless: on_starting sets it again (master.private_after_daemon).
 umask = 0o077
 # One private folder per server (it survives a `kill -HUP` reload, which
 # re-reads this file): Prometheus' per-process metric files, the request log,
 # the checked copy of the model. A named STATE_DIR must be ours and private.
 try:
     if not os.environ.get("STATE_DIR"):
-        os.environ["STATE_DIR"] = str(master.make_state_dir())
+        os.environ["STATE_DIR"] = str(state.make_state_dir())
         os.environ["MNIST_STATE_IS_TEMPORARY"] = "1"  # ours to delete on exit
-    STATE_DIR = master.check_state_dir(os.environ["STATE_DIR"])
+    STATE_DIR = state.check_state_dir(os.environ["STATE_DIR"])
     if os.environ.get("CORRECTIONS", "").strip():  # checked as STATE_DIR: ours, private, no link
-        master.check_state_dir(os.environ["CORRECTIONS"].strip(), "CORRECTIONS")
-except master.StateError as err:
+        state.check_state_dir(os.environ["CORRECTIONS"].strip(), "CORRECTIONS")
+except state.StateError as err:
     sys.exit(f"Error: {err}")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(STATE_DIR / "metrics")
 # gunicorn's control socket defaults to one path per user; servers started
@@ -133,68 +127,31 @@ accesslog = os.environ.get("ACCESS_LOG", "") or None
 # /?token=…, and no log file may hold the token.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)sB %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
 
-# -- gunicorn's own errors as the API's JSON --------------------------------------
-# A request line or header over the limits above never reaches Flask: gunicorn
-# answers it. Make that answer the same JSON error as every other one, with the
-# same security headers.
-
-
-def _write_json_error(sock, status_int, reason, mesg):
-    from webapp.security import HEADERS  # in the worker, where the app is loaded
-
-    code = reason.lower().replace(" ", "_")
-    body = json.dumps({"error": {"code": code, "message": f"{reason}: {mesg}"}}).encode()
-    headers = "".join(f"{name}: {value}\r\n" for name, value in HEADERS.headers.items())
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n{headers}"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    gunicorn_util.write_nonblock(sock, head.encode("latin1") + body)
-
-
-gunicorn_util.write_error = _write_json_error
-
 # -- hooks -----------------------------------------------------------------
 
 
 def _serve_checked_model(server):
     """Copy models/ into the state folder, check the copy, and have new workers load it."""
-    config = _config.load(os.environ)
-    snapshot = master.snapshot_model(config["MODEL_DIR"], STATE_DIR, config["RUNTIME"], ROOT)
+    model_dir, runtime = _checked["MODEL_DIR"], _checked["RUNTIME"]
+    snapshot = master.snapshot_model(model_dir, STATE_DIR, runtime, ROOT)
     os.environ["MNIST_MODEL_SNAPSHOT"] = str(snapshot)
     master.drop_snapshots(STATE_DIR, keep=snapshot)
-    server.log.info(
-        "model checked: %s (%s), served from %s", config["MODEL_DIR"], config["RUNTIME"], snapshot
-    )
-
-
-def _private_after_daemon(server):
-    """--daemon (make start) set the umask to 022 after this file was read, and the log files
-    were opened with it: 0644, and the teacher's address goes in them. Ours again, before
-    anything is written but gunicorn's first lines."""
-    os.umask(0o077)
-    for handler in (*server.log.error_log.handlers, *server.log.access_log.handlers):
-        if isinstance(handler, logging.FileHandler):
-            os.chmod(handler.baseFilename, 0o600)
+    server.log.info("model checked: %s (%s), served from %s", model_dir, runtime, snapshot)
 
 
 def on_starting(server):
     """Master, before any worker: a clean state folder and a checked model."""
-    _private_after_daemon(server)
+    master.private_after_daemon(server.log)
     master.clean_stale(server.log, keep=STATE_DIR)
     master.record_owner(STATE_DIR, server.pid)
     metrics = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     metrics.mkdir(exist_ok=True)
     for stale in metrics.iterdir():  # a named STATE_DIR, used before
         stale.unlink()
-    # The request log is created once, here: workers booting together would
-    # otherwise race to switch it to WAL mode.
-    if not _config.load(os.environ)["STORE"]:
-        _app_module("requestlog").create(STATE_DIR / "requests.sqlite")
     try:
         _serve_checked_model(server)
         os.environ["LAB_TOKEN"] = master.teacher_token(os.environ.get("LAB_TOKEN", "").strip())
-    except master.StateError as err:
+    except state.StateError as err:
         server.log.error("%s", err)
         on_exit(server)  # nothing left behind by a start that failed
         sys.exit(1)
@@ -206,16 +163,16 @@ def on_starting(server):
 
 def nworkers_changed(server, new_value, old_value):
     """Master, whenever the pool's size changes (start, TTIN/TTOU, reload): write it down
-    for the lab's add/remove buttons (webapp/lab), which wait for it."""
+    for the lab's add/remove buttons (webapp/lab_api), which wait for it."""
     # No lock here: a worker holds it while it waits for this (the write is an atomic rename).
-    master.write_pool(STATE_DIR, new_value)
+    state.write_pool(STATE_DIR, new_value)
 
 
 def on_reload(server):
     """Master, on `kill -HUP`, before new workers start: the new model only if it loads."""
     try:
         _serve_checked_model(server)
-    except master.StateError as err:
+    except state.StateError as err:
         server.log.error("%s; the workers keep serving the last good model", err)
 
 
@@ -227,9 +184,9 @@ def when_ready(server):
         server.cfg.threads,
         ", ".join(server.cfg.bind),
     )
-    if _config.load(os.environ)["LAB"]:
-        address = master.teacher_address(server.cfg.bind[0], os.environ["LAB_TOKEN"])
-        server.log.info(master.TEACHER_LINE, address)
+    if _checked["LAB"]:
+        address = state.teacher_address(server.cfg.bind[0], os.environ["LAB_TOKEN"])
+        server.log.info(state.TEACHER_LINE, address)
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

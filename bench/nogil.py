@@ -3,7 +3,7 @@
     python -m bench.nogil                      # the free-threaded python of harness/freethreaded.py
     python -m bench.nogil --ft /path/python3.14t --repeats 5
 
-Runs the lab's `python` workload (webapp/lab/burn.py, the very same loop) in child
+Runs the lab's `python` workload (webapp/lab_api/burn.py, the very same loop) in child
 interpreters and prints a Markdown table:
 
 - the same burst of N threads x MS ms of CPU in one process: wall time over one thread
@@ -35,8 +35,8 @@ FIXED_WORK = 20_000  # rounds of the burn loop's inner 200 additions: ~0.2 s on 
 
 
 def _burn():
-    """webapp/lab/burn.py's burn_python, loaded as a file: no package, no Flask needed."""
-    spec = importlib.util.spec_from_file_location("_burn", ROOT / "webapp" / "lab" / "burn.py")
+    """webapp/lab_api/burn.py's burn_python, loaded as a file: no package, no Flask needed."""
+    spec = importlib.util.spec_from_file_location("_burn", ROOT / "webapp" / "lab_api" / "burn.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.burn_python

@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 import statistics
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from digits.drawing import PEN
 from digits.strokes import DIGIT_STROKES, draw_strokes
 from harness.browser import launch_options
 from harness.launch import running_server
-
-ROOT = Path(__file__).resolve().parent.parent
 
 DIGITS = ["1", "7", "0"]  # one stroke each: the stroke's end is the drawing's end
 INSTRUMENT = """() => {
@@ -178,13 +176,10 @@ def main() -> None:
     finals = [t["last stroke end → answer final"] for t in two if t["read as 4 in the end"]]
     if finals:
         print(f"- last stroke end → answer final: median {statistics.median(finals):.0f} ms")
-    app = (ROOT / "static/js/app.js").read_text()
-    debounce, pause = re.search(r"DEBOUNCE_MS = (\d+)", app), re.search(r"PAUSE_MS = (\d+)", app)
-    if debounce and pause:
-        print(
-            f"\nThe page waits {debounce[1]} ms after a stroke ends (another may follow) before it sends,"
-            f" and shows the answer as provisional until the pen has rested {pause[1]} ms."
-        )
+    print(
+        f"\nThe page waits {PEN['debounce_ms']} ms after a stroke ends (another may follow) before it"
+        f" sends, and shows the answer as provisional until the pen has rested {PEN['pause_ms']} ms."
+    )
 
 
 if __name__ == "__main__":

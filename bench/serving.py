@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import launch
-from webapp.config import MODES
+from serving.config import MODES
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

@@ -79,7 +79,7 @@ def model_inputs(images) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def verdicts(model: Model, pixels: np.ndarray, temperature: float, extents=None) -> list:
     """The verdict (a reason, or None) of each 28x28 input, as the model reads it."""
-    return reasons_for(pixels, model.predict(normalize(pixels)), temperature, extents)
+    return reasons_for(pixels, model.probabilities(normalize(pixels)), temperature, extents)
 
 
 def reasons_for(
@@ -164,11 +164,11 @@ def measure(model_dir: Path, n: int) -> dict:
     tuning = {"MNIST test, fit half", "drawn, fit half", *hershey}
     tuning |= {name for name, o in outside.items() if o[3] == "tune"}
 
-    fit_p = [model.predict(normalize(px)) for px, _, _ in fit_sets]
+    fit_p = [model.probabilities(normalize(px)) for px, _, _ in fit_sets]
     temperature = fit_temperature(np.concatenate(fit_p), np.concatenate([lab for _, lab, _ in fit_sets]))
 
     def with_raw(pixels, extents):
-        return pixels, model.predict(normalize(pixels)), extents
+        return pixels, model.probabilities(normalize(pixels)), extents
 
     good = {
         "MNIST test, fit half": (fit_sets[0][0], fit_p[0], None),
@@ -184,7 +184,7 @@ def measure(model_dir: Path, n: int) -> dict:
         "verdict_on_good": {},
     }
     for name, (pixels, labels, extents) in eval_sets.items():
-        raw = model.predict(normalize(pixels))
+        raw = model.probabilities(normalize(pixels))
         reasons = reasons_for(pixels, raw, temperature, extents)
         fired = Counter(r for r in reasons if r)
         right = raw.argmax(1) == labels

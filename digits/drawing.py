@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -17,13 +19,14 @@ Point = tuple[float, float]
 Stroke = list[Point]  # (x, y) points in [0, 1] x [0, 1] of the canvas, pen down to pen up
 
 INK_THRESHOLD = 100  # MNIST pixels brighter than this are ink
-CANVAS_SIZE = 280  # the page's canvas, internal pixels
-PEN_WIDTH = 20  # its pen, internal pixels (static/js/canvas.js LINE_WIDTH)
+PEN = json.loads((Path(__file__).resolve().parent.parent / "webapp" / "pen.json").read_text())
+CANVAS_SIZE = PEN["canvas_px"]  # the page's canvas, internal pixels
+PEN_WIDTH = PEN["pen_px"]  # its pen, internal pixels
 
 
 def draw_like_a_pen(
     digit: np.ndarray,
-    canvas: tuple[int, int] = (280, 280),
+    canvas: tuple[int, int] = (CANVAS_SIZE, CANVAS_SIZE),
     box: tuple[int, int, int] = (40, 40, 200),
     pen: float = 0.55,
     ink: tuple[int, int, int, int] = (0, 0, 0, 255),

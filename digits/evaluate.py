@@ -171,7 +171,7 @@ def outside_report(model, outside: dict[str, dict], temperature: float, which=No
 
     report = {}
     for name, s in outside.items():
-        raw = model.predict(normalize(s["pixels"]))
+        raw = model.probabilities(normalize(s["pixels"]))
         reasons = reasons_for(s["pixels"], raw, temperature, s["extents"], which)
         unsure = np.array([r is not None for r in reasons])
         labels, read = s["labels"], raw.argmax(axis=1)
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"install the fonts first: apt-get install {' '.join(missing)}")
     model = Model("litert", args.models).load()
     if not args.only_outside:
-        print(table(accuracy(model.predict, drawn_sets(args.n))), end="\n\n", flush=True)
+        print(table(accuracy(model.probabilities, drawn_sets(args.n))), end="\n\n", flush=True)
     print("outside sources (digits/sources.py) ...", file=sys.stderr)
     outside = outside_sets(hershey=True)
     print(outside_tables(outside_report(model, outside, load_temperature(args.models))))

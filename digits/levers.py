@@ -62,9 +62,9 @@ def tta_variants(pixels: np.ndarray, k: int) -> list[np.ndarray]:
 
 
 def predict_tta(model: Model, pixels: np.ndarray, k: int) -> np.ndarray:
-    p = model.predict(normalize(pixels))
+    p = model.probabilities(normalize(pixels))
     for v in tta_variants(pixels, k):
-        p = p + model.predict(normalize(v))
+        p = p + model.probabilities(normalize(v))
     return p / (k + 1)
 
 
@@ -123,19 +123,19 @@ def cpu_costs(model: Model, repeat: int = 300) -> dict[str, float]:
     return {
         "preprocess (as shipped)": per_call(lambda: preprocess_aspect(canvas, None)),
         "preprocess, aspect 0.4": per_call(lambda: preprocess_aspect(canvas, 0.4)),
-        "one model call": per_call(lambda: model.predict(normalize(pixels))),
+        "one model call": per_call(lambda: model.probabilities(normalize(pixels))),
         "tta 2: the copies": per_call(lambda: tta_variants(pixels[0][None], 2)),
         "tta 4: the copies": per_call(lambda: tta_variants(pixels[0][None], 4)),
     }
 
 
 class KerasModel:
-    """A Keras model with webapp.model.Model's predict()."""
+    """A Keras model with webapp.model.Model's probabilities()."""
 
     def __init__(self, model):
         self.model = model
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
         return self.model.predict(x, batch_size=1000, verbose=0)
 
 
@@ -186,7 +186,7 @@ def scribble_experiment(digits: int, scribbles: int) -> None:
         "MNIST test, second half": (x[5000:], None),
     }
     for name, model in (("shipped", shipped), ("fine-tuned with scribbles", tuned)):
-        p = model.predict(normalize(x))
+        p = model.probabilities(normalize(x))
         half = len(x) // 2
         t = fit_temperature(p[:half], y[:half])
         good = {"MNIST test, first half": (x[:half], p[:half], None)}
@@ -194,14 +194,14 @@ def scribble_experiment(digits: int, scribbles: int) -> None:
         for source, o in outside.items():
             if o["part"] == "tune":
                 target = bad if o["labels"].min() < 0 else good
-                target[source] = (o["pixels"], model.predict(normalize(o["pixels"])), o["extents"])
+                target[source] = (o["pixels"], model.probabilities(normalize(o["pixels"])), o["extents"])
         which = choose_which(good, bad, t)
         print(f"\n### {name}: MNIST test {(p.argmax(1) == y).mean():.2%}, T = {t:.3f}, {which}\n")
         report = outside_report(model, outside, t, (which["confidence"], which["margin"]))
         print(outside_tables(report).split("\n\n")[1])
         for extra, (pixels, extents) in others.items():
             w = (which["confidence"], which["margin"])
-            reasons = reasons_for(pixels, model.predict(normalize(pixels)), t, extents, w)
+            reasons = reasons_for(pixels, model.probabilities(normalize(pixels)), t, extents, w)
             unsure = np.mean([r is not None for r in reasons])
             print(f'| {extra} | held out | {len(pixels):,} | "not sure" {unsure:.2%} |')
 

@@ -53,7 +53,7 @@ def accuracy(model: Model, pictures, labels: np.ndarray) -> tuple[float, float, 
         pixels.append(x)
         extents.append(extent)
     pixels = np.array(pixels)
-    digits = model.predict(normalize(pixels)).argmax(1)
+    digits = model.probabilities(normalize(pixels)).argmax(1)
     reasons = verdicts(model, pixels, model.temperature, extents)
     unsure = np.mean([r is not None for r, ok in zip(reasons, right, strict=True) if ok])
     return float(((digits == labels) & np.array(right)).mean()), float(unsure), spent * 1000 / len(labels)

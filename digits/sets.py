@@ -18,11 +18,11 @@ import io
 from collections.abc import Iterator
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageColor, ImageDraw, ImageFilter
 
-from digits.drawing import CANVAS_SIZE, PEN_WIDTH, Stroke, mnist_strokes
+from digits.drawing import CANVAS_SIZE, PEN, PEN_WIDTH, Stroke, mnist_strokes
 
-INK = (17, 17, 17, 255)  # the page's pen colour (static/js/canvas.js)
+INK = (*ImageColor.getrgb(PEN["ink"]), 255)  # the page's pen colour
 
 
 def render(strokes: list[Stroke], box: tuple[float, float, float], width: float, size: int = CANVAS_SIZE):

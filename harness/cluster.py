@@ -36,7 +36,7 @@ from harness.launch import (
     running_redis,
     start,
 )
-from webapp.config import shown_store
+from serving.config import shown_store
 
 MAX_HOSTS = 3  # loopback addresses 127.0.0.2-4: they work on Linux without any set-up
 

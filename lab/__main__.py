@@ -31,8 +31,8 @@ from pathlib import Path
 
 from harness import freethreaded
 from lab import matrix
+from serving.config import MODES, ROOT
 from webapp import machine as machine_cpu
-from webapp.config import MODES, ROOT
 
 DEFAULT_OUT = ROOT / "docs" / "lab"
 NOTES = (

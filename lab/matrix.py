@@ -42,8 +42,8 @@ from urllib.parse import urlsplit
 import psutil
 
 from harness import launch
+from serving.config import MODES, RUNTIMES
 from webapp import machine as machine_cpu
-from webapp.config import MODES, RUNTIMES
 
 # What the lab fires, in the order of the guide's claims.
 WORKLOADS = ("python", "io", "tensorflow", "predict-litert", "predict-tensorflow", "predict-numpy")
@@ -62,7 +62,7 @@ POOL_SETUPS = (
     {"MODE": "processes", "WORKERS": 2, "TF_INTRA_OP": 1, "TF_INTER_OP": 1},
 )
 # The modes in teaching order: the baseline, then threads, processes, both, batching.
-MODE_ORDER = tuple(MODES)  # as webapp/config.py lists them
+MODE_ORDER = tuple(MODES)  # as serving/config.py lists them
 ROW_ORDER = tuple(row for mode in MODE_ORDER for row in ((mode, NOGIL) if mode == "threads" else (mode,)))
 REQUEST_TIMEOUT = 120.0  # seconds; a lab request takes tens of milliseconds
 TOO_BUSY = (
@@ -224,7 +224,7 @@ def serving(
     on leaving, however we leave."""
     started = time.perf_counter()
     # The lab measures the mechanism, every worker busy at once: without the
-    # caps that keep a classroom server's predictions answering (webapp/lab/limits.py).
+    # caps that keep a classroom server's predictions answering (webapp/lab_api/limits.py).
     caps = {"LAB_MAX_IN_FLIGHT": "4096", "LAB_MAX_PER_CLIENT": "4096"}
     server = launch.start(log_dir=log_dir, python=python or sys.executable, ACCESS_LOG="", **{**caps, **env})
     _running.append(server)
@@ -291,7 +291,7 @@ def warm_up(server: launch.Server, workload: Workload, slots: int, timeout: floa
     sent = 0
 
     def check(answers: list[Answer]) -> None:
-        # 503: a worker loading TensorFlow in the background (webapp/lab), not yet there.
+        # 503: a worker loading TensorFlow in the background (webapp/lab_api), not yet there.
         bad = [a for a in answers if a.status not in (200, 503)]
         if bad:
             raise RuntimeError(f"warm-up of {workload.name}: HTTP {bad[0].status} {bad[0].body}")

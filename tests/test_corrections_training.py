@@ -102,7 +102,7 @@ def test_fine_tuning_the_shipped_model_on_corrections_keeps_it_and_learns_them(c
     assert card["test_accuracy"] >= 0.99  # still the shipped model, not one trained on 1,000 digits
     assert "fine-tuning the model that was there" in (out / "README.md").read_text()
     images, labels, _ = load_corrections(corrections)
-    read = Model("litert", out).load().predict(normalize(images)).argmax(axis=1)
+    read = Model("litert", out).load().probabilities(normalize(images)).argmax(axis=1)
     assert (read == labels).all()
 
 

@@ -25,7 +25,7 @@ def inputs():
 
 @pytest.fixture(scope="module")
 def report(inputs):
-    return accuracy(Model("litert", MODELS).load().predict, inputs)
+    return accuracy(Model("litert", MODELS).load().probabilities, inputs)
 
 
 def test_the_shipped_model_reads_drawn_digits_at_98_percent(report):
@@ -66,7 +66,7 @@ def test_pen_redrawing_is_reproducible_and_reads_as_the_digit(mnist_test):
     again = pen._redraw_chunk((images[:200], labels[:200], 7))
     assert np.array_equal(first, again)
     assert not np.array_equal(first, pen._redraw_chunk((images[:200], labels[:200], 8)))
-    read = Model("litert", MODELS).load().predict(normalize(first)).argmax(axis=1)
+    read = Model("litert", MODELS).load().probabilities(normalize(first)).argmax(axis=1)
     assert (read == labels[:200]).mean() >= 0.95
 
 

@@ -149,7 +149,8 @@ def test_the_page_says_the_gil_is_on_on_the_normal_build(gil_server, page):
 def test_without_orjson_or_litert_the_app_answers_with_numpy_and_the_json_module(monkeypatch, mnist_test):
     from flask.json.provider import DefaultJSONProvider
 
-    from webapp import config, create_app, jsonio
+    from serving import config
+    from webapp import create_app, jsonio
 
     monkeypatch.setattr(jsonio, "orjson", None)
     monkeypatch.setattr(
@@ -169,7 +170,7 @@ def test_without_orjson_or_litert_the_app_answers_with_numpy_and_the_json_module
 
 
 def test_a_mode_or_runtime_whose_package_is_missing_is_a_clear_error(monkeypatch):
-    from webapp import config
+    from serving import config
 
     monkeypatch.setattr(config, "importable", lambda package: package == "numpy")
     with pytest.raises(config.ConfigError, match="MODE=async needs gevent"):

@@ -16,8 +16,8 @@ import pytest
 
 from harness.launch import get_json
 from lab import matrix
+from serving.config import ROOT
 from tests.waiting import wait_for
-from webapp.config import ROOT
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -82,6 +82,6 @@ def test_the_card_records_how_the_model_was_made(trained):
 def test_the_written_model_loads_and_predicts(trained, mnist_test, runtime):
     images, _ = mnist_test
     model = Model(runtime, trained[0]).load().warm_up()
-    probabilities = model.predict(normalize(images[:8]))
+    probabilities = model.probabilities(normalize(images[:8]))
     assert probabilities.shape == (8, 10)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config, errors, jsonio, tracking
+from serving import config
+
+from . import errors, jsonio, tracking
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -37,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         corrections,
         decode,
         health,
-        lab,
+        lab_api,
         machine,
         metrics,
         model,
@@ -51,14 +53,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     decode.init_app(app)  # image limits
     shared = store.init_app(app)  # where the request log and the worker list are kept
-    workers.init_app(app, metrics.init_app(app), shared)  # ids and in-flight counts, metrics, the live list
+    worker_metrics = metrics.init_app(app)  # ids and in-flight counts
+    workers.init_app(app, worker_metrics, shared)  # the live worker list
     machine.init_app(app)  # the cores other work leaves spare
     security.init_app(app)  # security headers on every answer
-    model.init_app(app)  # the model, loaded and warm
+    if model.init_app(app, in_flight=worker_metrics.in_flight).ready:  # the model, loaded and warm
+        worker_metrics.set_ready()  # said in the worker list
     errors.init_app(app)  # every error as JSON
     corrections.init_app(app)  # the CORRECTIONS folder, if set
     teacher.init_app(app)  # the teacher's address, said again now and then
-    for blueprint in (api.bp, corrections.bp, health.bp, pages.bp, lab.bp, openapi.bp):
+    for blueprint in (api.bp, corrections.bp, health.bp, pages.bp, lab_api.bp, openapi.bp):
         app.register_blueprint(blueprint)
     tracking.find_busy_routes(app)  # the views marked @busy count as work in flight
     return app

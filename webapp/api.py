@@ -9,12 +9,13 @@ import numpy as np
 from flask import Blueprint, current_app, request
 from PIL import Image
 
+from serving.config import MAX_WORKERS, MIN_WORKERS, MODES, presets
+
 from . import decode, gil
 from .answers import log_answer, worker_info
 from .batching import Call
-from .config import MAX_WORKERS, MIN_WORKERS, MODES, presets
 from .errors import ApiError
-from .lab.limits import server_cap
+from .lab_api.limits import server_cap
 from .machine import get_spare_cores
 from .model import get_model, infer
 from .openapi import describe
@@ -121,7 +122,7 @@ def predict() -> Prediction:
         "digit": answer.digit,
         "confidence": round(float(p[answer.digit]), 4),
         "probabilities": [round(float(v), 4) for v in p],
-        **verdict(pixels, extent, p),
+        **verdict_fields(pixels, extent, p),
         "request_id": request_id(),
         "client_id": fields.client_id,
         "worker": worker_info(answer.served),
@@ -132,7 +133,7 @@ def predict() -> Prediction:
     }
 
 
-def verdict(pixels: np.ndarray, extent: float, p: np.ndarray) -> dict:
+def verdict_fields(pixels: np.ndarray, extent: float, p: np.ndarray) -> dict:
     """The answer's "not sure" fields: verdict, and when unsure the reason (words and code) and
     the likeliest digits."""
     q = calibrated_one(p.tolist(), get_model().temperature)
@@ -195,7 +196,7 @@ def workers() -> Workers:
             # The teacher's page shows its own address (never cached by nginx: the request
             # carries the token), for the teacher's other devices.
             **({"teacher_address": teacher_address()} if teacher else {}),
-            # How much lab work runs at once (webapp/lab/limits.py): the page sends no more.
+            # How much lab work runs at once (webapp/lab_api/limits.py): the page sends no more.
             "lab_max_in_flight": server_cap(teacher),
             "lab_max_per_client": config["LAB_MAX_PER_CLIENT"],
             "lab_max_ms": config["LAB_MAX_MS"],

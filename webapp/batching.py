@@ -35,7 +35,7 @@ class Call:
 def direct(model, x: np.ndarray) -> Call:
     """No batching: one model call per request."""
     started = time.time()
-    probabilities = model.predict(x)
+    probabilities = model.probabilities(x)
     return Call(probabilities, started, time.time(), len(x), 0)
 
 
@@ -80,7 +80,7 @@ class Batcher:
             try:
                 batch = np.concatenate([x for x, _ in items])
                 started = time.time()
-                probabilities = self.model.predict(batch)
+                probabilities = self.model.probabilities(batch)
                 finished = time.time()
             except Exception as err:  # noqa: BLE001 - every waiting request must hear of it
                 log.exception("batch of %d failed", len(items))

@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 from flask import Blueprint, Flask, current_app
 
+from serving.state import check_state_dir
+
 from . import decode
 from .errors import ApiError
-from .lab.limits import client_address
-from .master import check_state_dir
+from .lab_api.limits import client_address
 from .openapi import describe
 from .parsing import read_json
 from .png import grey_png

@@ -13,7 +13,7 @@ import re
 import sys
 import warnings
 
-from .config import FREE_THREADED_BUILD
+from serving.config import FREE_THREADED_BUILD
 
 _NAMED = re.compile(r"enabled to load module '([^']+)'")
 _turned_on_by: list[str] = []

@@ -31,7 +31,11 @@ class OrjsonProvider(JSONProvider):
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        obj = self._prepare_response_obj(args, kwargs)
+        """jsonify()'s answer, written by orjson straight to bytes: one value, several (a list)
+        or keywords (an object), as Flask's own provider takes them."""
+        if args and kwargs:
+            raise TypeError("jsonify() takes either values or keywords, not both")
+        obj = args[0] if len(args) == 1 else list(args) if args else kwargs or None
         body = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
         return self._app.response_class(body, mimetype="application/json")
 

@@ -268,7 +268,9 @@ def _preallocate_metric_files() -> None:
                     os.close(fd)
             super().__init__(filename, read_mode)
 
-    values.MmapedDict = PreallocatedFile  # the name prometheus_client's values open files by
+    # prometheus_client has no public way to say how its files are made: its values module opens
+    # each through this name (tests/unit/test_framework_pins.py checks it still does).
+    values.MmapedDict = PreallocatedFile
 
 
 def _ensure_metrics_dir() -> str:

@@ -1,4 +1,4 @@
-"""The digit classifier of one worker: load(), warm_up(), predict().
+"""The digit classifier of one worker: load(), warm_up(), probabilities().
 
 Two runtimes run the same trained network (train.py writes both files):
 - ``litert`` (default): the .tflite conversion in Google's LiteRT interpreter.
@@ -16,21 +16,22 @@ TensorFlow's runtime is not fork-safe once started.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from flask import Flask, current_app
 
+from serving.config import MODES
+
 from . import numpynet
 from .batching import Batcher, Call, direct
-from .config import MODES
 from .verdict import load_temperature
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ INPUT_SHAPE = (28, 28, 1)
 
 
 class Model:
-    """One loaded model; predict() may be called from several threads at once."""
+    """One loaded model; probabilities() may be called from several threads at once."""
 
     def __init__(self, runtime: str, model_dir: Path, threads: int = 1, intra_op: int = 1, inter_op: int = 1):
         self.runtime = runtime
@@ -83,16 +84,16 @@ class Model:
         """Run a few calls so the first real request pays no one-off costs."""
         started = time.perf_counter()
         for batch in (1, 1, 4):
-            self.predict(np.zeros((batch, *INPUT_SHAPE), np.float32))
+            self.probabilities(np.zeros((batch, *INPUT_SHAPE), np.float32))
         self.warm_up_seconds = time.perf_counter() - started
         self.ready = True
         return self
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
         """float32 [n, 28, 28, 1] in [0, 1] -> float32 [n, 10] probabilities."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if self.runtime == "litert":
-            return self._predict_litert(x)
+            return self._litert_probabilities(x)
         if self.runtime == "numpy":
             return numpynet.forward(self._weights, x)
         return self._fn(x).numpy()
@@ -113,7 +114,7 @@ class Model:
             state.batch = 1
         return state
 
-    def _predict_litert(self, x: np.ndarray) -> np.ndarray:
+    def _litert_probabilities(self, x: np.ndarray) -> np.ndarray:
         state = self._interpreter()
         if state.batch != len(x):
             state.interpreter.resize_tensor_input(state.input, x.shape)
@@ -159,11 +160,10 @@ class Model:
         }
 
 
-def init_app(app: Flask) -> Model:
-    """This worker's model, loaded and warm (unless DEFER_MODEL), and how requests call it:
-    one model call each, or shared calls where the mode batches."""
-    from .metrics import get_metrics
-
+def init_app(app: Flask, in_flight: Callable[[], int] | None = None) -> Model:
+    """This worker's model, loaded and warm (unless DEFER_MODEL), and where the mode batches,
+    the batcher its requests share calls through (``in_flight()``: the requests in this
+    process that may still join a batch)."""
     config = app.config
     model = Model(
         config["RUNTIME"],
@@ -172,18 +172,12 @@ def init_app(app: Flask) -> Model:
         intra_op=config["TF_INTRA_OP"],
         inter_op=config["TF_INTER_OP"],
     )
-    metrics = get_metrics(app)
-    if MODES[config["MODE"]].batches:
-        batcher = Batcher(
-            model, config["BATCH_MAX_SIZE"], config["BATCH_MAX_DELAY_MS"] / 1000, in_flight=metrics.in_flight
-        )
-        app.extensions["predict"] = batcher.submit
-    else:
-        app.extensions["predict"] = functools.partial(direct, model)
     app.extensions["model"] = model
+    if MODES[config["MODE"]].batches:
+        max_delay = config["BATCH_MAX_DELAY_MS"] / 1000
+        app.extensions["batcher"] = Batcher(model, config["BATCH_MAX_SIZE"], max_delay, in_flight=in_flight)
     if not config.get("DEFER_MODEL"):
         model.load().warm_up()
-        metrics.set_ready()
     return model
 
 
@@ -192,6 +186,15 @@ def get_model() -> Model:
     return current_app.extensions["model"]
 
 
+def get_batcher() -> Batcher | None:
+    """The batcher of the app handling this request, in a mode that batches; else None."""
+    return current_app.extensions.get("batcher")
+
+
 def infer(x: np.ndarray) -> Call:
-    """Probabilities for x and the model call that made them (shared in a batching mode)."""
-    return current_app.extensions["predict"](x)
+    """Probabilities for x and the model call that made them: one call of its own, or
+    (MODE=batched) its rows of a call shared with other requests."""
+    batcher = get_batcher()
+    if batcher is None:
+        return direct(get_model(), x)
+    return batcher.submit(x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import is_typeddict
 
 import msgspec
 from flask import Blueprint, Flask, current_app, render_template
@@ -66,6 +67,7 @@ def spec(app: Flask) -> dict:
     refs, components = msgspec.json.schema_components(types, ref_template=_REF)
     ref = dict(zip(types, refs, strict=True))
     _with_limits(components, app.config)
+    _closed(components)
     paths: dict[str, dict] = {}
     for rule, method, view in views:
         paths.setdefault(rule.rule, {})[method.lower()] = _operation(view, described[view], ref, components)
@@ -82,6 +84,15 @@ def spec(app: Flask) -> dict:
         "paths": paths,
         "components": {"schemas": components},
     }
+
+
+def _closed(components: dict) -> None:
+    """An answer has the fields its type names and no others. Schemathesis checks every answer
+    against these (tests/api/test_openapi.py): a dict the code builds that drifts from its type
+    (a field added, renamed or left out) fails there."""
+    for name, schema in components.items():
+        if is_typeddict(getattr(schemas, name, None)):
+            schema["additionalProperties"] = False
 
 
 def _with_limits(components: dict, config) -> None:

@@ -8,6 +8,7 @@ templates/, JavaScript and CSS from static/.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 from flask import Blueprint, current_app, make_response, render_template
@@ -19,6 +20,12 @@ from .schemas import PageQuery
 from .teacher import is_teacher, keep_token_from_url
 
 bp = Blueprint("pages", __name__)
+
+# The page's pen: its canvas size, width and ink, and how long it waits after a stroke. The page
+# reads them from its canvas' attributes; the tools that draw like it (digits/drawing.py) from
+# this file.
+PEN_FILE = Path(__file__).with_name("pen.json")
+PEN = json.loads(PEN_FILE.read_text())
 
 
 @functools.cache
@@ -44,7 +51,9 @@ def index():
     if redirect:
         return redirect
     # The teacher's page (the token's cookie) shows the server's shape; a student's does not.
-    response = make_response(render_template("index.html", jquery=jquery_file(), teacher=is_teacher()))
+    response = make_response(
+        render_template("index.html", jquery=jquery_file(), teacher=is_teacher(), pen=PEN)
+    )
     response.vary.add("Cookie")
     return response
 

@@ -17,6 +17,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .errors import ApiError
 
 T = TypeVar("T")
+# msgspec's ValidationError says which field is wrong only in its words (it has no public path
+# attribute): read from them (tests/unit/test_framework_pins.py checks the words msgspec writes).
 _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _AT = re.compile(r"^(?P<what>.*) - at `\$\.(?P<field>\w+)(?P<inside>[^`]*)`$")
 

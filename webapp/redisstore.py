@@ -12,7 +12,7 @@ Its keys:
                                  workers leave the list by themselves
 
 Rows are stored by the log's writer thread, never on a request's path. Every call
-waits at most STORE_TIMEOUT (webapp/config.py). After a failure, requests stop asking
+waits at most STORE_TIMEOUT (serving/config.py). After a failure, requests stop asking
 Redis (/api/requests and /api/workers answer at once, without it; status() says the
 store is unavailable) while this worker's own threads, off any request's path, keep
 trying: the heartbeat every HEARTBEAT_EVERY s, the writer with each batch of rows
@@ -32,7 +32,8 @@ from collections.abc import Callable
 import orjson
 import redis
 
-from .config import STORE_TIMEOUT, shown_store, store_client
+from serving.config import STORE_TIMEOUT, shown_store, store_client
+
 from .requestlog import COLUMNS, RequestLog
 from .schemas import LiveWorker
 from .store import checked

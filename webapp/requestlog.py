@@ -19,28 +19,15 @@ import threading
 import time
 from pathlib import Path
 
+from serving.state import server_lock
+
+from .schemas import LoggedRequest
+
 log = logging.getLogger(__name__)
 
-COLUMNS = (
-    "request_id",
-    "client_id",
-    "route",
-    "status",
-    "host",
-    "pid",
-    "thread",
-    "thread_id",
-    "received",
-    "started",
-    "finished",
-    "digit",
-    "confidence",
-    "batch_size",
-    "batch_id",
-    "kind",
-    "name",  # predictions: the name the client gave (the class wall shows it)
-    "drawing",  # predictions: the 28x28 the model saw, a PNG data URL (the wall's thumbnail)
-)
+# The log's columns: LoggedRequest's fields after seq, in its order (older rows in Redis, written
+# with fewer, are padded with None: a new column goes last).
+COLUMNS = tuple(name for name in LoggedRequest.__annotations__ if name != "seq")
 SCHEMA = f"""
 -- A new row's seq is the largest + 1, and the newest rows are never deleted,
 -- so seq only grows (without AUTOINCREMENT's extra write per row).
@@ -69,7 +56,7 @@ _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' *
 
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-    # WAL mode is stored in the file (the master sets it once); switching while
+    # WAL mode is stored in the file (the first worker sets it); switching while
     # another process holds the file can fail at once with "locked", without
     # waiting on the timeout, so retry for a while.
     for attempt in range(50):
@@ -87,7 +74,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def create(path: Path) -> None:
-    """Create the database and its table (the gunicorn master does this once)."""
+    """Create the database and its table, if they are not there (each worker, as it starts)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = _connect(path)
     found = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
@@ -109,8 +96,10 @@ class RequestLog:
         self._db: sqlite3.Connection | None = None
         self._start(size)
         try:
-            create(self.path)
-        except sqlite3.Error as err:
+            # One worker at a time: workers booting together would race to switch it to WAL mode.
+            with server_lock(self.path.parent, "requests"):
+                create(self.path)
+        except (sqlite3.Error, OSError) as err:
             self._failed(err, 0)
 
     def _start(self, size: int) -> None:

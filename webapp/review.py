@@ -20,8 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+from serving.state import StateError
+
 from .corrections import APPROVED, check_folder, connect
-from .master import StateError
 
 
 def pending(db: sqlite3.Connection, ids: list[str], sender: str | None, every: bool) -> list[tuple]:

@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar, Literal, NotRequired, TypedDict
 
 import msgspec
 
-from .config import MODES, RUNTIMES
+from serving.config import MODES, RUNTIMES
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # A student's name or code on the class wall: letters of any script, digits, spaces and . ' - _,
@@ -309,14 +309,15 @@ class LogStatus(TypedDict):
 
 
 class LoggedRequest(TypedDict):
-    """One answered request in the log."""
+    """One answered request in the log. Its fields after seq are the log's columns, in this order
+    (webapp/requestlog.py: the SQLite table; webapp/redisstore.py: each row a JSON list)."""
 
     seq: Count
-    host: HostName
     request_id: RequestId
     client_id: ClientId | None
     route: Annotated[str, msgspec.Meta(max_length=100)]
     status: Annotated[int, msgspec.Meta(ge=100, le=599)]
+    host: HostName
     pid: Pid
     thread: Annotated[str, msgspec.Meta(max_length=100)]
     thread_id: Count
@@ -377,7 +378,7 @@ class LiveWorker(TypedDict):
 
 
 class Preset(TypedDict):
-    """A MODE preset (webapp/config.py)."""
+    """A MODE preset (serving/config.py)."""
 
     workers: int
     threads: int
@@ -430,7 +431,7 @@ class Settings(TypedDict):
     ]
 
 
-class Model(TypedDict):
+class ModelInfo(TypedDict):
     """This worker's model."""
 
     runtime: Literal[tuple(RUNTIMES)]
@@ -446,7 +447,7 @@ class Workers(TypedDict):
     """The concurrency settings and every live worker process."""
 
     settings: Settings
-    model: Model
+    model: ModelInfo
     answered_by: int
     count: int
     workers: list[LiveWorker]
@@ -480,7 +481,7 @@ class Ready(TypedDict):
 
     ready: bool
     pid: int
-    model: Model
+    model: ModelInfo
     request_log: LogStatus
     metrics_shared: Annotated[
         bool,

@@ -1,6 +1,6 @@
 """Who may control the server: the teacher, who holds the token printed at start.
 
-Anyone on the network may draw and run lab workloads (capped, webapp/lab/limits.py);
+Anyone on the network may draw and run lab workloads (capped, webapp/lab_api/limits.py);
 only the teacher may add or remove worker processes. The gunicorn master makes a
 token at start (or takes LAB_TOKEN) and prints the teacher's address,
 ``http://host:2431/?token=…``, as Jupyter does. Opening it stores the token in a
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, redirect, request
 
-from . import master
+from serving import state
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     every = config["TEACHER_ADDRESS_EVERY"]
     if not (config["LAB"] and every and config["LAB_TOKEN"] and os.environ.get("GUNICORN_MASTER_PID")):
         return
-    address = master.teacher_address(config["BIND"], config["LAB_TOKEN"])
+    address = state.teacher_address(config["BIND"], config["LAB_TOKEN"])
     lock = Path(config["STATE_DIR"]) / "teacher-address.lock"
     threading.Thread(target=_say_again, args=(address, lock, every), name="address", daemon=True).start()
 
@@ -100,4 +100,4 @@ def _say_again(address: str, lock: Path, every: float) -> None:
                 os.close(fd)
                 continue  # another worker says it
             held = fd
-        log.info(master.TEACHER_LINE, address)
+        log.info(state.TEACHER_LINE, address)

@@ -23,7 +23,7 @@ from .store import Store
 _STATS_TTL = 1.0  # seconds a worker's CPU/memory reading is reused
 
 
-class Workers:
+class WorkerList:
     """This worker, described; and a reader of every live worker's figures."""
 
     def __init__(self, metrics: WorkerMetrics, host: str, store: Store):
@@ -135,11 +135,11 @@ class Workers:
         return stats
 
 
-def init_app(app: Flask, metrics: WorkerMetrics, store: Store) -> Workers:
-    app.extensions["workers"] = workers = Workers(metrics, app.config["HOST_NAME"], store)
+def init_app(app: Flask, metrics: WorkerMetrics, store: Store) -> WorkerList:
+    app.extensions["workers"] = workers = WorkerList(metrics, app.config["HOST_NAME"], store)
     return workers
 
 
-def get_workers(app: Flask | None = None) -> Workers:
+def get_workers(app: Flask | None = None) -> WorkerList:
     """The live-worker reader (of ``app``, else of the app handling this request)."""
     return (app or current_app).extensions["workers"]

@@ -30,16 +30,9 @@ import * as timeline from './timeline.js';
 import * as upload from './upload.js';
 import * as workersCard from './workers.js';
 
-// After a stroke ends, wait this long for the next one before sending (bench/page_latency.py
-// reads it here).
-const DEBOUNCE_MS = 40;
-// An answer is provisional (greyed, "still drawing?") until the pen has rested this long: people
-// lift the pen for 150-400 ms between the strokes of a 4 or a 7 with a bar.
-const PAUSE_MS = 500;
-
 pad.bind({
   strokeStart: predict.drawingChanged,
-  strokeEnd: () => predict.strokeEnded(DEBOUNCE_MS, PAUSE_MS),
+  strokeEnd: () => predict.strokeEnded(pad.DEBOUNCE_MS, pad.PAUSE_MS),
   predict: predict.predictNow,
   undo: predict.undo,
   clear: predict.clear,

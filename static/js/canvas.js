@@ -5,8 +5,6 @@
 import { formatBytes } from './format.js';
 import { byTestId } from './widgets.js';
 
-const LINE_WIDTH = 20; // about 1/14 of the 280 px side: an MNIST pen stroke
-const INK = '#111111';
 const MIN_STEP = 1.5; // canvas px; closer points add nothing but noise
 
 const el = {
@@ -18,6 +16,14 @@ const el = {
   photoCaption: byTestId('photo-sent-caption'),
 };
 const canvas = el.canvas[0];
+// The pen, from the canvas' attributes (webapp/pen.json): about 1/14 of the side, an MNIST stroke.
+const LINE_WIDTH = Number(canvas.dataset.penPx);
+const INK = canvas.dataset.ink;
+// After a stroke ends, wait this long for the next one before sending.
+export const DEBOUNCE_MS = Number(canvas.dataset.debounceMs);
+// An answer is provisional (greyed, "still drawing?") until the pen has rested this long: people
+// lift the pen for 150-400 ms between the strokes of a 4 or a 7 with a bar.
+export const PAUSE_MS = Number(canvas.dataset.pauseMs);
 const ctx = canvas.getContext('2d');
 const strokes = []; // the drawing: each stroke a list of [x, y] in canvas px
 let current = null; // the stroke under the pen

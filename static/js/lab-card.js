@@ -15,7 +15,7 @@ const el = {
   priority: byTestId('lab-priority'),
 };
 
-// Whose lab work comes first (webapp/lab/limits.py): the teacher's, always.
+// Whose lab work comes first (webapp/lab_api/limits.py): the teacher's, always.
 const PRIORITY = {
   teacher: 'Your lab work comes first: while your burst runs, students’ lab work waits, so yours gets every worker.',
   student: 'The teacher’s lab work comes first: while the teacher’s burst runs, yours waits, then goes on by itself.',

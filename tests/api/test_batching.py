@@ -39,7 +39,7 @@ def test_concurrent_digits_are_batched_and_never_mixed_up(batched, mnist_test, m
     assert all(status == 200 for status, _ in answers)
     answers = [json.loads(body) for _, body in answers]
     # What the same model says of each drawing alone, in this process.
-    alone = model.predict(normalize(np.stack([preprocess(draw_like_a_pen(images[i])) for i in picks])))
+    alone = model.probabilities(normalize(np.stack([preprocess(draw_like_a_pen(images[i])) for i in picks])))
     assert [a["digit"] for a in answers] == alone.argmax(axis=1).tolist()
     shared = [a for a in answers if a["batch_size"] > 1]
     assert shared, "no two requests shared a model call"
@@ -57,4 +57,4 @@ def test_inference_answers_stay_with_their_requests(batched, mnist_test, model):
             pool.map(lambda image: post_json(batched.url + "/inference", {"images": image.tolist()}), images)
         )
     got = [int(body) for _, body in answers]
-    assert got == model.predict(normalize(images)).argmax(axis=1).tolist()
+    assert got == model.probabilities(normalize(images)).argmax(axis=1).tolist()

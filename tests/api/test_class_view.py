@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp import config, create_app
+from serving import config
+from webapp import create_app
 
 
 @pytest.fixture(scope="module")

@@ -156,9 +156,9 @@ def test_lab_off_is_404():
 def test_without_tensorflow_its_workload_is_refused_in_words(client, monkeypatch):
     """The default container image has no TensorFlow: a clear 409, not a load retried forever.
     (tests/docker runs it for real in that image.)"""
-    import webapp.lab
+    import webapp.lab_api
 
-    monkeypatch.setattr(webapp.lab, "tensorflow_installed", lambda: False)
+    monkeypatch.setattr(webapp.lab_api, "tensorflow_installed", lambda: False)
     response = client.post("/api/lab/work", json={"kind": "tensorflow", "ms": 10})
     assert response.status_code == 409
     error = response.get_json()["error"]

@@ -27,9 +27,8 @@ import pytest
 
 from harness import launch
 from harness.launch import ROOT, free_port, get_json, post_json, running_server, start
+from serving.state import OWNER, PREFIX
 from tests.waiting import SteadyLoad, accepted, all_replaced, wait_for
-from webapp import master
-from webapp.master import PREFIX
 
 MODELS = ROOT / "models"
 
@@ -111,10 +110,10 @@ def test_the_state_folder_is_private_and_unpredictable_and_stale_ones_are_cleane
     tmp = Path(tempfile.gettempdir())
     dead = tmp / f"{PREFIX}dead-server"
     dead.mkdir()
-    (dead / master.OWNER).write_text(json.dumps({"pid": 2**22 + 1, "started": 0}))
+    (dead / OWNER).write_text(json.dumps({"pid": 2**22 + 1, "started": 0}))
     reused = tmp / f"{PREFIX}reused-pid"  # a live pid, but not the process that made it
     reused.mkdir()
-    (reused / master.OWNER).write_text(json.dumps({"pid": os.getpid(), "started": 12345.0}))
+    (reused / OWNER).write_text(json.dumps({"pid": os.getpid(), "started": 12345.0}))
     starting = tmp / f"{PREFIX}starting-now"  # no owner record yet, and new: left alone
     starting.mkdir()
     port = free_port()

@@ -1,5 +1,5 @@
 """The teacher's demonstration comes first: students looping lab work never narrow the
-teacher's burst (webapp/lab/limits.py). Real gunicorn, 4 worker processes, three students
+teacher's burst (webapp/lab_api/limits.py). Real gunicorn, 4 worker processes, three students
 on addresses of their own, each as the page sends (two at once) but coming back at once when
 refused, as a script would."""
 

@@ -24,8 +24,8 @@ from digits.drawing import data_url, draw_like_a_pen
 from digits.strokes import draw_digit
 from harness.cluster import running_cluster
 from harness.launch import find_nginx, find_redis_server, get_json, post_json
+from serving.config import STORE_TIMEOUT
 from tests.waiting import SteadyLoad, hosts_listed, wait_for
-from webapp.config import STORE_TIMEOUT
 from webapp.redisstore import HEARTBEAT_EVERY, HEARTBEAT_TTL
 
 pytestmark = pytest.mark.slow

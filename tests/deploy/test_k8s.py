@@ -12,7 +12,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from webapp import config, create_app
+from serving import config
+from webapp import create_app
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 README = Path(__file__).resolve().parents[2] / "README.md"

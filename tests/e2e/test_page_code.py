@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.config import MODES
+from serving.config import MODES
 
 JS = Path(__file__).resolve().parents[2] / "static" / "js"
 MODULES = sorted(JS.glob("*.js"))

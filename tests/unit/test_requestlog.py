@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.config import store_client
+from serving.config import store_client
 from webapp.requestlog import _SLACK, RequestLog
 
 

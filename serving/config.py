@@ -134,7 +134,8 @@ class ConfigError(ValueError):
     """An environment variable has a value the server cannot use."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole number from low to high (default if unset), else a ConfigError naming it."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -247,8 +248,8 @@ def _public_url(env: Mapping[str, str]) -> str | None:
 def concurrency(env: Mapping[str, str] = os.environ) -> dict:
     """MODE preset, overridden by WORKERS / THREADS: how gunicorn runs the app."""
     mode = MODES[_available("MODE", _choice(env, "MODE", DEFAULT_MODE, MODES))]
-    workers = _int(env, "WORKERS", mode.workers, 1, 64)
-    threads = _int(env, "THREADS", mode.threads, 1, 64)
+    workers = int_setting(env, "WORKERS", mode.workers, 1, 64)
+    threads = int_setting(env, "THREADS", mode.threads, 1, 64)
     return {
         "mode": mode.name,
         "workers": workers,
@@ -275,7 +276,7 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         "LAB": _flag(env, "LAB", True),
         "MODEL_DIR": model_dir,
         # What workers load: the copy of MODEL_DIR the gunicorn master checked
-        # (webapp/master.py), or MODEL_DIR itself outside gunicorn.
+        # (serving/master.py), or MODEL_DIR itself outside gunicorn.
         "SERVED_MODEL_DIR": Path(snapshot) if snapshot else model_dir,
         # The lab's server controls (add/remove a worker) need this token; the
         # gunicorn master makes one at start unless it is set.
@@ -286,45 +287,45 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
             filter(None, (ip.strip() for ip in env.get("TRUSTED_PROXIES", "").split(",")))
         ),
         # Threads inside one model call: 1 by default, as each worker is one of several.
-        "MODEL_THREADS": _int(env, "MODEL_THREADS", 1, 1, 64),
+        "MODEL_THREADS": int_setting(env, "MODEL_THREADS", 1, 1, 64),
         # TensorFlow runtime only: its intra-op and inter-op thread pools (0 = TF's default).
-        "TF_INTRA_OP": _int(env, "TF_INTRA_OP", 1, 0, 64),
-        "TF_INTER_OP": _int(env, "TF_INTER_OP", 1, 0, 64),
+        "TF_INTRA_OP": int_setting(env, "TF_INTRA_OP", 1, 0, 64),
+        "TF_INTER_OP": int_setting(env, "TF_INTER_OP", 1, 0, 64),
         # A canvas PNG is 10-40 KB; a phone camera's 12 Mpx JPEG 3-5 MB (the page scales photos
         # down, curl does not): 8 MB leaves room for those, and no more.
-        "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 64 * 1024**2),
+        "MAX_CONTENT_LENGTH": int_setting(env, "MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 64 * 1024**2),
         # The most pixels an image's header may claim (and Pillow's decompression-bomb
         # guard). Each format's tighter limits, from its decoder's cost, are constants
         # in webapp/decode.py: the sides, PNG bytes, WebP pixels, progressive JPEGs.
-        "MAX_IMAGE_PIXELS": _int(env, "MAX_IMAGE_PIXELS", 16_000_000, 1024, 178_956_970),
+        "MAX_IMAGE_PIXELS": int_setting(env, "MAX_IMAGE_PIXELS", 16_000_000, 1024, 178_956_970),
         # /api/requests keeps this many of the latest requests, of all workers.
-        "REQUEST_LOG_SIZE": _int(env, "REQUEST_LOG_SIZE", 1000, 10, 100_000),
+        "REQUEST_LOG_SIZE": int_setting(env, "REQUEST_LOG_SIZE", 1000, 10, 100_000),
         "STATE_DIR": env.get("STATE_DIR", "").strip() or None,
         # The page's address for students (the class view's QR code), where the
         # server cannot know it: behind nginx or an ingress. Unset: found per request.
         "PUBLIC_URL": _public_url(env),
         # MODE=batched: the most images in one model call, and how long the
         # first waits for others (defaults chosen by bench/serving.py).
-        "BATCH_MAX_SIZE": _int(env, "BATCH_MAX_SIZE", 16, 1, 1024),
-        "BATCH_MAX_DELAY_MS": _int(env, "BATCH_MAX_DELAY_MS", 2, 0, 1000),
+        "BATCH_MAX_SIZE": int_setting(env, "BATCH_MAX_SIZE", 16, 1, 1024),
+        "BATCH_MAX_DELAY_MS": int_setting(env, "BATCH_MAX_DELAY_MS", 2, 0, 1000),
         # The lab's longest workload; raised only by tests of the worker timeout.
-        "LAB_MAX_MS": _int(env, "LAB_MAX_MS", 200, 1, 600_000),
+        "LAB_MAX_MS": int_setting(env, "LAB_MAX_MS", 200, 1, 600_000),
         # Lab workloads at once: server-wide (every worker thread but one, so a
         # prediction always finds one free; 8 at most), and per client but the teacher.
-        "LAB_MAX_IN_FLIGHT": _int(
+        "LAB_MAX_IN_FLIGHT": int_setting(
             env, "LAB_MAX_IN_FLIGHT", max(1, min(shape["workers"] * shape["at_once"] - 1, 8)), 1, 4096
         ),
-        "LAB_MAX_PER_CLIENT": _int(env, "LAB_MAX_PER_CLIENT", 2, 1, 4096),
+        "LAB_MAX_PER_CLIENT": int_setting(env, "LAB_MAX_PER_CLIENT", 2, 1, 4096),
         # Seconds between two printings of the teacher's address in the server's log (0: only
         # at start), so it is in a class's terminal whenever the teacher looks.
-        "TEACHER_ADDRESS_EVERY": _int(env, "TEACHER_ADDRESS_EVERY", 300, 0, 86_400),
+        "TEACHER_ADDRESS_EVERY": int_setting(env, "TEACHER_ADDRESS_EVERY", 300, 0, 86_400),
         # Corrections (webapp/corrections.py): off unless a folder is named; at most this many,
         # and bytes (each keeps its 28x28 input, ~0.5 KB with its row: 10,000 of them ~5 MB);
         # per client address (the teacher exempt), at most this many, and this many a minute.
         "CORRECTIONS": env.get("CORRECTIONS", "").strip() or None,
-        "CORRECTIONS_MAX_COUNT": _int(env, "CORRECTIONS_MAX_COUNT", 10_000, 1, 10_000_000),
-        "CORRECTIONS_MAX_BYTES": _int(env, "CORRECTIONS_MAX_BYTES", 20 * 1024**2, 64 * 1024, 1024**4),
-        "CORRECTIONS_PER_CLIENT": _int(env, "CORRECTIONS_PER_CLIENT", 50, 1, 10_000_000),
-        "CORRECTIONS_PER_MINUTE": _int(env, "CORRECTIONS_PER_MINUTE", 10, 1, 100_000),
+        "CORRECTIONS_MAX_COUNT": int_setting(env, "CORRECTIONS_MAX_COUNT", 10_000, 1, 10_000_000),
+        "CORRECTIONS_MAX_BYTES": int_setting(env, "CORRECTIONS_MAX_BYTES", 20 * 1024**2, 64 * 1024, 1024**4),
+        "CORRECTIONS_PER_CLIENT": int_setting(env, "CORRECTIONS_PER_CLIENT", 50, 1, 10_000_000),
+        "CORRECTIONS_PER_MINUTE": int_setting(env, "CORRECTIONS_PER_MINUTE", 10, 1, 100_000),
     }
     return settings

@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 from flask import Blueprint, current_app
 
-from .. import config as settings
-from .. import master
+from serving import config as settings
+from serving import state
+from serving.config import FREE_THREADED_BUILD, MAX_WORKERS, MIN_WORKERS, MODES
+
 from ..answers import log_answer, worker_info
-from ..config import FREE_THREADED_BUILD, MAX_WORKERS, MIN_WORKERS, MODES
 from ..errors import ApiError
 from ..model import INPUT_SHAPE, Model
 from ..openapi import describe
@@ -132,7 +133,7 @@ def _wait_for_another() -> None:
 def _load_tensorflow(app) -> None:
     config = app.config
     try:
-        with master.server_lock(Path(config["STATE_DIR"]), "tensorflow", on_wait=_wait_for_another):
+        with state.server_lock(Path(config["STATE_DIR"]), "tensorflow", on_wait=_wait_for_another):
             _tf_loader["waiting"] = False
             log.info("pid %d: loading TensorFlow for the lab", os.getpid())
             model = Model(
@@ -144,10 +145,10 @@ def _load_tensorflow(app) -> None:
             model.load().warm_up()
             # Calibrate alone, once: the batch that takes N ms is N / (ms per image).
             batch = np.zeros((256, *INPUT_SHAPE), np.float32)
-            model.predict(batch)
+            model.probabilities(batch)
             started = time.perf_counter()
             for _ in range(3):
-                model.predict(batch)
+                model.probabilities(batch)
             per_image = (time.perf_counter() - started) / 3 / len(batch)
         app.extensions["lab_tf"] = (model, per_image)
     except Exception:  # noqa: BLE001 - said in the log; the next request tries again
@@ -158,7 +159,7 @@ def _load_tensorflow(app) -> None:
 def run_tensorflow(ms: float) -> int:
     model, per_image = tensorflow_model()
     size = int(np.clip(round(ms / 1000 / per_image), 1, 65536))
-    model.predict(np.zeros((size, *INPUT_SHAPE), np.float32))
+    model.probabilities(np.zeros((size, *INPUT_SHAPE), np.float32))
     return size
 
 
@@ -236,8 +237,8 @@ def scale_workers() -> tuple[ScaleAnswer, int]:
     # under the lock, signal the master and wait until it has taken the change.
     # Two signals sent at once would merge into one (POSIX does not queue them).
     state_dir = Path(config["STATE_DIR"])
-    with master.server_lock(state_dir, "pool"):
-        size = master.read_pool(state_dir, config["WORKERS"])
+    with state.server_lock(state_dir, "pool"):
+        size = state.read_pool(state_dir, config["WORKERS"])
         target = size + 1 if action == "add" else size - 1
         if not MIN_WORKERS <= target <= MAX_WORKERS:
             raise ApiError(
@@ -246,7 +247,7 @@ def scale_workers() -> tuple[ScaleAnswer, int]:
                 409,
             )
         os.kill(master_pid, signal.SIGTTIN if action == "add" else signal.SIGTTOU)
-        if not master.wait_for_pool(state_dir, target, timeout=POOL_CHANGE_TIMEOUT):
+        if not state.wait_for_pool(state_dir, target, timeout=POOL_CHANGE_TIMEOUT):
             raise ApiError(
                 "no_answer", "The gunicorn master did not take the change; try again.", 503, retry_after=1
             )

@@ -1,24 +1,21 @@
-"""What the gunicorn master does for the app, without importing it.
+"""What the gunicorn master does for the app, in its hooks (gunicorn.conf.py).
 
-gunicorn.conf.py loads this file by path: whatever the master imports, every
-forked worker inherits, and a `kill -HUP` reload could then not pick up changed
-app code. So: standard library and psutil only, no Flask, no model runtime.
+Standard library, psutil and prometheus_client only, no Flask, no model runtime: whatever
+the master imports, every forked worker inherits, and a `kill -HUP` reload re-imports
+only what the master never did (webapp/). The app never imports this module.
 
-- The state folder: private (0700, ours), unpredictable, checked when given,
-  and the folders of dead servers cleaned at the next start.
+- The state folder (serving/state.py): the folders of dead servers cleaned at the next
+  start, and who owns this one.
 - The model: a copy of models/ checked in a separate process before any worker
   loads it, so a half-copied file plus `make reload` keeps the old model serving.
-- The pool: how many worker processes the master keeps (written whenever it
-  changes), so the lab's add/remove buttons count that, not the workers that
-  have registered, and wait for each change to be taken before the next.
+- A dead worker's metrics folded into one archive.
 - The teacher's token, which the lab's server controls require.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
+import logging
 import os
 import re
 import secrets
@@ -32,53 +29,28 @@ from pathlib import Path
 
 import psutil
 
-PREFIX = "mnist-serving-"  # our own state folders in the temporary directory
-OWNER = "server.json"  # in each: the master's pid and start time
-POOL = "pool.json"  # in each: the worker processes the master keeps
+from .state import OWNER, PREFIX, StateError, read_small, write_json
+
 # The model in each runtime's file (webapp/model.py), and its calibration (optional).
 MODEL_FILES = ("mnist_cnn.tflite", "mnist_cnn.keras", "mnist_cnn.npz", "calibration.json")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STALE_AFTER = 60  # seconds a folder without an owner record is left alone (a server starting)
 
 
-class StateError(RuntimeError):
-    """The state folder or the model cannot be used; the message says why and what to do."""
+# -- the files of this server ---------------------------------------------------
 
 
-# -- the state folder ----------------------------------------------------------
+def private_after_daemon(log) -> None:
+    """--daemon (make start) set the umask to 022 after gunicorn.conf.py was read, and gunicorn's
+    log files were opened with it: 0644, and the teacher's address goes in them. Ours again,
+    before anything is written but gunicorn's first lines."""
+    os.umask(0o077)
+    for handler in (*log.error_log.handlers, *log.access_log.handlers):
+        if isinstance(handler, logging.FileHandler):
+            os.chmod(handler.baseFilename, 0o600)
 
 
-def make_state_dir() -> Path:
-    """A new private folder for this server: random name, mode 0700, ours."""
-    return Path(tempfile.mkdtemp(prefix=PREFIX))
-
-
-def check_state_dir(path: str | os.PathLike, setting: str = "STATE_DIR") -> Path:
-    """A STATE_DIR the operator named: made 0700 if missing, else it must be ours and private.
-
-    Another user who can write in it could replace the request log, the metric
-    files or the control socket, or plant links that make the server write
-    elsewhere.
-    """
-    path = Path(path)
-    try:
-        path.mkdir(mode=0o700, parents=True)
-    except FileExistsError:
-        pass
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise StateError(f"{setting}={path} is not a folder (a link or a file): name a folder of your own.")
-    if info.st_uid != os.geteuid():
-        raise StateError(
-            f"{setting}={path} belongs to uid {info.st_uid}, not to this server's user "
-            f"({os.geteuid()}): name a folder of your own."
-        )
-    if info.st_mode & 0o077:
-        raise StateError(
-            f"{setting}={path} has mode {stat.S_IMODE(info.st_mode):o}: other users could read or change "
-            f"the server's state. Run: chmod 700 {path}"
-        )
-    return path
+# -- stale state folders ---------------------------------------------------------
 
 
 def record_owner(state_dir: Path, pid: int) -> None:
@@ -115,75 +87,13 @@ def clean_stale(log, keep: Path | None = None) -> list[Path]:
 
 def _alive(owner: Path, folder_mtime: float) -> bool:
     try:
-        record = json.loads(_read_nofollow(owner))
+        record = json.loads(read_small(owner))
         process = psutil.Process(int(record["pid"]))
         return abs(process.create_time() - float(record["started"])) < 1
     except FileNotFoundError:
         return time.time() - folder_mtime < _STALE_AFTER  # a server still starting
     except (psutil.Error, ValueError, KeyError, TypeError):
         return False
-
-
-# -- small files, written and read without following links ---------------------
-
-
-def _read_nofollow(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as f:
-        return f.read(65536)
-
-
-def write_json(path: Path, value) -> None:
-    """Replace path atomically with value as JSON (a new file, never through a link)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):  # left by a write this process did not finish
-        os.unlink(tmp)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)
-
-
-# -- the pool of workers ---------------------------------------------------------
-
-
-@contextlib.contextmanager
-def server_lock(state_dir: Path, name: str, on_wait=None):
-    """Hold a lock shared by every process of this server (an flock, released if the holder
-    dies); ``on_wait()`` is called first if another process holds it."""
-    fd = os.open(state_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait is not None:
-                on_wait()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def read_pool(state_dir: Path, default: int) -> int:
-    """The number of worker processes the master keeps (settings, TTIN/TTOU, reloads)."""
-    try:
-        return int(json.loads(_read_nofollow(state_dir / POOL))["workers"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return default
-
-
-def write_pool(state_dir: Path, workers: int) -> None:
-    write_json(state_dir / POOL, {"workers": workers})
-
-
-def wait_for_pool(state_dir: Path, workers: int, timeout: float) -> bool:
-    """Wait until the master keeps ``workers`` processes; False if it did not within timeout."""
-    deadline = time.monotonic() + timeout
-    while read_pool(state_dir, -1) != workers:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 # -- the model -----------------------------------------------------------------
@@ -266,15 +176,3 @@ def teacher_token(given: str | None) -> str:
             raise StateError("LAB_TOKEN must be 16-128 letters, digits, '-' or '_'.")
         return given
     return secrets.token_urlsafe(24)
-
-
-# How the teacher's address is said in the log: at start by the master, again every
-# TEACHER_ADDRESS_EVERY seconds by one worker (webapp/teacher.py). `make address` finds it.
-TEACHER_LINE = "teacher's page (the lab's server controls need it): %s"
-
-
-def teacher_address(bind: str, token: str) -> str:
-    """The teacher's address on this machine, from gunicorn's BIND."""
-    host, _, port = bind.rpartition(":")
-    host = "localhost" if host in ("0.0.0.0", "::", "[::]", "") else host
-    return f"http://{host}:{port}/?token={token}"

@@ -12,9 +12,6 @@ deadline only ever meets clients that send (or read) too slowly.
 This bounds what a slow client costs, not how many there can be: each holds a
 worker (sync) or a thread (gthread) for up to REQUEST_TIMEOUT. A buffering
 proxy (deploy/nginx.conf) removes the problem: it reads whole requests first.
-
-Loaded by path from gunicorn.conf.py, like webapp/master.py: nothing of the
-app is imported in the master.
 """
 
 from __future__ import annotations
@@ -24,58 +21,10 @@ import socket
 import threading
 import time
 
-from gunicorn import util
-from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
-
-class WholeResponse(wsgi.Response):
-    """gunicorn's response, its headers sent in one write with the body's first bytes.
-
-    gunicorn writes the headers, then the body: a worker killed between the two writes (kill -9
-    under load, 1 in ~5,000 answers through nginx) left nginx holding the headers of an answer
-    whose body never came. nginx had already passed them on, so it could neither resend the
-    request to another host nor answer for it: the client got a cut answer. In one write, the
-    answer is either all in the kernel's socket buffer or not begun (and nginx resends it).
-    """
-
-    _head = b""
-
-    def send_headers(self):
-        if self.headers_sent:
-            return
-        head = self.default_headers() + [f"{name}: {value}\r\n" for name, value in self.headers]
-        self._head = ("".join(head) + "\r\n").encode("latin-1")
-        self.headers_sent = True  # kept until the body's first bytes (or close)
-
-    def _flush_head(self):
-        if self._head:
-            head, self._head = self._head, b""
-            util.write(self.sock, head)
-
-    def _emit_body(self, data):
-        if self._head and not self.chunked:
-            head, self._head = self._head, b""
-            util.write(self.sock, head + data)
-        else:
-            self._flush_head()
-            super()._emit_body(data)
-
-    def sendfile(self, respiter):
-        """Never: a static file is sent through write() (its head with its first 8 KB; nginx caches
-        them), not with os.sendfile() after a head that would go alone."""
-        return False
-
-    def close(self):
-        self.send_headers()
-        self._flush_head()  # an answer without a body (HEAD, 204, 304)
-        super().close()
-
-
-def _whole_responses():
-    """Every response of this worker is a WholeResponse (gunicorn's wsgi.create builds them)."""
-    wsgi.Response = WholeResponse
+from . import wire
 
 
 class _Deadlines:
@@ -84,7 +33,7 @@ class _Deadlines:
     request_timeout = float(os.environ.get("REQUEST_TIMEOUT", "").strip() or 10)
 
     def init_process(self):
-        _whole_responses()
+        wire.install()
         self._serving: dict[socket.socket, float] = {}
         threading.Thread(target=self._watch, name="deadlines", daemon=True).start()
         super().init_process()  # runs the worker; does not return
@@ -144,7 +93,7 @@ def _gevent_worker():
         request_timeout = _Deadlines.request_timeout
 
         def init_process(self):
-            _whole_responses()
+            wire.install()
             super().init_process()
 
         def handle_request(self, listener_name, req, sock, addr):
@@ -167,7 +116,7 @@ def _gevent_worker():
 
 
 def worker_class(name: str):
-    """gunicorn's worker class for a worker_class name of webapp/config.py: ours, with request
+    """gunicorn's worker class for a worker_class name of serving/config.py: ours, with request
     deadlines, for each of sync, gthread and gevent."""
     if name == "gevent":
         return _gevent_worker()
