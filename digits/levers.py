@@ -33,8 +33,8 @@ import numpy as np
 from PIL import Image
 
 from digits import dataset, sets, sources
-from webapp.model import Model
 from webapp import preprocess
+from webapp.model import Model
 from webapp.preprocess import normalize, to_ink, to_mnist
 
 WATCHED = (1, 4, 7, 8, 9)

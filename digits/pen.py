@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.drawing import Stroke
 from digits import sources
-from digits.sets import render, scribbles as zig_zags, skeleton_strokes
+from digits.drawing import Stroke
+from digits.sets import render, skeleton_strokes
+from digits.sets import scribbles as zig_zags
 from webapp.preprocess import preprocess
 
 SIZE = 140  # the canvas drawn on: half the page's; the preprocessing scales it to 20 px anyway
@@ -242,5 +243,6 @@ def scribbles(n: int, seed: int) -> np.ndarray:
     """``n`` random scribbles as the server's 28x28 inputs: no digit. Half three-stroke scribbles
     (digits/sources.py), half zig-zags (digits/sets.py), with the page's pen; training gives
     them the target "every digit alike", so the model itself is unsure of ink that is no digit."""
-    images = sources.three_strokes(n // 2, SCRIBBLE_SEEDS + seed) + zig_zags(n - n // 2, 2 * SCRIBBLE_SEEDS + seed)
+    strokes = sources.three_strokes(n // 2, SCRIBBLE_SEEDS + seed)
+    images = strokes + zig_zags(n - n // 2, 2 * SCRIBBLE_SEEDS + seed)
     return np.array([preprocess(image) for image in images]).reshape(-1, 28, 28)
