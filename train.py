@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=SCRIBBLE_SHARE,
         metavar="SHARE",
-        help=f"and on random scribbles as no digit (all digits alike), SHARE per MNIST digit ({SCRIBBLE_SHARE})",
+        help=f"and on random scribbles (as no digit), SHARE per MNIST digit ({SCRIBBLE_SHARE})",
     )
     parser.add_argument(
         "--extra",
