@@ -35,6 +35,7 @@ from harness.launch import (
     running_nginx,
     running_redis,
     start,
+    write_private,
 )
 from serving.config import shown_store
 
@@ -95,6 +96,12 @@ def running_cluster(
             stack.callback(shutil.rmtree, logs, ignore_errors=True)
         # With a password: any local user reaches a loopback port (issue 23: one hostile entry).
         redis = stack.enter_context(running_redis(password=secrets.token_urlsafe(32)))
+        # nginx proves itself to the hosts with a secret (PROXY_SECRET_FILE): any local user's
+        # process reaches them from nginx's address, 127.0.0.1, and could claim any client's.
+        proxy_secret = secrets.token_urlsafe(32)
+        private = Path(tempfile.mkdtemp(prefix="mnist-cluster-secret-"))  # 0700
+        stack.callback(shutil.rmtree, private, ignore_errors=True)
+        secret_file = write_private(private / "proxy-secret", proxy_secret + "\n")
         cluster = Cluster(redis, [], "", token, logs)
         stack.callback(cluster.stop)
         for index in range(hosts):
@@ -105,6 +112,7 @@ def running_cluster(
                 "MODE": "processes",
                 "WORKERS": str(workers),
                 "TRUSTED_PROXIES": "127.0.0.1",  # nginx, which reaches the hosts from 127.0.0.1
+                "PROXY_SECRET_FILE": str(secret_file),  # and sends this secret
                 "LAB_TOKEN": token,
                 **env,
             }
@@ -114,7 +122,9 @@ def running_cluster(
         for server in cluster.hosts:
             server.wait_ready()
         upstreams = [server.env["BIND"] for server in cluster.hosts]
-        cluster.url = stack.enter_context(running_nginx(upstreams, port, listen, NGINX_HOSTS_SITE))
+        cluster.url = stack.enter_context(
+            running_nginx(upstreams, port, listen, NGINX_HOSTS_SITE, proxy_secret)
+        )
         yield cluster
 
 

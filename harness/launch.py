@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from serving.config import PROXY_SECRET_HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -213,10 +215,9 @@ class RedisServer:
             raise FileNotFoundError("redis-server is not installed (make redis)")
         self._log_file = open(self.folder / "redis.log", "a")  # noqa: SIM115 - closed in stop()
         # The password in a 0600 file of this private folder, not on the command line (ps shows it).
-        conf = self.folder / "redis.conf"
-        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(f"requirepass {self.password}\n" if self.password else "")
+        conf = write_private(
+            self.folder / "redis.conf", f"requirepass {self.password}\n" if self.password else ""
+        )
         self.process = subprocess.Popen(
             [binary, str(conf), "--bind", self.host, "--port", str(self.port), "--dir", str(self.folder),
              "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"],
@@ -282,16 +283,29 @@ def find_nginx() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 
 
+def write_private(path: Path, text: str) -> Path:
+    """A new file of ``text`` that only its owner may read (0600), never written through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    return path
+
+
 @contextlib.contextmanager
 def running_nginx(
-    upstreams: list[str], port: int | None = None, host: str = "127.0.0.1", site: Path = NGINX_SITE
+    upstreams: list[str],
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    site: Path = NGINX_SITE,
+    proxy_secret: str | None = None,
 ) -> Iterator[str]:
     """Real nginx with a site file of deploy/ (nginx.conf: one host; nginx-hosts.conf: several)
     in front of ``upstreams`` ("127.0.0.1:port"), on a free loopback port, in a folder of its
     own; yields its URL and stops it after.
 
-    The site file is used as shipped; only its upstream servers, its listen address
-    and its cache's folder are replaced.
+    The site file is used as shipped; only its upstream servers, its listen address, its
+    cache's folder and the file it includes for the proxy's secret (PROXY_SECRET_FILE: the
+    hosts believe its forwarded headers with it; a new random one unless given) are replaced.
     """
     binary = find_nginx()
     if binary is None:
@@ -309,6 +323,12 @@ def running_nginx(
     text = re.sub(r"listen [^;]+;", f"listen {host}:{port};", text)
     text = re.sub(r"access_log \S+", f"access_log {prefix / 'access.log'}", text)
     text = re.sub(r"proxy_cache_path \S+", f"proxy_cache_path {prefix / 'cache'}", text)
+    # Read by nginx's master alone (as root, its workers run as another user and never need it).
+    secret = write_private(
+        prefix / "proxy-secret.conf",
+        f'proxy_set_header {PROXY_SECRET_HEADER} "{proxy_secret or secrets.token_urlsafe(32)}";\n',
+    )
+    text = re.sub(r"include \S*mnist-proxy-secret\.conf;", f"include {secret};", text)
     (prefix / "site.conf").write_text(text)
     for log in ("access.log", "error.log"):  # nginx keeps a log file's mode: for its user only
         os.close(os.open(prefix / log, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import re
 import socket
+import stat
 import sys
 import sysconfig
 import urllib.parse
@@ -235,6 +236,42 @@ def check_store(url: str | None) -> None:
         client.close()
 
 
+# What a trusted proxy sends to prove it is the proxy (PROXY_SECRET_FILE): nginx sets it on every
+# request it passes on (deploy/), replacing any a client sent. Its value never leaves the server.
+PROXY_SECRET_HEADER = "X-Proxy-Secret"
+# 32+ characters of base64, hex or a URL-safe token: as hard to guess as LAB_TOKEN, and safe to
+# write in an HTTP header and between quotes in nginx's configuration.
+_PROXY_SECRET = re.compile(r"[A-Za-z0-9._~+/=-]{32,256}")
+
+
+def _proxy_secret(env: Mapping[str, str]) -> bytes | None:
+    """PROXY_SECRET_FILE's secret: a file of its owner's alone, of 32-256 safe characters."""
+    path = env.get("PROXY_SECRET_FILE", "").strip()
+    if not path:
+        return None
+    try:  # links followed (Kubernetes mounts secrets through them); a FIFO never blocks the start
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        raise ConfigError(f"PROXY_SECRET_FILE={path}: cannot read it ({err.strerror})") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"PROXY_SECRET_FILE={path} is not a file")
+        if info.st_mode & 0o077:
+            raise ConfigError(
+                f"PROXY_SECRET_FILE={path} has mode {stat.S_IMODE(info.st_mode):o}: other users could read "
+                f"the secret. Run: chmod 600 {path}"
+            )
+        secret = file.read(4096).strip()
+    if not _PROXY_SECRET.fullmatch(secret.decode("latin-1")):
+        raise ConfigError(
+            f"PROXY_SECRET_FILE={path}: the secret must be 32-256 letters, digits or '._~+/=-' "
+            f"(it has {len(secret)} characters); make one with: (umask 077; python3 -c "
+            f"'import secrets; print(secrets.token_urlsafe(32))' > {path})"
+        )
+    return secret
+
+
 def _public_url(env: Mapping[str, str]) -> str | None:
     url = env.get("PUBLIC_URL", "").strip()
     if not url:
@@ -286,6 +323,9 @@ def load(env: Mapping[str, str] = os.environ) -> dict:
         "TRUSTED_PROXIES": frozenset(
             filter(None, (ip.strip() for ip in env.get("TRUSTED_PROXIES", "").split(",")))
         ),
+        # If set, only from such a proxy that also sends this secret (PROXY_SECRET_HEADER): any
+        # local process reaches the app from the proxy's own address, 127.0.0.1.
+        "PROXY_SECRET": _proxy_secret(env),
         # Threads inside one model call: 1 by default, as each worker is one of several.
         "MODEL_THREADS": int_setting(env, "MODEL_THREADS", 1, 1, 64),
         # TensorFlow runtime only: its intra-op and inter-op thread pools (0 = TF's default).

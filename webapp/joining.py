@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import segno
 from flask import current_app, request
 
+from .tracking import through_trusted_proxy
+
 # Any address outside this machine: connect() on a UDP socket only picks the route
 # (and so the local address) to it; no packet is sent.
 _ROUTE_PROBE = ("10.254.254.254", 9)
@@ -54,9 +56,9 @@ def page_address() -> Address:
 
 def origin() -> tuple[str, str, bool]:
     """(scheme, host[:port], through a proxy) as the browser reached this page: from a trusted
-    proxy (TRUSTED_PROXIES), its X-Forwarded-Host (nginx: the Host the browser sent, with its
-    port) and X-Forwarded-Proto; from anyone else, the request's own Host and scheme."""
-    if (request.remote_addr or "") in current_app.config["TRUSTED_PROXIES"]:
+    proxy (tracking.through_trusted_proxy), its X-Forwarded-Host (nginx: the Host the browser
+    sent, with its port) and X-Forwarded-Proto; from anyone else, the request's own Host and scheme."""
+    if through_trusted_proxy():
         host = request.headers.get("X-Forwarded-Host", "").rsplit(",", 1)[-1].strip()
         proto = request.headers.get("X-Forwarded-Proto", "").rsplit(",", 1)[-1].strip().lower()
         if _HOST.fullmatch(host):

@@ -36,6 +36,7 @@ from pathlib import Path
 from flask import current_app, request
 
 from ..errors import ApiError
+from ..tracking import through_trusted_proxy
 
 CLIENT_BUCKETS = 4096  # clients are hashed into this many sets of slot files: a bounded folder
 TEACHER = "teacher"  # held (shared) by each teacher's workload; its mtime: the last one's start or end
@@ -46,7 +47,7 @@ SLOT_POLL_S = 0.005  # how often a teacher's workload looks for a free slot
 def client_address() -> str:
     """The client's address: the socket's peer, or, through a trusted proxy, the one it names."""
     peer = request.remote_addr or ""
-    if peer in current_app.config["TRUSTED_PROXIES"]:
+    if through_trusted_proxy():
         forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
         return forwarded or peer
     return peer
