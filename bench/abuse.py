@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import struct
 import tempfile
@@ -37,6 +38,7 @@ from bench.serving import save
 from digits import dataset, sets
 from digits.drawing import data_url
 from harness import launch
+from serving.config import PROXY_SECRET_HEADER
 
 PARTIAL = (
     b"POST /inference HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
@@ -290,11 +292,15 @@ def scans(body: dict) -> list[dict]:
     ]
 
 
-def _post_from(port: int, source: str, path: str, body: dict) -> int:
+def _post_from(
+    port: int, source: str, path: str, body: dict, headers: dict | None = None, host: str = "127.0.0.1"
+) -> int:
     """POST JSON from the loopback address ``source`` (a student of its own): the status."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    connection = http.client.HTTPConnection(host, port, timeout=60, source_address=(source, 0))
     try:
-        connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        connection.request(
+            "POST", path, json.dumps(body), {"Content-Type": "application/json", **(headers or {})}
+        )
         response = connection.getresponse()
         response.read()
         return response.status
@@ -366,6 +372,45 @@ def frozen(body: dict) -> list[dict]:
     ]
 
 
+def proxy(body: dict) -> list[dict]:
+    from harness.cluster import running_cluster
+
+    images, _ = dataset.load("test")
+    urls = [data_url(d) for d in sets.drawn(images[:25], seed=13)]
+    folder = tempfile.mkdtemp(prefix="mnist-abuse-proxy-")
+    try:
+        with running_cluster(hosts=1, workers=1, CORRECTIONS=folder) as cluster:
+            host = cluster.hosts[0]
+            address, port = host.env["BIND"].rsplit(":", 1)
+            forged = [
+                _post_from(
+                    int(port), "127.0.0.1", "/api/corrections", {"image": u, "label": 1},
+                    {"X-Forwarded-For": f"10.0.0.{i}", PROXY_SECRET_HEADER: "a-guess"}, address,
+                )
+                for i, u in enumerate(urls[:20])
+            ]  # fmt: skip
+            nginx = int(cluster.url.rsplit(":", 1)[1])
+            students = [
+                _post_from(nginx, f"127.0.2.{i + 1}", "/api/corrections", {"image": u, "label": 2})
+                for i, u in enumerate(urls[20:])
+            ]
+            with sqlite3.connect(Path(folder) / "corrections.sqlite") as db:
+                clients = {client for (client,) in db.execute("SELECT client FROM corrections")}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    claimed = sorted(c for c in clients if not c.startswith("127.0.2."))  # the forger's
+    return [
+        _row(
+            "local process as the proxy",
+            "a local process sends 20 corrections straight to a host of make cluster, from nginx's "
+            "address, each claiming another client (X-Forwarded-For); 5 students through nginx",
+            f"{forged.count(201)} kept, {forged.count(429)} refused (429), counted under "
+            f"{len(claimed)} address(es) ({', '.join(claimed)}); the students: {students.count(201)} "
+            f"kept under {len(clients) - len(claimed)} addresses",
+        )
+    ]
+
+
 def _peak_mb(pid: int) -> float:
     """A process's peak resident memory (Linux: VmHWM)."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -401,6 +446,7 @@ def pngs(body: dict) -> list[dict]:
 SCENARIOS = {
     "pngs": pngs,
     "frozen": frozen,
+    "proxy": proxy,
     "scans": scans,
     "corrections": corrections,
     "pool": pool,

@@ -9,6 +9,8 @@ import http.client
 import json
 import re
 import sqlite3
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +132,15 @@ def test_a_local_process_cannot_claim_another_clients_address(cluster_keeping_co
     with sqlite3.connect(folder / "corrections.sqlite") as db:
         clients = {client for (client,) in db.execute("SELECT client FROM corrections")}
     assert clients == {"127.0.0.1", "127.0.0.10", "127.0.0.11"}
+
+
+def test_the_proxys_secret_is_in_no_answer_log_or_file_others_can_read(cluster_keeping_corrections):
+    cluster, _ = cluster_keeping_corrections
+    path = Path(cluster.hosts[0].env["PROXY_SECRET_FILE"])
+    secret = path.read_text().strip()
+    assert path.stat().st_mode & 0o077 == 0 and path.parent.stat().st_mode & 0o077 == 0
+    for route in ("/", "/class", "/api/workers", "/api/requests", "/metrics", "/readyz", "/openapi.json"):
+        for base in (cluster.url, cluster.hosts[0].url):
+            with urllib.request.urlopen(base + route, timeout=10) as answer:
+                assert secret not in answer.read().decode() + str(answer.headers), route
+    assert secret not in cluster.hosts[0].log_path.read_text()
