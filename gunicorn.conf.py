@@ -43,6 +43,10 @@ _concurrency = settings.concurrency(os.environ)
 # -- socket ----------------------------------------------------------------
 
 bind = [_concurrency["bind"]]
+# Peers whose X-Forwarded-Proto gunicorn believes (it sets the request's scheme): none. The app
+# decides what it believes of a proxy (TRUSTED_PROXIES and PROXY_SECRET_FILE, webapp/tracking.py);
+# gunicorn's default, 127.0.0.1, is also every local user's process.
+forwarded_allow_ips = ""
 
 # -- workers ---------------------------------------------------------------
 

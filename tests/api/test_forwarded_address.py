@@ -125,6 +125,12 @@ def test_a_local_process_cannot_claim_another_clients_address(cluster_keeping_co
     ]
     assert [status for status, _ in forged] == [201, 429, 429], forged
     assert not any(rid.startswith("forged-") for _, rid in forged), forged
+    # Nor does its X-Forwarded-Host or X-Forwarded-Proto name the class view's address (gunicorn's
+    # own trust of 127.0.0.1 included: it would make the scheme https).
+    claimed = {"Host": "192.168.1.30:8000", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    request = urllib.request.Request(cluster.hosts[0].url + "/class", headers=claimed)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert 'data-url="http://192.168.1.30:8000/"' in answer.read().decode()
     # Through nginx, each student is its own address, and nginx's request id is the one answered.
     proxied = [correct_from(cluster.url, f"127.0.0.{10 + i}", bodies[3 + i], {}) for i in range(2)]
     assert [status for status, _ in proxied] == [201, 201], proxied
