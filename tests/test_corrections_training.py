@@ -69,7 +69,8 @@ def test_train_extra_folds_them_in_and_the_card_says_how_many(corrections, tmp_p
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     card = json.loads((out / "model_card.json").read_text())
-    assert card["training_images"] == 2 * 300 + 120 + 2 * 5  # MNIST, redrawn, font digits, corrections
+    # MNIST, redrawn, font digits, scribbles (0.2 per MNIST digit), corrections
+    assert card["training_images"] == 2 * 300 + 120 + 60 + 2 * 5
     assert card["corrections"]["used"] == 2 and card["corrections"]["weight"] == 5
     assert "**2 used** of 4 stored" in (out / "README.md").read_text()
 
