@@ -13,8 +13,10 @@ upgrade that takes it away, instead of a quiet change in what the server does.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 from importlib.metadata import version
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -56,9 +58,11 @@ def test_the_names_our_gunicorn_subclasses_add_are_not_gunicorns(ours, theirs):
 
 
 def test_prometheus_client_opens_its_files_through_the_name_mmapeddict():
-    from prometheus_client import values
-
-    assert "MmapedDict(" in inspect.getsource(values), version("prometheus_client")
+    # Read, not imported: prometheus_client picks its multiprocess mode when first imported, and
+    # an import here, before any app set PROMETHEUS_MULTIPROC_DIR, left later tests' /metrics empty.
+    package = importlib.util.find_spec("prometheus_client")  # a top-level name: found, not imported
+    source = (Path(package.submodule_search_locations[0]) / "values.py").read_text()
+    assert "MmapedDict(" in source, version("prometheus_client")
 
 
 class _Body(msgspec.Struct):
