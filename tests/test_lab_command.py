@@ -17,7 +17,7 @@ import pytest
 from harness.launch import get_json
 from lab import matrix
 from serving.config import ROOT
-from tests.waiting import wait_for
+from tests.waiting import as_from_a_terminal, wait_for
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -32,6 +32,7 @@ class Watched:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=as_from_a_terminal,
         )
         self.seen: dict[int, float] = {}
         self.lines: list[str] = []

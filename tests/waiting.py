@@ -14,6 +14,7 @@ the failure says what was awaited and the last value seen.
 from __future__ import annotations
 
 import http.client
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -128,3 +129,10 @@ def hosts_listed(url: str) -> set[str]:
     """The hosts whose workers /api/workers at ``url`` lists (with several hosts behind nginx,
     whichever host answers it)."""
     return {w["host"] for w in get_json(url + "/api/workers")[1].get("workers", [])}
+
+
+def as_from_a_terminal() -> None:
+    """A child's Ctrl-C as in a terminal (Popen's preexec_fn): a suite started in the background
+    of a non-interactive shell (`make test &`, nohup) ignores SIGINT, every child inherits that,
+    and Python then installs no KeyboardInterrupt: a test's Ctrl-C would reach nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

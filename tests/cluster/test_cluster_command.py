@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from harness.launch import ROOT, find_nginx, find_redis_server, free_port
-from tests.waiting import hosts_listed, wait_for
+from tests.waiting import as_from_a_terminal, hosts_listed, wait_for
 
 
 def port_free_on_every_host() -> int:
@@ -41,6 +41,7 @@ def start_cluster_command(port: int, *args: str) -> tuple[subprocess.Popen, list
         [sys.executable, "-m", "harness.cluster", "--port", str(port), "--listen", "127.0.0.1",
          "--workers", "1", "--host-port", str(port_free_on_every_host()), *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=as_from_a_terminal,
     )  # fmt: skip
     printed = []
     for line in command.stdout:
